@@ -1,0 +1,166 @@
+"""The actors: Mesa agents whose state lives in the model's arrays.
+
+Only actors that decide are agents. Their numbers (fighters, funds, control shares)
+are columns of province x actor and actor arrays owned by the model, so a month's
+rules run as a few numpy expressions over all actors at once; an agent is a named
+view on its column plus the decisions that are its own. Differences between actors
+live in data (the scenario file) before they live in subclasses, as in Mesa's
+wolf_sheep example where ``Sheep`` and ``Wolf`` override only what differs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.scenario import FactionSpec, StateSpec
+
+if TYPE_CHECKING:
+    from sim.model import ConflictModel
+
+
+class Faction(mesa.Agent):
+    """An armed actor. Summary of rule: raise resources, deploy, fight (see sim.mechanics).
+
+    Attributes:
+        key: identifier in the scenario file (``nrf``).
+        label: display name (``National Resistance Front``).
+        index: column of this actor in the model's arrays.
+        spec: the scenario's parameters for this actor.
+    """
+
+    model: ConflictModel
+
+    def __init__(self, model: ConflictModel, key: str, index: int, spec: FactionSpec) -> None:
+        super().__init__(model)
+        self.key = key
+        self.label = spec.label
+        self.index = index
+        self.spec = spec
+
+    @property
+    def strength(self) -> float:
+        """Fighters."""
+        return float(self.model.strength[self.index])
+
+    @property
+    def funds(self) -> float:
+        """Cash, million USD."""
+        return float(self.model.funds[self.index])
+
+    @property
+    def control(self) -> np.ndarray:
+        """Control share per province (a read-only view)."""
+        view = self.model.control[:, self.index]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def territory_share(self) -> float:
+        """Share of the country's area this actor controls."""
+        return float(self.model.setup.area_weight @ self.model.control[:, self.index])
+
+    @property
+    def active(self) -> bool:
+        """Whether the actor has fighters."""
+        return self.strength > 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.key!r}, strength={self.strength:.0f})"
+
+
+class Government(Faction):
+    """The actor holding the state (the Taliban in the baseline).
+
+    Summary of rule: as a Faction, plus cohesion between its internal factions
+    (Kandahari leadership and Haqqani network): cohesion rises with recognition and
+    falls under foreign pressure, lost ground and factional tension; below a
+    threshold the government may split (sim.mechanics.alliances).
+
+    Attributes:
+        cohesion: current cohesion in [0, 1].
+        split: whether the split has happened.
+    """
+
+    def __init__(self, model: ConflictModel, key: str, index: int, spec: FactionSpec) -> None:
+        super().__init__(model, key, index, spec)
+        self.cohesion = spec.cohesion
+        self.split = False
+
+
+class ResistanceGroup(Faction):
+    """An armed opposition group (NRF, AFF, ...).
+
+    Summary of rule: as a Faction; recruits from the actively aggrieved population and
+    former security forces; may join a united front.
+    """
+
+    @property
+    def in_front(self) -> bool:
+        """Whether the group belongs to the united front."""
+        return bool(self.model.front[self.index])
+
+
+class Insurgency(Faction):
+    """Any other armed faction, such as a breakaway of the government (the Haqqani network after a split).
+
+    Summary of rule: as a Faction; it fights every other territorial faction.
+    """
+
+
+class JihadistGroup(Faction):
+    """A jihadist group: sheltered by the government (al Qaeda, TTP, ...) or its rival (ISKP).
+
+    Summary of rule: a sheltered group grows in its patrons' sanctuary and exports
+    attacks that raise its target states' threat perception; a territorial one (ISKP)
+    also fights for ground.
+    """
+
+
+class Donor(mesa.Agent):
+    """A foreign state or the diaspora. Summary of rule: give support, apply pressure (support.py).
+
+    Attributes:
+        key: identifier in the scenario file.
+        label: display name.
+        index: row of this donor in the model's donor arrays.
+        spec: the scenario's parameters for this donor.
+    """
+
+    model: ConflictModel
+
+    def __init__(self, model: ConflictModel, key: str, index: int, spec: StateSpec) -> None:
+        super().__init__(model)
+        self.key = key
+        self.label = spec.label
+        self.index = index
+        self.spec = spec
+
+    @property
+    def threat(self) -> float:
+        """Current threat perception."""
+        return float(self.model.threat[self.index])
+
+    @property
+    def recognises(self) -> bool:
+        """Whether it recognises the government."""
+        return bool(self.model.recognised[self.index])
+
+
+class ForeignState(Donor):
+    """A foreign state: decides support, sanctuary (if a neighbour), recognition, pressure and strikes."""
+
+
+class Diaspora(Donor):
+    """Afghans abroad: fund the resistance groups that show success; no state instruments."""
+
+
+FACTION_CLASSES: dict[str, type[Faction]] = {
+    "government": Government,
+    "resistance": ResistanceGroup,
+    "insurgent": Insurgency,
+    "jihadist": JihadistGroup,
+}
+DONOR_CLASSES: dict[str, type[Donor]] = {"state": ForeignState, "diaspora": Diaspora}

@@ -1,0 +1,170 @@
+"""Resources and recruitment: taxes, upkeep, arms, recruits and the former-security pool (ODD 7.3).
+
+Summary of rule: every faction taxes the income of the population it controls, less
+with distance from its base (Cederman's loss-of-strength gradient); pays its fighters;
+loses fighters to desertion when it cannot pay; buys recruits; and turns part of
+what cash is left into arms. Opposition groups recruit from the actively aggrieved
+population (Epstein 2002), government-like actors from the people who support them,
+and resistance groups also draw on former army, special forces and police
+(mechanism 9), more when they are winning.
+
+Epstein's rule, aggregated per province (one departure: individual draws of hardship
+and risk aversion are replaced by a logistic spread around the provincial mean, so a
+province is a number, not a crowd of agents):
+
+* grievance ``G_i = H * (1 - L_i)`` with the government's local legitimacy
+  ``L_i = 1 - sigma_i`` (sigma is the anti-Taliban share);
+* arrest probability ``P_i = 1 - exp(-k * gov_i (1 + repression) / (opp_i + 0.05))``,
+  the regime's presence against the opposition's;
+* active share ``a_i = logistic((G_i - R * P_i - T) / spread)``.
+
+Recruits wanted by faction f: ``rate_f * sum_i pop_i * pool_if * reach_if`` with
+``pool = a`` (opposition) or ``1 - sigma`` (government-like), ``reach`` the faction's
+presence (own control plus spill-over from neighbours, shared when several are
+present). Paying: cash += revenue; upkeep ``u * S / 1000`` is paid; a shortfall
+costs ``desertion * shortfall share`` of the fighters; recruits are bought at ``c``
+per 1000 as far as cash allows; ``arms_purchase`` of what is left becomes materiel.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.jit import jit
+
+
+@jit
+def active_share(sentiment: np.ndarray, gov_control: np.ndarray, opp_control: np.ndarray, hardship: float,
+                 risk_aversion: float, threshold: float, arrest_constant: float, repression: float,
+                 spread: float) -> np.ndarray:
+    """Share of each province's population actively ready to fight the government (Epstein)."""
+    P = sentiment.shape[0]
+    out = np.empty(P)
+    for i in range(P):
+        grievance = hardship * sentiment[i]
+        arrest = 1.0 - math.exp(-arrest_constant * gov_control[i] * (1.0 + repression) / (opp_control[i] + 0.05))
+        out[i] = 1.0 / (1.0 + math.exp(-(grievance - risk_aversion * arrest - threshold) / spread))
+    return out
+
+
+@jit
+def offensive_capacity(funds: np.ndarray, materiel: np.ndarray, strength: np.ndarray,
+                       threshold: float) -> np.ndarray:
+    """Share of its potential gains a faction can take, by supplies per fighter (mechanism 3).
+
+    ``o_f = min(1, (funds_f + materiel_f) / (S_f / 1000) / threshold)``: a group without
+    supplies can hold ground but not take it; slight support lifts it over the bar.
+    """
+    F = funds.shape[0]
+    out = np.zeros(F)
+    for f in range(F):
+        if strength[f] > 0.0:
+            out[f] = 1.0 if threshold <= 0.0 else min(1.0, (funds[f] + materiel[f]) / (strength[f] * 1e-3) / threshold)
+    return out
+
+
+@jit
+def materiel_bonus(materiel: np.ndarray, strength: np.ndarray, reference: float, boost: float) -> np.ndarray:
+    """Power multiplier from arms stock: ``1 + boost * m / (m + ref)``, m per 1000 fighters."""
+    F = materiel.shape[0]
+    out = np.ones(F)
+    for f in range(F):
+        if strength[f] > 0.0:
+            m = materiel[f] / (strength[f] * 1e-3)
+            out[f] = 1.0 + boost * m / (m + reference)
+    return out
+
+
+@jit
+def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.ndarray, extraction: np.ndarray,
+                    neighbour_mean: np.ndarray, tax_rate: np.ndarray, alignment: np.ndarray, gov: int,
+                    gov_revenue_factor: float, recruit_rate: np.ndarray, pro_pool: np.ndarray,
+                    territorial: np.ndarray, security_appeal: np.ndarray, momentum: np.ndarray,
+                    strength: np.ndarray, funds: np.ndarray, materiel: np.ndarray, security_pool: float,
+                    income_per_capita: float, hardship: float, risk_aversion: float, threshold: float,
+                    arrest_constant: float, repression: float, spread: float, spillover: float,
+                    momentum_scale: float, uptake: float, pool_attrition: float, upkeep: float,
+                    recruit_cost: float, desertion: float, arms_purchase: float, materiel_decay: float,
+                    dt: float) -> tuple:
+    """One month of taxes, upkeep, recruitment and arms purchases for every faction.
+
+    Returns:
+        (strength, funds, materiel, security_pool, revenue, recruits) after the month.
+    """
+    P, F = control.shape
+    revenue = np.zeros(F)
+    opp = np.zeros(P)
+    for i in range(P):
+        for f in range(F):
+            c = control[i, f]
+            revenue[f] += population[i] * c * extraction[i, f]
+            if alignment[f] > 0.0:
+                opp[i] += c
+    for f in range(F):
+        revenue[f] *= tax_rate[f] * income_per_capita * 1e-6 * dt
+    revenue[gov] *= gov_revenue_factor
+    gov_c = control[:, gov].copy()
+    active = active_share(sentiment, gov_c, opp, hardship, risk_aversion, threshold, arrest_constant,
+                          repression, spread)
+    # presence: own control plus spill-over from neighbours; shared where crowded
+    wanted = np.zeros(F)
+    presence = np.empty(F)
+    for i in range(P):
+        total = 0.0
+        for f in range(F):
+            nb = 0.0
+            for j in range(P):
+                nb += neighbour_mean[i, j] * control[j, f]
+            presence[f] = control[i, f] + spillover * nb
+            total += presence[f]
+        share = 1.0 / max(total, 1.0)
+        for f in range(F):
+            if pro_pool[f] > 0.0:
+                wanted[f] += population[i] * (1.0 - sentiment[i]) * control[i, f]
+            else:
+                wanted[f] += population[i] * active[i] * presence[f] * share
+    # former army and police: drawn by success and money (mechanism 9)
+    draw = np.zeros(F)
+    total_draw = 0.0
+    for f in range(F):
+        if strength[f] > 0.0 and funds[f] > 0.0 and security_appeal[f] > 0.0:
+            pull = 0.25 + 0.75 * max(math.tanh(momentum_scale * momentum[f]), 0.0)
+            draw[f] = min(uptake * dt * security_appeal[f] * pull, 1.0)
+            total_draw += draw[f]
+    if total_draw > 1.0:
+        for f in range(F):
+            draw[f] /= total_draw
+    new_s = strength.copy()
+    new_f = funds.copy()
+    new_m = materiel.copy()
+    recruits = np.zeros(F)
+    taken_pool = 0.0
+    for f in range(F):
+        if strength[f] <= 0.0 and funds[f] <= 0.0:
+            continue
+        cash = funds[f] + revenue[f]
+        bill = upkeep * dt * strength[f] * 1e-3 * territorial[f]
+        if bill > cash:
+            new_s[f] = strength[f] * (1.0 - desertion * dt * (bill - cash) / bill)
+            cash = 0.0
+        else:
+            cash -= bill
+        want = 0.0
+        if strength[f] > 0.0:
+            want = recruit_rate[f] * dt * wanted[f] + security_pool * draw[f]
+        cost = recruit_cost * want * 1e-3
+        take = want
+        if cost > cash:
+            take = want * cash / cost
+        cash = max(cash - recruit_cost * take * 1e-3, 0.0)
+        if want > 0.0:
+            taken_pool += security_pool * draw[f] * take / want
+        recruits[f] = take
+        new_s[f] += take
+        buy = arms_purchase * dt * cash
+        new_f[f] = cash - buy
+        new_m[f] = materiel[f] * (1.0 - materiel_decay * dt) + buy
+    pool = (security_pool - taken_pool) * (1.0 - pool_attrition * dt)
+    return new_s, new_f, new_m, pool, revenue, recruits

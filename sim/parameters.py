@@ -1,0 +1,119 @@
+"""Global mechanism parameters: one typed default a line, with unit and meaning.
+
+This table is the single place where the model's rule coefficients get their
+defaults (Covasim's ``make_pars`` style). It doubles as the ODD parameter table:
+``python run.py params`` prints it as Markdown, and a test checks that docs/ODD.md
+lists every name. Actor-specific values (strengths, budgets, affinities) live in
+the scenario file, not here. Unknown keys and wrong types are rejected.
+
+Sources are abbreviated; full references are in docs/ODD.md (Further reading).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def P(default: float, unit: str, meaning: str, ge: float = 0.0, le: float | None = None) -> Any:
+    """Declare one parameter: default, unit, meaning and its allowed range."""
+    return Field(default, ge=ge, le=le, description=meaning, json_schema_extra={"unit": unit})
+
+
+class Parameters(BaseModel):
+    """Coefficients of the model's rules (ODD element 7), frozen during a run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
+
+    # --- territory -------------------------------------------------------------------------------------------
+    held_threshold:           float = P(0.5,    "share",         "a province counts as held by an actor whose control share is at least this (a majority)", le=1)
+    # --- foreign support (ODD 7.1; Salehyan 2007; Byman et al. 2001) ----------------------------------------
+    momentum_memory:          float = P(0.25,   "1/month",       "weight of the latest month in the exponential average of territory change that donors watch", le=1)
+    momentum_scale:           float = P(300.0,  "1/(share/month)", "converts a group's average monthly territory gain into the success signal (tanh) donors react to (the Catch-22)")
+    viability_scale:          float = P(5000.0, "fighters",      "strength at which a group looks half-viable to donors (donors back moderately strong groups)")
+    recognition_hysteresis:   float = P(0.15,   "stance",        "a recognition is withdrawn only when the stance falls this far below the recognition threshold", le=1)
+    legitimacy_revenue:       float = P(0.5,    "x revenue",     "extra government revenue at full recognition (aid, trade, banking access)")
+    # --- resources and recruitment (ODD 7.3; Epstein 2002; Cederman 2003) ------------------------------------
+    income_per_capita:        float = P(30.0,   "USD/person/month", "taxable income per person (GDP per head about 360 USD/year after 2021, World Bank)")
+    extraction_distance:      float = P(400.0,  "km",            "distance from an actor's base at which its extraction and power projection halve (GeoSim loss-of-strength gradient)")
+    upkeep:                   float = P(0.15,   "M USD/1000 fighters/month", "cost of keeping fighters in the field (about 150 USD a fighter a month)")
+    recruit_cost:             float = P(0.3,    "M USD/1000 recruits", "one-off cost of arming a recruit")
+    desertion_rate:           float = P(0.05,   "1/month",       "share of fighters lost per month when an actor cannot pay upkeep", le=1)
+    hardship:                 float = P(0.8,    "[0,1]",         "perceived hardship H in Epstein's grievance G = H(1-L); high after the 2021 economic collapse", le=1)
+    grievance_threshold:      float = P(0.1,    "[0,1]",         "Epstein's activation threshold T: a person rebels when G - R*P > T", le=1)
+    risk_aversion:            float = P(0.5,    "[0,1]",         "mean risk aversion R (Epstein: R ~ U(0,1), mean 0.5)", le=1)
+    arrest_constant:          float = P(2.3,    "-",             "Epstein's k in the arrest probability P = 1 - exp(-k * regime/opposition presence)")
+    grievance_spread:         float = P(0.15,   "[0,1]",         "spread of individual grievance around the provincial mean (logistic scale); departs from Epstein's individual draws to keep provinces as arrays", ge=0.01)
+    mobilisation_rate:        float = P(0.0003, "1/month",       "share of the actively aggrieved population reached by a group with full presence that joins per month", le=1)
+    government_recruitment:   float = P(0.00002, "1/month",      "share of the supportive population under the government's control that joins its forces per month", le=1)
+    former_security_pool:     float = P(60000.0, "fighters",     "former army, special forces and police still in the country and available to a resistance (of ~300,000 ANDSF in 2021)")
+    former_security_uptake:   float = P(0.01,   "1/month",       "share of the pool a fully successful, funded resistance recruits per month", le=1)
+    former_security_attrition: float = P(0.005, "1/month",       "share of the pool lost per month to emigration and co-option", le=1)
+    arms_purchase:            float = P(0.2,    "1/month",       "share of cash left after pay and recruits that a faction turns into arms each month", le=1)
+    materiel_decay:           float = P(0.05,   "1/month",       "share of arms stock used up or lost per month", le=1)
+    materiel_reference:       float = P(0.5,    "M USD/1000 fighters", "arms stock per fighter at which the arms bonus is half its maximum")
+    materiel_boost:           float = P(0.5,    "x power",       "maximum extra combat power from arms stock")
+    supply_threshold:         float = P(0.5,    "M USD/1000 fighters", "funds+arms per fighter a group needs to take ground (the seed's minimal support threshold)")
+    # --- combat (ODD 7.4; Lanchester/Deitchman 1962; Kress & Szechtman 2009; Hirshleifer 1989) ---------------
+    control_rate:             float = P(0.12,   "1/month",       "speed at which control shares move toward the local contest outcome", le=1)
+    terrain_drag:             float = P(0.6,    "share",         "share of that speed lost in fully rugged terrain (rugged terrain slows the attacker)", le=1)
+    contest_decisiveness:     float = P(1.5,    "-",             "exponent m of the contest success function p_f = E_f^m / sum E^m", ge=0.1)
+    spillover:                float = P(0.3,    "-",             "weight of neighbouring provinces' control in where an actor deploys (operations across province lines)")
+    deployment_focus:         float = P(10.0,   "-",             "how strongly actors concentrate fighters on contested provinces (counter-insurgent surges)")
+    home_weight:              float = P(0.3,    "-",             "extra deployment weight of an actor's home provinces")
+    concealment:              float = P(1.0,    "x power",       "how much fully rugged terrain hides guerrillas from area fire (losses divided by 1 + concealment * ruggedness)")
+    popular_support_weight:   float = P(0.5,    "-",             "how much local sentiment scales an actor's power, in [1-w, 1+w] (Kalyvas: collaboration follows support)", le=1)
+    combat_noise:             float = P(0.3,    "log sd",        "month-to-month luck in fighting power (lognormal, mean 1)")
+    aimed_fire:               float = P(0.01,   "1/month",       "fighters of a visible force killed per month per enemy fighter facing it (aimed fire, Lanchester square law)")
+    area_fire:                float = P(0.01,   "1/month",       "Deitchman area-fire coefficient: guerrilla losses = a (A_ref/A) R (G intel / 1000)")
+    area_reference:           float = P(20000.0, "km2",          "province area at which the area-fire coefficient applies as given")
+    collateral_rate:          float = P(0.5,    "harm/fighter lost", "civilian harm caused per guerrilla loss inflicted by fire without intelligence (1 - intel)")
+    max_loss_share:           float = P(0.2,    "1/month",       "cap on the share of an actor's deployed force lost in one province in a month", le=1)
+    sanctuary_protection:     float = P(0.5,    "share",         "reduction of losses and of lost ground in provinces bordering a state that gives sanctuary", le=1)
+    capital_threshold:        float = P(0.5,    "share",         "an actor whose control of its capital falls below this loses its capital (GeoSim state collapse)", le=1)
+    capital_collapse:         float = P(0.4,    "share",         "share of an actor's fighters that desert or defect when it loses its capital", le=1)
+    defection_scale:          float = P(2.0,    "1/(share/month)", "fighters defect to the strongest enemy at rate propensity*scale*max(0,-momentum) (bandwagoning cascades, Christia 2012)")
+    front_synergy:            float = P(0.3,    "x power",       "extra power of united-front members fighting as one coalition (coordination)")
+    # --- sentiment and population (ODD 7.5; Kalyvas 2006; Bennett 2008) --------------------------------------
+    sentiment_reversion:      float = P(0.01,   "1/month",       "pull of provincial sentiment back to its structural prior", le=1)
+    collaboration_rate:       float = P(0.01,   "1/month",       "drift of sentiment toward whoever controls a province (control breeds collaboration)", le=1)
+    repression:               float = P(0.2,    "[0,1]",         "the government's repression of dissent: raises the arrest probability and the anger it breeds", le=1)
+    anger_rate:               float = P(0.02,   "1/month",       "rise of anti-Taliban sentiment per unit repression under government control", le=1)
+    harm_anger:               float = P(0.3,    "share/(harm/1000 people)", "rise of sentiment against whoever harms civilians, per unit harm per 1000 inhabitants")
+    role_model_rate:          float = P(0.02,   "1/month",       "pull toward the resistance in provinces next to a well-governed liberated zone", le=1)
+    migration_rate:           float = P(0.002,  "1/month",       "share of opponents living under the government who move to well-governed liberated zones per month", le=1)
+    # --- alliances and cohesion (ODD 7.6; Christia 2012) -----------------------------------------------------
+    front_formation_rate:     float = P(0.04,   "1/month",       "monthly hazard that two willing groups with no rivalry unite, under maximal threat", le=1)
+    front_breakup_rate:       float = P(0.03,   "1/month",       "monthly hazard that a dominant, rivalrous member leaves a front", le=1)
+    front_dominance:          float = P(0.6,    "share",         "a member holding more than this share of a front's strength no longer needs it", le=1)
+    cohesion_reversion:       float = P(0.03,   "1/month",       "pull of the government's cohesion back to its initial level", le=1)
+    cohesion_legitimacy:      float = P(0.02,   "1/month",       "cohesion gained per month at full international recognition", le=1)
+    cohesion_pressure:        float = P(0.03,   "1/month",       "cohesion lost per month at full foreign pressure (sanctions, strikes)", le=1)
+    cohesion_losses:          float = P(3.0,    "1/(share/month)", "cohesion lost per unit of monthly territory loss")
+    factional_tension:        float = P(0.004,  "1/month",       "steady erosion of cohesion by the Kandahari-Haqqani rivalry", le=1)
+    split_threshold:          float = P(0.35,   "[0,1]",         "below this cohesion the government may split", le=1)
+    split_rate:               float = P(0.3,    "1/month",       "monthly hazard of a split at zero cohesion (scaled linearly from the threshold)", le=1)
+    # --- terror export (ODD 7.7) ------------------------------------------------------------------------------
+    shelter_tolerance:        float = P(0.9,    "[0,1]",         "the host's tolerance of the jihadist groups it shelters", le=1)
+    ct_restraint:             float = P(0.5,    "share",         "how much counter-terrorism engagement with donors lowers that tolerance", le=1)
+    jihadist_decay:           float = P(0.02,   "1/month",       "share of a jihadist group lost per month without sanctuary", le=1)
+    threat_decay:             float = P(0.08,   "1/month",       "fading of a state's threat perception", le=1)
+    threat_per_attack:        float = P(0.15,   "threat",        "rise of a state's threat perception per month with an attack on it")
+    latent_threat:            float = P(0.02,   "threat/1000 fighters/month", "threat felt per month from the strength of groups that target a state")
+    strike_lethality:         float = P(0.02,   "1/month",       "share of a targeted group killed per month by a state's full strike capacity", le=1)
+
+    @classmethod
+    def table(cls) -> list[tuple[str, Any, str, str]]:
+        """Rows (name, default, unit, meaning) in declaration order."""
+        return [
+            (name, f.default, (f.json_schema_extra or {}).get("unit", ""), f.description or "")
+            for name, f in cls.model_fields.items()
+        ]
+
+    @classmethod
+    def markdown(cls) -> str:
+        """The parameter table as Markdown, for docs/ODD.md."""
+        lines = ["| parameter | default | unit | meaning |", "|---|---|---|---|"]
+        lines += [f"| `{n}` | {d:g} | {u} | {m} |" for n, d, u, m in cls.table()]
+        return "\n".join(lines)
