@@ -60,6 +60,8 @@ class Map:
         countries: the foreign countries on the map's borders, sorted.
         border: boolean matrix countries x provinces, True where a province touches that country.
         distance_km: great-circle distance between provincial capitals (km).
+        nb_ptr: CSR row pointers of the adjacency (length n + 1).
+        nb_idx: CSR neighbour indices, sorted within each province.
     """
 
     folder: Path
@@ -77,6 +79,8 @@ class Map:
     countries: tuple[str, ...]
     border: np.ndarray
     distance_km: np.ndarray
+    nb_ptr: np.ndarray
+    nb_idx: np.ndarray
     index: dict[str, int] = field(repr=False)
 
     @property
@@ -204,7 +208,9 @@ def load_map(folder: str | Path = DEFAULT_MAP) -> Map:
             raise MapError(f"{b_path}: row {k}, column 'province': unknown province {p!r}")
         border[countries.index(r["country"].strip()), index[p]] = True
 
-    arrays = [population, area, lat, lon, rug, prior, adjacency, neighbour_mean, border]
+    nb_ptr = np.concatenate([[0], np.cumsum(degree)]).astype(np.int64)
+    nb_idx = np.nonzero(adjacency)[1].astype(np.int64)
+    arrays = [population, area, lat, lon, rug, prior, adjacency, neighbour_mean, border, nb_ptr, nb_idx]
     distance = haversine_km(lat, lon)
     for arr in [*arrays, distance]:
         arr.setflags(write=False)
@@ -224,5 +230,7 @@ def load_map(folder: str | Path = DEFAULT_MAP) -> Map:
         countries=countries,
         border=border,
         distance_km=distance,
+        nb_ptr=nb_ptr,
+        nb_idx=nb_idx,
         index=index,
     )

@@ -14,12 +14,11 @@ from mesa.discrete_space import Network
 
 from sim.actors import DONOR_CLASSES, FACTION_CLASSES, Donor, Faction, Government
 from sim.geography import Map
-from sim.mechanics import alliances, combat, resources, sentiment, support, terror
-from sim.mechanics.support import Decisions
+from sim.mechanics import alliances, combat, resources, sentiment, space, support, terror
 from sim.random import Streams, make_streams
 from sim.recorder import Recorder, RunResult
 from sim.scenario import ScenarioSpec
-from sim.setup import Setup, compile_setup
+from sim.setup import Setup, compile_setup, month_dates
 
 
 class ConflictModel(Model):
@@ -28,9 +27,9 @@ class ConflictModel(Model):
     Step order (ODD element 3; each phase is one full pass over all actors):
 
     1. ``_support_phase``    donors decide support and pressure from their interests,
-                             threat, reputation and the groups' success (mechanisms 1, 6-8)
-    2. ``_flows_phase``      money, arms and trade are paid; sanctuary, recognition,
-                             sanctions and closures take effect; all go to the ledger
+                             threat, reputation and the groups' success (mechanisms 1, 6-8);
+    2.                       then the flows are paid: money, arms and trade; sanctuary,
+                             recognition, sanctions and closures take effect; all go to the ledger
     3. ``_resource_phase``   factions tax, pay upkeep and recruit from the aggrieved,
                              their supporters and former security forces (mechanisms 4, 9)
     4. ``_combat_phase``     deployment, contest for control, attrition, capital loss,
@@ -55,7 +54,7 @@ class ConflictModel(Model):
     """
 
     def __init__(self, spec: ScenarioSpec, map_: Map, seed: int, *, months: int | None = None,
-                 replication: int = 0, record: bool = True) -> None:
+                 replication: int = 0) -> None:
         """Build a run.
 
         Args:
@@ -64,7 +63,6 @@ class ConflictModel(Model):
             seed: the run's seed (every draw comes from streams spawned from it).
             months: horizon override (default: the scenario's).
             replication: index of this run in its batch (recorded in outputs).
-            record: keep a full trajectory (False only for benchmarks of the bare loop).
         """
         self.streams: Streams = make_streams(seed)
         super().__init__(rng=self.streams.mesa)
@@ -72,14 +70,15 @@ class ConflictModel(Model):
         self.replication = replication
         self.spec = spec
         self.months = months if months is not None else spec.months
-        st = compile_setup(spec, map_) if months is None or months == spec.months else \
-            compile_setup(spec.model_copy(update={"months": self.months}), map_)
+        st = compile_setup(spec, map_)
         self.setup: Setup = st
+        self.dates = month_dates(spec.start, self.months)
         self.pars = spec.parameters
         self.dt = 1.0
         self.grid = Network(map_.graph(), random=self.random, layout=None)
 
-        # state arrays (copies of the compiled initial state)
+        # state arrays (copies of the compiled initial state), updated in place by the kernels
+        P, F, D = map_.n, len(st.faction_keys), len(st.donor_keys)
         self.control = st.control0.copy()
         self.strength = st.strength0.copy()
         self.funds = st.funds0.copy()
@@ -89,23 +88,26 @@ class ConflictModel(Model):
         self.population = map_.population.astype(float)
         self.threat = st.threat0.copy()
         self.recognised = st.recognised0.copy()
-        self.front = np.zeros(len(st.faction_keys), dtype=bool)
-        self.momentum = np.zeros(len(st.faction_keys))
-        self.patron_share = np.zeros((len(st.faction_keys), len(st.donor_keys)))
+        self.front = np.zeros(F, dtype=bool)
+        self.momentum = np.zeros(F)
+        self.patron_share = np.zeros((F, D))
+        self.protection = np.zeros((P, F))
+        self.harm = np.zeros((P, F))
+        self.revenue = np.zeros(F)
+        self.recruits = np.zeros(F)
+        self.losses = np.zeros(F)
+        self.offensive = np.ones(F)
         self.security_pool = self.pars.former_security_pool
-        self.capital_lost = np.zeros(len(st.faction_keys), dtype=bool)
+        self.capital_lost = np.zeros(F, dtype=bool)
         self.territory = st.area_weight @ self.control
         self.held = self.control >= self.pars.held_threshold
+        self._held_before = self.held.copy()
         self.legitimacy = float(st.weight @ self.recognised) / max(float(st.weight.sum()), 1e-12)
-        self.offensive = np.ones(len(st.faction_keys))
-        self.harm = np.zeros_like(self.control)
-        self.protection = np.zeros_like(self.control)
         self.revenue_factor = 1.0
         self.migrants = 0.0
-        self.revenue = np.zeros(len(st.faction_keys))
-        self.recruits = np.zeros(len(st.faction_keys))
-        self.losses = np.zeros(len(st.faction_keys))
         self.events: list[tuple[int, str]] = []
+        self._joined = np.zeros(F, dtype=bool)
+        self._left = np.zeros(F, dtype=bool)
 
         # actors: one agent per faction and donor, in scenario order
         self.factions: list[Faction] = [
@@ -122,26 +124,25 @@ class ConflictModel(Model):
         # sees the same numbers in every scenario (common random numbers)
         P, F, T = map_.n, len(st.faction_keys), self.months
         sd = self.pars.combat_noise
-        self._noise = combat.noise_factors(self.streams.combat.standard_normal((T, P, F)), sd)
+        # luck only matters for factions that hold ground: one column per territorial faction
+        self._noise = combat.noise_factors(self.streams.combat.standard_normal((T, P, st.n_territorial)), sd)
         self._alliance_draws = self.streams.alliances.random((T, F + 1))
         self._split_draws = self.streams.cohesion.random(T)
         self._attack_draws = self.streams.terror.random((T, F))
 
-        self.recorder = Recorder(self, T) if record else None
-        if self.recorder is not None:
-            self.recorder.observe(self, 0)
+        self.recorder = Recorder(self, T)
+        self.recorder.observe(self, 0)
 
     # ------------------------------------------------------------------------------------------------------
     def step(self) -> None:
         """Advance one month through the phases listed in the class docstring."""
         t = self.steps  # Mesa has already counted this step: 1 for the first month
-        decisions = self._support_phase()
-        self._flows_phase(decisions, t)
+        self._support_phase(t)
         self._resource_phase()
         self._combat_phase(t)
         self._sentiment_phase()
-        self._alliance_phase(decisions, t)
-        self._terror_phase(decisions, t)
+        self._alliance_phase(t)
+        self._terror_phase(t)
         self._observe(t)
         if t >= self.months:
             self.running = False
@@ -154,8 +155,6 @@ class ConflictModel(Model):
 
     def result(self) -> RunResult:
         """The recorded trajectory (requires ``record=True``)."""
-        if self.recorder is None:
-            raise RuntimeError("this model was built with record=False")
         return self.recorder.finish(self)
 
     def log(self, t: int, text: str) -> None:
@@ -163,64 +162,53 @@ class ConflictModel(Model):
         self.events.append((t, text))
 
     # ------------------------------------------------------------------------------------------------------
-    def _support_phase(self) -> Decisions:
-        st, p = self.setup, self.pars
-        success = support.success_signal(self.momentum, self.strength, p.momentum_scale, p.viability_scale)
-        eligible = st.donor_eligible * (self.strength > 0)
-        return Decisions(*support.decide(
-            st.affinity, st.gov, st.econ, st.ct, st.threat_sensitivity, self.threat, success, eligible,
-            st.arms_willingness, st.success_weight, st.rivals, st.rival_weight, st.backlash, self.patron_share,
-            st.budget, st.arms_share, st.sanctuary_willingness, st.trade, st.sanctions, st.closure,
-            self.recognised, st.recognition_threshold, p.recognition_hysteresis, st.weight))
-
-    def _flows_phase(self, d: Decisions, t: int) -> None:
-        st = self.setup
-        self.funds += d.money.sum(axis=0)
-        self.materiel += d.arms.sum(axis=0)
-        self.funds[st.gov] += d.trade.sum()
-        self.patron_share = support.patron_shares(d.money, d.arms)
-        if (d.recognised != self.recognised).any():
-            for s in np.flatnonzero(d.recognised != self.recognised):
-                verb = "recognises" if d.recognised[s] else "withdraws its recognition of"
+    def _support_phase(self, t: int) -> None:
+        """Phases 1-2: donors decide; money, arms and trade are paid; sanctuary and recognition take effect."""
+        st, p, rec = self.setup, self.pars, self.recorder
+        self.revenue_factor, self.legitimacy, changed = support.support_month(
+            st.affinity, st.gov, st.econ, st.ct, st.threat_sensitivity, self.threat, self.momentum,
+            self.strength, self.funds, self.materiel, st.donor_eligible, st.arms_willingness,
+            st.success_weight, st.rivals, st.rival_weight, st.backlash, self.patron_share, st.budget,
+            st.arms_share, st.sanctuary_willingness, st.trade, st.sanctions, st.closure, self.recognised,
+            st.recognition_threshold, st.weight, st.donor_border, self.protection, t, rec.stance, rec.money,
+            rec.arms, rec.sanctuary, rec.trade, rec.pressure, p.momentum_scale, p.viability_scale,
+            p.recognition_hysteresis, p.sanctuary_protection)
+        if changed:
+            for s in np.flatnonzero(rec.recognised[t - 1] != self.recognised):
+                verb = "recognises" if self.recognised[s] else "withdraws its recognition of"
                 self.log(t, f"{st.donor_labels[s]} {verb} the {st.faction_labels[st.gov]} government")
-        self.recognised = d.recognised
-        self.legitimacy = d.legitimacy
-        self.revenue_factor = d.revenue_factor
-        self.protection = support.sanctuary_protection(st.donor_border, d.sanctuary, self.pars.sanctuary_protection)
-        if self.recorder is not None:
-            self.recorder.flows(t, d)
 
     def _resource_phase(self) -> None:
-        st, p = self.setup, self.pars
+        """Phase 3: taxes, upkeep, recruits (aggrieved, supporters, former security forces), arms."""
+        st, p, m = self.setup, self.pars, self.setup.map
         gov_factor = self.revenue_factor * (1.0 + p.legitimacy_revenue * self.legitimacy)
-        self.strength, self.funds, self.materiel, self.security_pool, self.revenue, self.recruits = \
-            resources.raise_resources(
-                self.control, self.population, self.sentiment, st.extraction, st.map.neighbour_mean,
-                st.tax_rate, st.alignment, st.gov, gov_factor, st.recruit_rate, st.pro_pool, st.territorial,
-                st.security_appeal, self.momentum, self.strength, self.funds, self.materiel, self.security_pool,
-                p.income_per_capita, p.hardship, p.risk_aversion, p.grievance_threshold, p.arrest_constant,
-                p.repression, p.grievance_spread, p.spillover, p.momentum_scale, p.former_security_uptake,
-                p.former_security_attrition, p.upkeep, p.recruit_cost, p.desertion_rate, p.arms_purchase,
-                p.materiel_decay, self.dt)
+        self.security_pool = resources.raise_resources(
+            self.control, self.population, self.sentiment, st.extraction, m.nb_ptr, m.nb_idx, st.tax_rate,
+            st.alignment, st.gov, gov_factor, st.recruit_rate, st.pro_pool, st.territorial, st.security_appeal,
+            self.momentum, self.strength, self.funds, self.materiel, self.security_pool, p.income_per_capita,
+            p.hardship, p.risk_aversion, p.grievance_threshold, p.arrest_constant, p.repression,
+            p.grievance_spread, p.spillover, p.momentum_scale, p.former_security_uptake,
+            p.former_security_attrition, p.upkeep, p.recruit_cost, p.desertion_rate, p.arms_purchase,
+            p.materiel_decay, self.dt, self.revenue, self.recruits)
         self.offensive = resources.offensive_capacity(self.funds, self.materiel, self.strength, p.supply_threshold)
 
     def _combat_phase(self, t: int) -> None:
+        """Phase 4: deployment, contest for control, attrition, defections, capital loss."""
         st, p, m = self.setup, self.pars, self.setup.map
-        self.control, self.strength, self.harm, self.losses = combat.fight(
-            self.control, self.strength, self.materiel, self.sentiment, self._noise[t - 1], self.front,
-            self.offensive, self.protection, self.momentum, m.neighbour_mean, st.home, st.territorial,
+        combat.fight(
+            self.control, self.strength, self.materiel, self.sentiment, self._noise[t - 1], st.noise_column, self.front,
+            self.offensive, self.protection, self.momentum, m.nb_ptr, m.nb_idx, st.home, st.territorial,
             st.effectiveness, st.extraction, st.alignment, st.guerrilla, st.hostility, st.defection,
             st.area_ratio, m.ruggedness, st.terrain_rate, p.spillover, p.home_weight, p.deployment_focus,
             p.popular_support_weight, p.materiel_reference, p.materiel_boost, p.front_synergy,
             p.contest_decisiveness, p.aimed_fire, p.area_fire, p.concealment, p.max_loss_share,
-            p.collateral_rate, p.defection_scale, self.dt)
+            p.collateral_rate, p.defection_scale, self.dt, self.harm, self.losses)
         self._capital_check(t)
 
     def _capital_check(self, t: int) -> None:
         st, p = self.setup, self.pars
-        for f in np.flatnonzero(st.capital >= 0):
-            c = st.capital[f]
-            lost = self.control[c, f] < p.capital_threshold
+        for f, c in st.capitals:
+            lost = bool(self.control[c, f] < p.capital_threshold)
             if lost and not self.capital_lost[f] and self.strength[f] > 0:
                 self.strength[f] *= 1.0 - p.capital_collapse
                 self.log(t, f"the {st.faction_labels[f]} lose their capital, {st.map.names[c]}; "
@@ -228,34 +216,33 @@ class ConflictModel(Model):
             self.capital_lost[f] = lost
 
     def _sentiment_phase(self) -> None:
+        """Phase 5: sentiment (collaboration, repression, harm, role models) and migration."""
         st, p, m = self.setup, self.pars, self.setup.map
-        self.sentiment, self.population, self.migrants = sentiment.update(
+        self.migrants = sentiment.update(
             self.sentiment, m.prior, self.control, st.alignment, st.governance_weight, st.gov, self.harm,
-            self.population, m.neighbour_mean, p.sentiment_reversion, p.collaboration_rate, p.repression,
+            self.population, m.nb_ptr, m.nb_idx, p.sentiment_reversion, p.collaboration_rate, p.repression,
             p.anger_rate, p.harm_anger, p.role_model_rate, p.migration_rate, self.dt)
 
-    def _alliance_phase(self, d: Decisions, t: int) -> None:
+    def _alliance_phase(self, t: int) -> None:
+        """Phase 6: resistance fronts form or break and pool resources; cohesion; the split."""
         st, p = self.setup, self.pars
         labels = st.faction_labels
-        eligible = st.front_willing & (self.strength > 0)
-        was = self.front.copy()
-        self.front, joined, left = alliances.front_changes(
-            self.front, eligible, st.rivalry, self.strength, float(self.strength[st.gov]),
-            self._alliance_draws[t - 1], formation_rate=p.front_formation_rate,
-            breakup_rate=p.front_breakup_rate, dominance=p.front_dominance, dt=self.dt)
-        if joined and was.sum() < 2:
-            names = " and the ".join(labels[f] for f in joined)
-            self.log(t, f"the {names} form a united front")
-        elif joined:
-            for f in joined:
-                self.log(t, f"the {labels[f]} join the united front")
-        for f in left:
-            self.log(t, f"the {labels[f]} leave the united front")
-        self.funds = alliances.pool(self.funds, self.front, self.strength)
-        self.materiel = alliances.pool(self.materiel, self.front, self.strength)
-
+        was = int(self.front.sum())
+        changes = alliances.front_month(
+            self.front, st.front_willing, st.rivalry, self.strength, self.funds, self.materiel, st.gov,
+            self._alliance_draws[t - 1], p.front_formation_rate, p.front_breakup_rate, p.front_dominance,
+            self.dt, self._joined, self._left)
+        if changes:
+            names = [labels[f] for f in np.flatnonzero(self._joined)]
+            if names and was < 2:
+                self.log(t, f"the {' and the '.join(names)} form a united front")
+            else:
+                for name in names:
+                    self.log(t, f"the {name} join the united front")
+            for f in np.flatnonzero(self._left):
+                self.log(t, f"the {labels[f]} leave the united front")
         gov = self.government
-        pressure = min(1.0, float(d.pressure @ np.maximum(np.maximum(st.sanctions, st.closure), st.strike_capacity)))
+        pressure = min(1.0, float(self.recorder.pressure[t] @ st.pressure_weight))
         gov.cohesion = alliances.update_cohesion(
             gov.cohesion, st.cohesion0, self.legitimacy, pressure, float(self.momentum[st.gov]),
             reversion=p.cohesion_reversion, gain_legitimacy=p.cohesion_legitimacy,
@@ -280,30 +267,26 @@ class ConflictModel(Model):
         self.log(t, f"the {st.faction_labels[c]} break from the {st.faction_labels[g]} "
                     f"(cohesion {self.government.cohesion:.2f}), taking {st.split_strength:.0%} of their fighters")
 
-    def _terror_phase(self, d: Decisions, t: int) -> None:
-        st, p = self.setup, self.pars
-        engaged = float(np.max(st.ct * np.minimum(np.maximum(d.stance, 0.0), 1.0), initial=0.0))
+    def _terror_phase(self, t: int) -> None:
+        """Phase 7: sheltered groups grow; states strike; attacks raise threat."""
+        st, p, rec = self.setup, self.pars, self.recorder
+        engaged = terror.ct_engagement(st.ct, rec.stance[t])
         tolerance = p.shelter_tolerance * (1.0 - p.ct_restraint * engaged)
-        self.strength, self.threat, killed, hits = terror.step(
+        terror.step(
             self.strength, self.control, self.threat, self._attack_draws[t - 1], st.home_weight, st.patrons,
             st.sheltered, st.growth, st.capacity, st.attack_rate, st.targets, st.strike_capacity, tolerance,
-            p.jihadist_decay, p.strike_lethality, p.threat_decay, p.threat_per_attack, p.latent_threat, self.dt)
-        if self.recorder is not None:
-            self.recorder.terror(t, killed, hits)
+            p.jihadist_decay, p.strike_lethality, p.threat_decay, p.threat_per_attack, p.latent_threat, self.dt,
+            rec.strikes[t], rec.attacks[t])
 
     def _observe(self, t: int) -> None:
+        """Phase 8: territory and momentum; held provinces; the recorder takes the month."""
         st, p = self.setup, self.pars
-        territory = st.area_weight @ self.control
-        a = p.momentum_memory
-        self.momentum = (1.0 - a) * self.momentum + a * (territory - self.territory)
-        self.territory = territory
-        held = self.control >= p.held_threshold
-        if (held != self.held).any():
-            for i, f in zip(*np.nonzero(held & ~self.held)):
-                prev = np.flatnonzero(self.held[i])
+        changed = space.observe(self.control, st.area_weight, self.territory, self.momentum, self.held,
+                                self._held_before, p.held_threshold, p.momentum_memory)
+        if changed:
+            for i, f in zip(*np.nonzero(self.held & ~self._held_before)):
+                prev = np.flatnonzero(self._held_before[i])
                 frm = f" from the {st.faction_labels[prev[0]]}" if prev.size else ""
                 self.log(t, f"the {st.faction_labels[f]} take {st.map.names[i]}{frm} "
                             f"({self.control[i, f]:.0%} control)")
-        self.held = held
-        if self.recorder is not None:
-            self.recorder.observe(self, t)
+        self.recorder.observe(self, t)

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.jit import jit
+
 if TYPE_CHECKING:
-    from sim.mechanics.support import Decisions
     from sim.model import ConflictModel
 
 
@@ -96,8 +97,30 @@ class RunResult:
         return (self.control >= self.held_threshold).sum(axis=1)
 
 
+@jit
+def record_state(t: int, control: np.ndarray, strength: np.ndarray, funds: np.ndarray, materiel: np.ndarray,
+                 front: np.ndarray, population: np.ndarray, sentiment: np.ndarray, threat: np.ndarray,
+                 recognised: np.ndarray, r_control: np.ndarray, r_strength: np.ndarray, r_funds: np.ndarray,
+                 r_materiel: np.ndarray, r_front: np.ndarray, r_population: np.ndarray, r_sentiment: np.ndarray,
+                 r_threat: np.ndarray, r_recognised: np.ndarray) -> None:
+    """Copy the state arrays into row ``t`` of the record (one compiled call instead of nine copies)."""
+    r_control[t] = control
+    r_strength[t] = strength
+    r_funds[t] = funds
+    r_materiel[t] = materiel
+    r_front[t] = front
+    r_population[t] = population
+    r_sentiment[t] = sentiment
+    r_threat[t] = threat
+    r_recognised[t] = recognised
+
+
 class Recorder:
-    """Keeps the state of each step in arrays preallocated for the run."""
+    """Keeps the state of each step in arrays preallocated for the run.
+
+    The month's ledger (stance, money, arms, sanctuary, trade, pressure, strikes,
+    attacks) is written straight into these arrays by the kernels, at row t.
+    """
 
     def __init__(self, model: ConflictModel, steps: int) -> None:
         """Allocate arrays for ``steps`` months plus the initial state."""
@@ -124,32 +147,12 @@ class Recorder:
         self.attacks = np.zeros((n, F, D))
 
     def observe(self, m: ConflictModel, t: int) -> None:
-        """Copy the model's state at step ``t``."""
-        self.control[t] = m.control
-        self.strength[t] = m.strength
-        self.funds[t] = m.funds
-        self.materiel[t] = m.materiel
-        self.in_front[t] = m.front
-        self.population[t] = m.population
-        self.sentiment[t] = m.sentiment
+        """Copy the model's state at step ``t`` (the ledger of step t is written by the kernels)."""
+        record_state(t, m.control, m.strength, m.funds, m.materiel, m.front, m.population, m.sentiment,
+                     m.threat, m.recognised, self.control, self.strength, self.funds, self.materiel,
+                     self.in_front, self.population, self.sentiment, self.threat, self.recognised)
         self.cohesion[t] = m.government.cohesion
         self.legitimacy[t] = m.legitimacy
-        self.threat[t] = m.threat
-        self.recognised[t] = m.recognised
-
-    def flows(self, t: int, d: Decisions) -> None:
-        """Record the donors' decisions of step ``t`` (the ledger)."""
-        self.money[t] = d.money
-        self.arms[t] = d.arms
-        self.sanctuary[t] = d.sanctuary
-        self.trade[t] = d.trade
-        self.pressure[t] = d.pressure
-        self.stance[t] = d.stance
-
-    def terror(self, t: int, killed: np.ndarray, hits: np.ndarray) -> None:
-        """Record strikes and attacks of step ``t``."""
-        self.strikes[t] = killed
-        self.attacks[t] = hits
 
     def finish(self, m: ConflictModel) -> RunResult:
         """Freeze the record into a RunResult."""
@@ -158,13 +161,13 @@ class Recorder:
             self.stance[0] = self.stance[1]  # stance is decided during a step; step 0 shows the first decision
         return RunResult(
             scenario=st.spec.name,
-            scenario_hash=st.spec.digest(),
+            scenario_hash=st.digest,
             replication=m.replication,
             seed=m.seed,
             factions=st.faction_keys,
             donors=st.donor_keys,
             provinces=st.map.names,
-            dates=st.dates[: m.steps + 1],
+            dates=m.dates[: m.steps + 1],
             control=self.control[: m.steps + 1],
             strength=self.strength[: m.steps + 1],
             funds=self.funds[: m.steps + 1],

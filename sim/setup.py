@@ -8,6 +8,7 @@ initial state arrays.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,8 @@ class Setup:
 
     spec: ScenarioSpec
     map: Map
+    digest: str  # hash of the resolved scenario
+    capitals: tuple[tuple[int, int], ...]  # (faction, province) for factions with a capital
     faction_keys: tuple[str, ...]
     faction_labels: tuple[str, ...]
     donor_keys: tuple[str, ...]
@@ -36,6 +39,8 @@ class Setup:
     area_ratio: np.ndarray  # [P] reference area / area
     terrain_rate: np.ndarray  # [P] control_rate * (1 - drag * ruggedness)
     territorial: np.ndarray  # [F] 1.0 for factions holding ground
+    n_territorial: int
+    noise_column: np.ndarray  # [F] column of a faction in the combat-noise draws, -1 if it holds no ground
     guerrilla: np.ndarray  # [F]
     effectiveness: np.ndarray  # [F]
     alignment: np.ndarray  # [F]
@@ -91,17 +96,20 @@ class Setup:
     recognition_threshold: np.ndarray
     weight: np.ndarray
     donor_border: np.ndarray  # [S,P] 1 where a donor borders a province
-    dates: np.ndarray  # [T+1] datetime64[D]
+    pressure_weight: np.ndarray  # [S] strongest pressure instrument of each donor (cohesion)
 
 
+@functools.lru_cache(maxsize=64)
 def month_dates(start: dt.date, steps: int, months_per_step: float = 1.0) -> np.ndarray:
-    """Calendar date each step stands for (step 0 is the start date)."""
+    """Calendar date each step stands for (step 0 is the start date); read-only, cached."""
     months = np.floor(np.arange(steps + 1) * months_per_step).astype(int)
     first = np.datetime64(start.replace(day=1), "M")
-    return (first + months).astype("datetime64[D]") + np.timedelta64(start.day - 1, "D")
+    dates = (first + months).astype("datetime64[D]") + np.timedelta64(start.day - 1, "D")
+    dates.setflags(write=False)
+    return dates
 
 
-_CACHE: dict[tuple[str, str], Setup] = {}
+_CACHE: dict[tuple[int, int], Setup] = {}
 
 
 def compile_setup(spec: ScenarioSpec, m: Map) -> Setup:
@@ -114,9 +122,11 @@ def compile_setup(spec: ScenarioSpec, m: Map) -> Setup:
     Returns:
         The compiled setup.
     """
-    key = (spec.digest(), str(m.folder))
+    # keyed by identity (a frozen scenario object is compiled once per process); the
+    # stored objects guard against a recycled id
+    key = (id(spec), id(m))
     hit = _CACHE.get(key)
-    if hit is not None:
+    if hit is not None and hit.spec is spec and hit.map is m:
         return hit
     if len(_CACHE) > 64:
         _CACHE.clear()
@@ -143,6 +153,7 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         return np.array([float(getattr(d, attr)) for d in ds])
 
     territorial = np.array([1.0 if f.territorial else 0.0 for f in fs])
+    noise_column = np.where(territorial > 0, np.cumsum(territorial) - 1, -1).astype(np.int64)
     home = np.zeros((P, F))
     for j, f in enumerate(fs):
         for p in f.home:
@@ -221,6 +232,7 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         area_ratio=pars.area_reference / m.area,
         terrain_rate=pars.control_rate * (1.0 - pars.terrain_drag * m.ruggedness),
         territorial=territorial,
+        noise_column=noise_column,
         guerrilla=np.array([1.0 if f.mode == "guerrilla" else 0.0 for f in fs]),
         effectiveness=fvec("effectiveness"),
         alignment=alignment,
@@ -270,7 +282,7 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         recognition_threshold=dvec("recognition_threshold"),
         weight=dvec("weight"),
         donor_border=donor_border,
-        dates=month_dates(spec.start, spec.months),
+        pressure_weight=np.maximum(np.maximum(dvec("sanctions"), dvec("border_closure")), dvec("strike_capacity")),
     )
     for v in arrays.values():
         if isinstance(v, np.ndarray):
@@ -278,6 +290,9 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
     return Setup(
         spec=spec,
         map=m,
+        digest=spec.digest(),
+        n_territorial=int(territorial.sum()),
+        capitals=tuple((j, int(c)) for j, c in enumerate(capital) if c >= 0),
         faction_keys=fk,
         faction_labels=tuple(f.label for f in fs),
         donor_keys=dk,

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.jit import jit
 
+
+@jit
 def front_changes(members: np.ndarray, eligible: np.ndarray, rivalry: np.ndarray, strength: np.ndarray,
-                  gov_strength: float, draws: np.ndarray, *, formation_rate: float, breakup_rate: float,
-                  dominance: float, dt: float) -> tuple[np.ndarray, list[int], list[int]]:
+                  gov_strength: float, draws: np.ndarray, formation_rate: float, breakup_rate: float,
+                  dominance: float, dt: float) -> tuple:
     """One month of front formation and break-up.
 
     Args:
@@ -38,49 +41,109 @@ def front_changes(members: np.ndarray, eligible: np.ndarray, rivalry: np.ndarray
         dt: step length in months.
 
     Returns:
-        New members, factions that joined, factions that left.
+        (members, joined, left): new membership and who joined or left (bool arrays).
     """
-    members = members & eligible
-    opp = float(strength[eligible].sum())
-    need = gov_strength / (gov_strength + opp) if gov_strength + opp > 0 else 0.0
-    joined: list[int] = []
-    left: list[int] = []
-    new = members.copy()
-    if members.sum() < 2:
-        candidates = np.flatnonzero(eligible)
-        if candidates.size >= 2:
-            a, b = candidates[np.argsort(-strength[candidates], kind="stable")[:2]]
-            hazard = formation_rate * dt * need * (1 - rivalry[a]) * (1 - rivalry[b])
-            if draws[-1] < hazard:
-                new[[a, b]] = True
-                joined = sorted({int(a), int(b)} - set(np.flatnonzero(members).tolist()))
+    F = members.shape[0]
+    cur = members & eligible
+    new = cur.copy()
+    joined = np.zeros(F, dtype=np.bool_)
+    left = np.zeros(F, dtype=np.bool_)
+    opp = 0.0
+    n_cur = 0
+    for f in range(F):
+        if eligible[f]:
+            opp += strength[f]
+        if cur[f]:
+            n_cur += 1
+    need = gov_strength / (gov_strength + opp) if gov_strength + opp > 0.0 else 0.0
+    if n_cur < 2:
+        # the two strongest willing groups found the front
+        a = -1
+        b = -1
+        for f in range(F):
+            if eligible[f]:
+                if a < 0 or strength[f] > strength[a]:
+                    b = a
+                    a = f
+                elif b < 0 or strength[f] > strength[b]:
+                    b = f
+        if b >= 0:
+            hazard = formation_rate * dt * need * (1.0 - rivalry[a]) * (1.0 - rivalry[b])
+            if draws[F] < hazard:
+                for f in (a, b):
+                    if not cur[f]:
+                        joined[f] = True
+                    new[f] = True
         return new, joined, left
-    for f in np.flatnonzero(eligible & ~members):
-        if draws[f] < formation_rate * dt * need * (1 - rivalry[f]):
-            new[f] = True
-            joined.append(int(f))
-    total = float(strength[members].sum())
-    for f in np.flatnonzero(members):
-        share = strength[f] / total if total > 0 else 0.0
-        if share > dominance and draws[f] < breakup_rate * dt * rivalry[f]:
-            new[f] = False
-            left.append(int(f))
-    if new.sum() < 2:
-        left += [int(f) for f in np.flatnonzero(new)]
-        new[:] = False
+    total = 0.0
+    for f in range(F):
+        if cur[f]:
+            total += strength[f]
+    for f in range(F):
+        if eligible[f] and not cur[f]:
+            if draws[f] < formation_rate * dt * need * (1.0 - rivalry[f]):
+                new[f] = True
+                joined[f] = True
+        elif cur[f] and total > 0.0 and strength[f] / total > dominance:
+            if draws[f] < breakup_rate * dt * rivalry[f]:
+                new[f] = False
+                left[f] = True
+    n_new = 0
+    for f in range(F):
+        if new[f]:
+            n_new += 1
+    if n_new < 2:
+        for f in range(F):
+            if new[f]:
+                left[f] = True
+                new[f] = False
     return new, joined, left
 
 
+@jit
+def front_month(front: np.ndarray, willing: np.ndarray, rivalry: np.ndarray, strength: np.ndarray,
+                funds: np.ndarray, materiel: np.ndarray, gov: int, draws: np.ndarray, formation_rate: float,
+                breakup_rate: float, dominance: float, dt: float, joined: np.ndarray, left: np.ndarray) -> int:
+    """Phase 6a: front changes, then members pool funds and arms. Updates front, funds, materiel in place.
+
+    Returns:
+        How many groups joined or left (0 in most months).
+    """
+    F = front.shape[0]
+    eligible = np.zeros(F, dtype=np.bool_)
+    for f in range(F):
+        eligible[f] = willing[f] and strength[f] > 0.0
+    new, j, lft = front_changes(front, eligible, rivalry, strength, strength[gov], draws, formation_rate,
+                                breakup_rate, dominance, dt)
+    n = 0
+    for f in range(F):
+        front[f] = new[f]
+        joined[f] = j[f]
+        left[f] = lft[f]
+        if j[f] or lft[f]:
+            n += 1
+    funds[:] = pool(funds, front, strength)
+    materiel[:] = pool(materiel, front, strength)
+    return n
+
+
+@jit
 def pool(values: np.ndarray, members: np.ndarray, strength: np.ndarray) -> np.ndarray:
     """Share a resource among front members in proportion to their fighters (total kept)."""
-    if members.sum() < 2:
-        return values
-    s = strength[members]
-    total_s = float(s.sum())
-    if total_s <= 0:
-        return values
     out = values.copy()
-    out[members] = float(values[members].sum()) * s / total_s
+    total_v = 0.0
+    total_s = 0.0
+    n = 0
+    for f in range(values.shape[0]):
+        if members[f]:
+            total_v += values[f]
+            total_s += strength[f]
+            n += 1
+    if n < 2 or total_s <= 0.0:
+        return out
+    for f in range(values.shape[0]):
+        if members[f]:
+            out[f] = total_v * strength[f] / total_s
     return out
 
 

@@ -34,10 +34,11 @@ from __future__ import annotations
 import numpy as np
 
 from sim.jit import jit
+from sim.mechanics.space import neighbour_mean
 
 
 @jit
-def deploy(control: np.ndarray, neighbour_mean: np.ndarray, home: np.ndarray, strength: np.ndarray,
+def deploy(control: np.ndarray, nb_control: np.ndarray, home: np.ndarray, strength: np.ndarray,
            territorial: np.ndarray, spillover: float, home_weight: float, focus: float) -> np.ndarray:
     """Fighters per province and faction (provinces x factions)."""
     P, F = control.shape
@@ -50,10 +51,7 @@ def deploy(control: np.ndarray, neighbour_mean: np.ndarray, home: np.ndarray, st
         boost = 1.0 + focus * (1.0 - herf)
         for f in range(F):
             if territorial[f] > 0.0:
-                nb = 0.0
-                for j in range(P):
-                    nb += neighbour_mean[i, j] * control[j, f]
-                w[i, f] = (control[i, f] + spillover * nb + home_weight * home[i, f]) * boost
+                w[i, f] = (control[i, f] + spillover * nb_control[i, f] + home_weight * home[i, f]) * boost
                 total[f] += w[i, f]
     for f in range(F):
         scale = strength[f] / total[f] if total[f] > 0.0 else 0.0
@@ -93,17 +91,20 @@ def contest_shares(power: np.ndarray, control: np.ndarray, front: np.ndarray, sy
     for f in range(F):
         if front[f]:
             n_front += 1
-    out = np.empty((P, F))
+    out = np.zeros((P, F))
     for i in range(P):
         total = 0.0
         pooled = 0.0
         for f in range(F):
+            e = power[i, f]
+            if e <= 0.0:
+                continue
             if n_front >= 2 and front[f]:
-                pooled += power[i, f]
+                pooled += e
             else:
-                out[i, f] = power[i, f] ** decisiveness
+                out[i, f] = _pow(e, decisiveness)
                 total += out[i, f]
-        coalition = (pooled * (1.0 + synergy)) ** decisiveness if pooled > 0.0 else 0.0
+        coalition = _pow(pooled * (1.0 + synergy), decisiveness) if pooled > 0.0 else 0.0
         total += coalition
         if total <= 0.0:
             for f in range(F):
@@ -115,6 +116,18 @@ def contest_shares(power: np.ndarray, control: np.ndarray, front: np.ndarray, sy
             else:
                 out[i, f] /= total
     return out
+
+
+@jit
+def _pow(x: float, m: float) -> float:
+    """x**m, with the common exponents computed exactly and fast (x >= 0)."""
+    if m == 1.0:
+        return x
+    if m == 2.0:
+        return x * x
+    if m == 1.5:
+        return x * np.sqrt(x)
+    return x**m
 
 
 @jit
@@ -185,14 +198,22 @@ def attrition(deployed: np.ndarray, effectiveness: np.ndarray, intel: np.ndarray
     P, F = deployed.shape
     losses = np.zeros((P, F))
     harm = np.zeros((P, F))
+    present = np.empty(F, dtype=np.int64)
     for i in range(P):
-        scale = area * area_ratio[i] / (1.0 + concealment * ruggedness[i]) * 1e-3
+        n = 0
         for f in range(F):
-            if deployed[i, f] <= 0.0:
-                continue
+            if deployed[i, f] > 0.0:
+                present[n] = f
+                n += 1
+        if n < 2:
+            continue
+        scale = area * area_ratio[i] / (1.0 + concealment * ruggedness[i]) * 1e-3
+        for a in range(n):
+            f = present[a]
             loss = 0.0
-            for g in range(F):
-                if hostility[f, g] <= 0.0 or deployed[i, g] <= 0.0:
+            for b in range(n):
+                g = present[b]
+                if hostility[f, g] <= 0.0:
                     continue
                 fire = deployed[i, g] * effectiveness[g]
                 if guerrilla[f] > 0.0:
@@ -233,41 +254,48 @@ def defections(strength: np.ndarray, momentum: np.ndarray, propensity: np.ndarra
 
 @jit
 def fight(control: np.ndarray, strength: np.ndarray, materiel: np.ndarray, sentiment: np.ndarray,
-          noise: np.ndarray, front: np.ndarray, offensive: np.ndarray, protection: np.ndarray,
-          momentum: np.ndarray, neighbour_mean: np.ndarray, home: np.ndarray, territorial: np.ndarray,
+          noise: np.ndarray, noise_column: np.ndarray, front: np.ndarray, offensive: np.ndarray, protection: np.ndarray,
+          momentum: np.ndarray, nb_ptr: np.ndarray, nb_idx: np.ndarray, home: np.ndarray, territorial: np.ndarray,
           effectiveness: np.ndarray, extraction: np.ndarray, alignment: np.ndarray, guerrilla: np.ndarray,
           hostility: np.ndarray, defection: np.ndarray, area_ratio: np.ndarray, ruggedness: np.ndarray,
           terrain_rate: np.ndarray, spillover: float, home_weight: float, focus: float,
           support_weight: float, materiel_reference: float, materiel_boost: float, synergy: float,
           decisiveness: float, aimed: float, area: float, concealment: float, max_loss: float,
-          collateral: float, defection_scale: float, dt: float) -> tuple:
+          collateral: float, defection_scale: float, dt: float, harm: np.ndarray, lost: np.ndarray) -> None:
     """One month of combat: deploy, contest, shift control, attrition, defections.
 
-    Returns:
-        (control, strength, harm, losses per faction).
+    Updates control and strength in place; fills ``harm`` (provinces x shooting
+    faction) and ``lost`` (fighters killed per faction).
     """
     P, F = control.shape
-    deployed = deploy(control, neighbour_mean, home, strength, territorial, spillover, home_weight, focus)
+    deployed = deploy(control, neighbour_mean(control, nb_ptr, nb_idx), home, strength, territorial, spillover,
+                      home_weight, focus)
     support = local_support(sentiment, alignment)
     power = np.empty((P, F))
     for f in range(F):
+        col = noise_column[f]
+        if col < 0:
+            for i in range(P):
+                power[i, f] = 0.0
+            continue
         arms = 1.0
         if strength[f] > 0.0:
             m = materiel[f] / (strength[f] * 1e-3)
             arms = 1.0 + materiel_boost * m / (m + materiel_reference)
         for i in range(P):
             power[i, f] = deployed[i, f] * effectiveness[f] * arms * extraction[i, f] \
-                * (1.0 - support_weight + 2.0 * support_weight * support[i, f]) * noise[i, f]
+                * (1.0 - support_weight + 2.0 * support_weight * support[i, f]) * noise[i, col]
     target = contest_shares(power, control, front, synergy, decisiveness)
     rate = terrain_rate * dt
-    new_control = shift_control(control, target, rate, offensive, protection)
     intel = control * support
-    losses, harm = attrition(deployed, effectiveness, intel, hostility, guerrilla, area_ratio, ruggedness,
-                             protection, aimed * dt, area * dt, concealment, max_loss, collateral)
-    lost = losses.sum(axis=0)
-    new_strength = np.maximum(strength - lost, 0.0)
-    new_strength += defections(new_strength, momentum, defection, hostility, defection_scale * dt)
-    return new_control, new_strength, harm, lost
+    losses, h = attrition(deployed, effectiveness, intel, hostility, guerrilla, area_ratio, ruggedness,
+                          protection, aimed * dt, area * dt, concealment, max_loss, collateral)
+    control[:, :] = shift_control(control, target, rate, offensive, protection)
+    harm[:, :] = h
+    lost[:] = losses.sum(axis=0)
+    for f in range(F):
+        strength[f] = max(strength[f] - lost[f], 0.0)
+    strength += defections(strength, momentum, defection, hostility, defection_scale * dt)
 
 
 def noise_factors(normals: np.ndarray, sd: float) -> np.ndarray:

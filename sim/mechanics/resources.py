@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from sim.jit import jit
+from sim.mechanics.space import neighbour_mean
 
 
 @jit
@@ -79,7 +80,7 @@ def materiel_bonus(materiel: np.ndarray, strength: np.ndarray, reference: float,
 
 @jit
 def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.ndarray, extraction: np.ndarray,
-                    neighbour_mean: np.ndarray, tax_rate: np.ndarray, alignment: np.ndarray, gov: int,
+                    nb_ptr: np.ndarray, nb_idx: np.ndarray, tax_rate: np.ndarray, alignment: np.ndarray, gov: int,
                     gov_revenue_factor: float, recruit_rate: np.ndarray, pro_pool: np.ndarray,
                     territorial: np.ndarray, security_appeal: np.ndarray, momentum: np.ndarray,
                     strength: np.ndarray, funds: np.ndarray, materiel: np.ndarray, security_pool: float,
@@ -87,14 +88,16 @@ def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.n
                     arrest_constant: float, repression: float, spread: float, spillover: float,
                     momentum_scale: float, uptake: float, pool_attrition: float, upkeep: float,
                     recruit_cost: float, desertion: float, arms_purchase: float, materiel_decay: float,
-                    dt: float) -> tuple:
+                    dt: float, revenue: np.ndarray, recruits: np.ndarray) -> float:
     """One month of taxes, upkeep, recruitment and arms purchases for every faction.
 
+    Updates strength, funds and materiel in place and fills ``revenue`` and ``recruits``.
+
     Returns:
-        (strength, funds, materiel, security_pool, revenue, recruits) after the month.
+        The former-security pool after the month.
     """
     P, F = control.shape
-    revenue = np.zeros(F)
+    revenue[:] = 0.0
     opp = np.zeros(P)
     for i in range(P):
         for f in range(F):
@@ -111,13 +114,11 @@ def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.n
     # presence: own control plus spill-over from neighbours; shared where crowded
     wanted = np.zeros(F)
     presence = np.empty(F)
+    nb_control = neighbour_mean(control, nb_ptr, nb_idx)
     for i in range(P):
         total = 0.0
         for f in range(F):
-            nb = 0.0
-            for j in range(P):
-                nb += neighbour_mean[i, j] * control[j, f]
-            presence[f] = control[i, f] + spillover * nb
+            presence[f] = control[i, f] + spillover * nb_control[i, f]
             total += presence[f]
         share = 1.0 / max(total, 1.0)
         for f in range(F):
@@ -136,23 +137,22 @@ def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.n
     if total_draw > 1.0:
         for f in range(F):
             draw[f] /= total_draw
-    new_s = strength.copy()
-    new_f = funds.copy()
-    new_m = materiel.copy()
-    recruits = np.zeros(F)
     taken_pool = 0.0
     for f in range(F):
+        recruits[f] = 0.0
         if strength[f] <= 0.0 and funds[f] <= 0.0:
             continue
+        s0 = strength[f]
         cash = funds[f] + revenue[f]
-        bill = upkeep * dt * strength[f] * 1e-3 * territorial[f]
+        bill = upkeep * dt * s0 * 1e-3 * territorial[f]
+        s1 = s0
         if bill > cash:
-            new_s[f] = strength[f] * (1.0 - desertion * dt * (bill - cash) / bill)
+            s1 = s0 * (1.0 - desertion * dt * (bill - cash) / bill)
             cash = 0.0
         else:
             cash -= bill
         want = 0.0
-        if strength[f] > 0.0:
+        if s0 > 0.0:
             want = recruit_rate[f] * dt * wanted[f] + security_pool * draw[f]
         cost = recruit_cost * want * 1e-3
         take = want
@@ -162,9 +162,8 @@ def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.n
         if want > 0.0:
             taken_pool += security_pool * draw[f] * take / want
         recruits[f] = take
-        new_s[f] += take
+        strength[f] = s1 + take
         buy = arms_purchase * dt * cash
-        new_f[f] = cash - buy
-        new_m[f] = materiel[f] * (1.0 - materiel_decay * dt) + buy
-    pool = (security_pool - taken_pool) * (1.0 - pool_attrition * dt)
-    return new_s, new_f, new_m, pool, revenue, recruits
+        funds[f] = cash - buy
+        materiel[f] = materiel[f] * (1.0 - materiel_decay * dt) + buy
+    return (security_pool - taken_pool) * (1.0 - pool_attrition * dt)

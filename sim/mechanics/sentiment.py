@@ -23,17 +23,18 @@ from __future__ import annotations
 import numpy as np
 
 from sim.jit import jit
+from sim.mechanics.space import neighbour_mean_1d
 
 
 @jit
 def update(sentiment: np.ndarray, prior: np.ndarray, control: np.ndarray, alignment: np.ndarray,
            governance_weight: np.ndarray, gov: int, harm: np.ndarray, population: np.ndarray,
-           neighbour_mean: np.ndarray, reversion: float, collaboration: float, repression: float,
-           anger: float, harm_anger: float, role_model: float, migration: float, dt: float) -> tuple:
-    """One month of sentiment change and migration.
+           nb_ptr: np.ndarray, nb_idx: np.ndarray, reversion: float, collaboration: float, repression: float,
+           anger: float, harm_anger: float, role_model: float, migration: float, dt: float) -> float:
+    """One month of sentiment change and migration; updates sentiment and population in place.
 
     Returns:
-        (sentiment, population, migrants).
+        The number of people who moved.
     """
     P, F = control.shape
     lib = np.zeros(P)
@@ -41,6 +42,7 @@ def update(sentiment: np.ndarray, prior: np.ndarray, control: np.ndarray, alignm
         for f in range(F):
             lib[i] += control[i, f] * governance_weight[f]
     total_lib = lib.sum()
+    nb_lib = neighbour_mean_1d(lib, nb_ptr, nb_idx)
     new = np.empty(P)
     for i in range(P):
         s = sentiment[i]
@@ -49,27 +51,24 @@ def update(sentiment: np.ndarray, prior: np.ndarray, control: np.ndarray, alignm
         for f in range(F):
             c += control[i, f] * alignment[f]
             h -= harm[i, f] * alignment[f]
-        nb = 0.0
-        for j in range(P):
-            nb += neighbour_mean[i, j] * lib[j]
         d = reversion * (prior[i] - s)
         d += collaboration * (max(c, 0.0) * (1.0 - s) + min(c, 0.0) * s)
         d += anger * repression * control[i, gov] * (1.0 - s)
-        d += role_model * nb * (1.0 - s)
+        d += role_model * nb_lib[i] * (1.0 - s)
         d = d * dt + harm_anger * h / max(population[i] * 1e-3, 1e-9)
         new[i] = min(max(s + d, 0.0), 1.0)
     if total_lib <= 0.0 or migration <= 0.0:
-        return new, population.copy(), 0.0
+        sentiment[:] = new
+        return 0.0
     movers = np.empty(P)
     moved = 0.0
     reach = migration * dt * min(1.0, total_lib)
     for i in range(P):
         movers[i] = reach * population[i] * new[i] * control[i, gov]
         moved += movers[i]
-    pop = np.empty(P)
     for i in range(P):
         arrivals = moved * lib[i] / total_lib
         opponents = population[i] * new[i] - movers[i] + arrivals
-        pop[i] = population[i] - movers[i] + arrivals
-        new[i] = min(max(opponents / pop[i], 0.0), 1.0)
-    return new, pop, moved
+        population[i] = population[i] - movers[i] + arrivals
+        sentiment[i] = min(max(opponents / population[i], 0.0), 1.0)
+    return moved

@@ -74,8 +74,9 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
            success_weight: np.ndarray, rivals: np.ndarray, rival_weight: np.ndarray, backlash: np.ndarray,
            patron_share: np.ndarray, budget: np.ndarray, arms_share: np.ndarray,
            sanctuary_willingness: np.ndarray, trade: np.ndarray, sanctions: np.ndarray, closure: np.ndarray,
-           recognised: np.ndarray, recognition_threshold: np.ndarray, hysteresis: float,
-           weight: np.ndarray) -> tuple:
+           recognised: np.ndarray, recognition_threshold: np.ndarray, hysteresis: float, weight: np.ndarray,
+           stance: np.ndarray, money: np.ndarray, arms: np.ndarray, sanct: np.ndarray, paid: np.ndarray,
+           pressure: np.ndarray) -> tuple:
     """Decide every donor's support and pressure for one month (module docstring).
 
     Args:
@@ -99,16 +100,16 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
         trade: trade potential with the government, million USD per month.
         sanctions: share of government revenue full pressure removes.
         closure: share removed by closing the border under full pressure.
-        recognised: who recognised the government last month (bool).
+        recognised: who recognises the government (bool, updated in place).
         recognition_threshold: stance needed to recognise.
         hysteresis: how far below the threshold recognition is withdrawn.
         weight: weight of each donor's recognition.
+        stance, money, arms, sanct, paid, pressure: output buffers (the month's ledger).
 
     Returns:
-        (stance, money, arms, sanctuary, trade_paid, pressure, revenue_factor, recognised, legitimacy).
+        (revenue_factor, legitimacy, number of donors whose recognition changed).
     """
     S, F = affinity.shape
-    stance = np.empty(S)
     engagement = np.empty(S)
     hostility = np.empty(S)
     for s in range(S):
@@ -116,16 +117,11 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
         stance[s] = v
         hostility[s] = max(-v, 0.0)
         engagement[s] = max(v, 0.0)
-    money = np.zeros((S, F))
-    arms = np.zeros((S, F))
-    sanct = np.zeros((S, F))
-    paid = np.zeros(S)
-    pressure = np.zeros(S)
-    rec = np.zeros(S, dtype=np.bool_)
     x = np.zeros(F)
     revenue_factor = 1.0
     legit = 0.0
     wsum = 0.0
+    changed = 0
     for s in range(S):
         pull = 0.0
         for r in range(S):
@@ -152,17 +148,67 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
         pressure[s] = p_s
         revenue_factor *= (1.0 - sanctions[s] * p_s) * (1.0 - closure[s] * p_s)
         paid[s] = trade[s] * min(engagement[s], 1.0)
+        rec = recognised[s]
         if stance[s] > recognition_threshold[s]:
-            rec[s] = True
+            rec = True
         elif stance[s] < recognition_threshold[s] - hysteresis:
-            rec[s] = False
-        else:
-            rec[s] = recognised[s]
+            rec = False
+        if rec != recognised[s]:
+            changed += 1
+            recognised[s] = rec
         wsum += weight[s]
-        if rec[s]:
+        if rec:
             legit += weight[s]
     legitimacy = legit / wsum if wsum > 0.0 else 0.0
-    return stance, money, arms, sanct, paid, pressure, revenue_factor, rec, legitimacy
+    return revenue_factor, legitimacy, changed
+
+
+@jit
+def support_month(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, theta: np.ndarray,
+                  threat: np.ndarray, momentum: np.ndarray, strength: np.ndarray, funds: np.ndarray,
+                  materiel: np.ndarray, donor_eligible: np.ndarray, arms_willingness: np.ndarray,
+                  success_weight: np.ndarray, rivals: np.ndarray, rival_weight: np.ndarray,
+                  backlash: np.ndarray, patron_share: np.ndarray, budget: np.ndarray, arms_share: np.ndarray,
+                  sanctuary_willingness: np.ndarray, trade: np.ndarray, sanctions: np.ndarray,
+                  closure: np.ndarray, recognised: np.ndarray, recognition_threshold: np.ndarray,
+                  weight: np.ndarray, donor_border: np.ndarray, protection: np.ndarray, t: int,
+                  stance_rec: np.ndarray, money_rec: np.ndarray, arms_rec: np.ndarray, sanct_rec: np.ndarray,
+                  paid_rec: np.ndarray, pressure_rec: np.ndarray, momentum_scale: float, viability_scale: float, hysteresis: float,
+                  sanctuary_protection_share: float) -> tuple:
+    """Phases 1 and 2: donors decide, then money, arms and trade are paid and sanctuary takes effect.
+
+    Updates funds, materiel, recognised, patron_share and protection in place and
+    writes the month's ledger into row ``t`` of the record arrays (``*_rec``).
+
+    Returns:
+        (revenue_factor, legitimacy, number of recognition changes).
+    """
+    F = strength.shape[0]
+    stance = stance_rec[t]
+    money = money_rec[t]
+    arms = arms_rec[t]
+    sanct = sanct_rec[t]
+    paid = paid_rec[t]
+    pressure = pressure_rec[t]
+    success = success_signal(momentum, strength, momentum_scale, viability_scale)
+    eligible = np.zeros(F)
+    for f in range(F):
+        if strength[f] > 0.0:
+            eligible[f] = donor_eligible[f]
+    out = decide(affinity, gov, econ, ct, theta, threat, success, eligible, arms_willingness, success_weight,
+                 rivals, rival_weight, backlash, patron_share, budget, arms_share, sanctuary_willingness, trade,
+                 sanctions, closure, recognised, recognition_threshold, hysteresis, weight, stance, money, arms,
+                 sanct, paid, pressure)
+    S = money.shape[0]
+    for f in range(F):
+        for s in range(S):
+            funds[f] += money[s, f]
+            materiel[f] += arms[s, f]
+    for s in range(S):
+        funds[gov] += paid[s]
+    patron_share[:, :] = patron_shares(money, arms)
+    protection[:, :] = sanctuary_protection(donor_border, sanct, sanctuary_protection_share)
+    return out
 
 
 @jit

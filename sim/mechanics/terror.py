@@ -32,7 +32,7 @@ def step(strength: np.ndarray, control: np.ndarray, threat: np.ndarray, draws: n
          home_weight: np.ndarray, patrons: np.ndarray, sheltered: np.ndarray, growth: np.ndarray,
          capacity: np.ndarray, attack_rate: np.ndarray, targets: np.ndarray, strike_capacity: np.ndarray,
          tolerance: float, decay: float, lethality: float, threat_decay: float, per_attack: float,
-         latent: float, dt: float) -> tuple:
+         latent: float, dt: float, strikes: np.ndarray, attacks: np.ndarray) -> None:
     """One month of growth, strikes, attacks and threat.
 
     Args:
@@ -56,12 +56,12 @@ def step(strength: np.ndarray, control: np.ndarray, threat: np.ndarray, draws: n
         latent: threat per 1000 hostile fighters per month.
         dt: step in months.
 
-    Returns:
-        (strength, threat, strikes states x factions, attacks factions x states).
+    Updates strength and threat in place; fills ``strikes`` (states x factions,
+    fighters killed) and ``attacks`` (factions x states).
     """
     P, F = control.shape
     S = threat.shape[0]
-    new = strength.copy()
+    new = strength
     for j in range(F):
         if sheltered[j] <= 0.0:
             continue
@@ -74,7 +74,7 @@ def step(strength: np.ndarray, control: np.ndarray, threat: np.ndarray, draws: n
         fill = strength[j] / capacity[j] if capacity[j] > 0.0 else 1.0
         d = growth[j] * strength[j] * (1.0 - fill) * sanct - decay * strength[j] * (1.0 - sanct)
         new[j] = max(strength[j] + d * dt, 0.0)
-    strikes = np.zeros((S, F))
+    strikes[:, :] = 0.0
     for s in range(S):
         k = min(lethality * dt * strike_capacity[s] * min(threat[s], 1.0), 1.0)
         if k <= 0.0:
@@ -87,7 +87,7 @@ def step(strength: np.ndarray, control: np.ndarray, threat: np.ndarray, draws: n
         for s in range(S):
             killed += strikes[s, j]
         new[j] = max(new[j] - killed, 0.0)
-    attacks = np.zeros((F, S))
+    attacks[:, :] = 0.0
     inflow = np.zeros(S)
     for j in range(F):
         hit = draws[j] < 1.0 - math.exp(-attack_rate[j] * new[j] * 1e-3 * dt)
@@ -95,7 +95,14 @@ def step(strength: np.ndarray, control: np.ndarray, threat: np.ndarray, draws: n
             if hit:
                 attacks[j, s] = targets[j, s]
             inflow[s] += per_attack * attacks[j, s] + latent * dt * 1e-3 * targets[j, s] * new[j]
-    new_threat = np.empty(S)
     for s in range(S):
-        new_threat[s] = threat[s] * (1.0 - threat_decay * dt) + (1.0 - threat[s]) * min(inflow[s], 1.0)
-    return new, new_threat, strikes, attacks
+        threat[s] = threat[s] * (1.0 - threat_decay * dt) + (1.0 - threat[s]) * min(inflow[s], 1.0)
+
+
+@jit
+def ct_engagement(ct: np.ndarray, stance: np.ndarray) -> float:
+    """Strongest counter-terrorism engagement of any donor: ``max_s ct_s min(1, max(0, v_s))``."""
+    out = 0.0
+    for s in range(ct.shape[0]):
+        out = max(out, ct[s] * min(max(stance[s], 0.0), 1.0))
+    return out
