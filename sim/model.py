@@ -183,14 +183,14 @@ class ConflictModel(Model):
         st, p, m = self.setup, self.pars, self.setup.map
         gov_factor = self.revenue_factor * (1.0 + p.legitimacy_revenue * self.legitimacy)
         self.security_pool = resources.raise_resources(
-            self.control, self.population, self.sentiment, st.extraction, m.nb_ptr, m.nb_idx, st.tax_rate,
+            self.control, self.population, self.sentiment, st.extraction, m.nb_ptr, m.nb_idx, st.tax_rate, st.income,
             st.alignment, st.gov, gov_factor, st.recruit_rate, st.pro_pool, st.territorial, st.security_appeal,
             self.momentum, self.strength, self.funds, self.materiel, self.security_pool, p.income_per_capita,
             p.hardship, p.risk_aversion, p.grievance_threshold, p.arrest_constant, p.repression,
             p.grievance_spread, p.spillover, p.momentum_scale, p.former_security_uptake,
             p.former_security_attrition, p.upkeep, p.recruit_cost, p.desertion_rate, p.arms_purchase,
-            p.materiel_decay, self.dt, self.revenue, self.recruits)
-        self.offensive = resources.offensive_capacity(self.funds, self.materiel, self.strength, p.supply_threshold)
+            p.materiel_decay, p.pay_months, p.pay_max, self.dt, self.revenue, self.recruits)
+        self.offensive = resources.offensive_capacity(self.materiel, self.strength, p.supply_threshold)
 
     def _combat_phase(self, t: int) -> None:
         """Phase 4: deployment, contest for control, attrition, defections, capital loss."""
@@ -198,7 +198,7 @@ class ConflictModel(Model):
         combat.fight(
             self.control, self.strength, self.materiel, self.sentiment, self._noise[t - 1], st.noise_column, self.front,
             self.offensive, self.protection, self.momentum, m.nb_ptr, m.nb_idx, st.home, st.territorial,
-            st.effectiveness, st.extraction, st.alignment, st.guerrilla, st.hostility, st.defection,
+            st.effectiveness, st.extraction, st.alignment, st.guerrilla, st.stealth, st.hostility, st.defection,
             st.area_ratio, m.ruggedness, st.terrain_rate, p.spillover, p.home_weight, p.deployment_focus,
             p.popular_support_weight, p.materiel_reference, p.materiel_boost, p.front_synergy,
             p.contest_decisiveness, p.aimed_fire, p.area_fire, p.concealment, p.max_loss_share,

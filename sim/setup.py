@@ -43,9 +43,11 @@ class Setup:
     noise_column: np.ndarray  # [F] column of a faction in the combat-noise draws, -1 if it holds no ground
     guerrilla: np.ndarray  # [F]
     effectiveness: np.ndarray  # [F]
+    stealth: np.ndarray  # [F]
     alignment: np.ndarray  # [F]
     governance_weight: np.ndarray  # [F] governance where alignment > 0
     tax_rate: np.ndarray  # [F]
+    income: np.ndarray  # [F] outside income, million USD/month
     recruit_rate: np.ndarray  # [F] per-month recruitment rate
     pro_pool: np.ndarray  # [F] 1 where a faction recruits from supporters, not the aggrieved
     security_appeal: np.ndarray  # [F]
@@ -235,9 +237,11 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         noise_column=noise_column,
         guerrilla=np.array([1.0 if f.mode == "guerrilla" else 0.0 for f in fs]),
         effectiveness=fvec("effectiveness"),
+        stealth=fvec("stealth"),
         alignment=alignment,
         governance_weight=fvec("governance") * (alignment > 0),
         tax_rate=fvec("tax_rate"),
+        income=fvec("income"),
         recruit_rate=recruit_rate,
         pro_pool=pro_pool,
         security_appeal=fvec("former_security_appeal"),

@@ -24,7 +24,7 @@ Equations (i province, f and g factions):
   gains are scaled by offensive capacity, losses by ``1 - sanctuary protection``, and
   the two balanced so each province's shares still sum to 1;
 * intelligence ``I_ig = C_ig support_ig``; guerrilla losses
-  ``a (A_ref / A_i) D_if (sum_g H_fg D_ig q_g I_ig / 1000) / (1 + concealment rug_i)``;
+  ``a (1 - stealth_f) (A_ref / A_i) D_if (sum_g H_fg D_ig q_g I_ig / 1000) / (1 + concealment rug_i)``;
   conventional losses ``b sum_g H_fg D_ig q_g``; each times ``1 - protection`` and
   capped at ``max_loss * D_if``; civilian harm by g is its area fire times ``1 - I_ig``.
 """
@@ -173,7 +173,7 @@ def shift_control(control: np.ndarray, target: np.ndarray, rate: np.ndarray, off
 
 @jit
 def attrition(deployed: np.ndarray, effectiveness: np.ndarray, intel: np.ndarray, hostility: np.ndarray,
-              guerrilla: np.ndarray, area_ratio: np.ndarray, ruggedness: np.ndarray, protection: np.ndarray,
+              guerrilla: np.ndarray, stealth: np.ndarray, area_ratio: np.ndarray, ruggedness: np.ndarray, protection: np.ndarray,
               aimed: float, area: float, concealment: float, max_loss: float, collateral: float) -> tuple:
     """Fighters lost and civilian harm caused, per province and faction.
 
@@ -183,6 +183,7 @@ def attrition(deployed: np.ndarray, effectiveness: np.ndarray, intel: np.ndarray
         intel: I, provinces x factions: the shooter's knowledge of where the enemy is.
         hostility: factions x factions, 1 where two factions fight each other.
         guerrilla: 1 for guerrilla factions, 0 for conventional ones.
+        stealth: share of area fire a faction's clandestine structure escapes.
         area_ratio: A_ref / A_i per province.
         ruggedness: per province.
         protection: sanctuary protection, provinces x factions.
@@ -217,7 +218,7 @@ def attrition(deployed: np.ndarray, effectiveness: np.ndarray, intel: np.ndarray
                     continue
                 fire = deployed[i, g] * effectiveness[g]
                 if guerrilla[f] > 0.0:
-                    loss += scale * deployed[i, f] * fire * intel[i, g]
+                    loss += scale * (1.0 - stealth[f]) * deployed[i, f] * fire * intel[i, g]
                     harm[i, g] += collateral * scale * deployed[i, f] * fire * (1.0 - intel[i, g])
                 else:
                     loss += aimed * fire
@@ -257,6 +258,7 @@ def fight(control: np.ndarray, strength: np.ndarray, materiel: np.ndarray, senti
           noise: np.ndarray, noise_column: np.ndarray, front: np.ndarray, offensive: np.ndarray, protection: np.ndarray,
           momentum: np.ndarray, nb_ptr: np.ndarray, nb_idx: np.ndarray, home: np.ndarray, territorial: np.ndarray,
           effectiveness: np.ndarray, extraction: np.ndarray, alignment: np.ndarray, guerrilla: np.ndarray,
+          stealth: np.ndarray,
           hostility: np.ndarray, defection: np.ndarray, area_ratio: np.ndarray, ruggedness: np.ndarray,
           terrain_rate: np.ndarray, spillover: float, home_weight: float, focus: float,
           support_weight: float, materiel_reference: float, materiel_boost: float, synergy: float,
@@ -288,7 +290,7 @@ def fight(control: np.ndarray, strength: np.ndarray, materiel: np.ndarray, senti
     target = contest_shares(power, control, front, synergy, decisiveness)
     rate = terrain_rate * dt
     intel = control * support
-    losses, h = attrition(deployed, effectiveness, intel, hostility, guerrilla, area_ratio, ruggedness,
+    losses, h = attrition(deployed, effectiveness, intel, hostility, guerrilla, stealth, area_ratio, ruggedness,
                           protection, aimed * dt, area * dt, concealment, max_loss, collateral)
     control[:, :] = shift_control(control, target, rate, offensive, protection)
     harm[:, :] = h

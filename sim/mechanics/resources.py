@@ -1,7 +1,8 @@
 """Resources and recruitment: taxes, upkeep, arms, recruits and the former-security pool (ODD 7.3).
 
 Summary of rule: every faction taxes the income of the population it controls, less
-with distance from its base (Cederman's loss-of-strength gradient); pays its fighters;
+with distance from its base (Cederman's loss-of-strength gradient), and may have a
+steady outside income (ISKP from the Islamic State's core); pays its fighters;
 loses fighters to desertion when it cannot pay; buys recruits; and turns part of
 what cash is left into arms. Opposition groups recruit from the actively aggrieved
 population (Epstein 2002), government-like actors from the people who support them,
@@ -21,7 +22,9 @@ province is a number, not a crowd of agents):
 Recruits wanted by faction f: ``rate_f * sum_i pop_i * pool_if * reach_if`` with
 ``pool = a`` (opposition) or ``1 - sigma`` (government-like), ``reach`` the faction's
 presence (own control plus spill-over from neighbours, shared when several are
-present). Paying: cash += revenue; upkeep ``u * S / 1000`` is paid; a shortfall
+present), times a pay pull ``min(pay_max, 0.5 + 0.5 * m / pay_months)`` where ``m`` is
+the months of wages the faction has in hand (money attracts recruits, Weinstein 2007).
+Paying: cash += revenue; upkeep ``u * S / 1000`` is paid; a shortfall
 costs ``desertion * shortfall share`` of the fighters; recruits are bought at ``c``
 per 1000 as far as cash allows; ``arms_purchase`` of what is left becomes materiel.
 """
@@ -51,18 +54,18 @@ def active_share(sentiment: np.ndarray, gov_control: np.ndarray, opp_control: np
 
 
 @jit
-def offensive_capacity(funds: np.ndarray, materiel: np.ndarray, strength: np.ndarray,
-                       threshold: float) -> np.ndarray:
-    """Share of its potential gains a faction can take, by supplies per fighter (mechanism 3).
+def offensive_capacity(materiel: np.ndarray, strength: np.ndarray, threshold: float) -> np.ndarray:
+    """Share of its potential gains a faction can take, by arms per fighter (mechanism 3).
 
-    ``o_f = min(1, (funds_f + materiel_f) / (S_f / 1000) / threshold)``: a group without
-    supplies can hold ground but not take it; slight support lifts it over the bar.
+    ``o_f = min(1, materiel_f / (S_f / 1000) / threshold)``: a group without arms and
+    ammunition can hold ground but not take it (the Catch-22: without arms no victories);
+    even slight outside support in arms lifts it toward the bar.
     """
-    F = funds.shape[0]
+    F = materiel.shape[0]
     out = np.zeros(F)
     for f in range(F):
         if strength[f] > 0.0:
-            out[f] = 1.0 if threshold <= 0.0 else min(1.0, (funds[f] + materiel[f]) / (strength[f] * 1e-3) / threshold)
+            out[f] = 1.0 if threshold <= 0.0 else min(1.0, materiel[f] / (strength[f] * 1e-3) / threshold)
     return out
 
 
@@ -80,7 +83,7 @@ def materiel_bonus(materiel: np.ndarray, strength: np.ndarray, reference: float,
 
 @jit
 def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.ndarray, extraction: np.ndarray,
-                    nb_ptr: np.ndarray, nb_idx: np.ndarray, tax_rate: np.ndarray, alignment: np.ndarray, gov: int,
+                    nb_ptr: np.ndarray, nb_idx: np.ndarray, tax_rate: np.ndarray, outside_income: np.ndarray, alignment: np.ndarray, gov: int,
                     gov_revenue_factor: float, recruit_rate: np.ndarray, pro_pool: np.ndarray,
                     territorial: np.ndarray, security_appeal: np.ndarray, momentum: np.ndarray,
                     strength: np.ndarray, funds: np.ndarray, materiel: np.ndarray, security_pool: float,
@@ -88,7 +91,8 @@ def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.n
                     arrest_constant: float, repression: float, spread: float, spillover: float,
                     momentum_scale: float, uptake: float, pool_attrition: float, upkeep: float,
                     recruit_cost: float, desertion: float, arms_purchase: float, materiel_decay: float,
-                    dt: float, revenue: np.ndarray, recruits: np.ndarray) -> float:
+                    pay_months: float, pay_max: float, dt: float, revenue: np.ndarray,
+                    recruits: np.ndarray) -> float:
     """One month of taxes, upkeep, recruitment and arms purchases for every faction.
 
     Updates strength, funds and materiel in place and fills ``revenue`` and ``recruits``.
@@ -108,6 +112,8 @@ def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.n
     for f in range(F):
         revenue[f] *= tax_rate[f] * income_per_capita * 1e-6 * dt
     revenue[gov] *= gov_revenue_factor
+    for f in range(F):
+        revenue[f] += outside_income[f] * dt
     gov_c = control[:, gov].copy()
     active = active_share(sentiment, gov_c, opp, hardship, risk_aversion, threshold, arrest_constant,
                           repression, spread)
@@ -153,7 +159,11 @@ def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.n
             cash -= bill
         want = 0.0
         if s0 > 0.0:
-            want = recruit_rate[f] * dt * wanted[f] + security_pool * draw[f]
+            # pay pulls recruits: half rate when broke, full with pay_months of wages in hand
+            wages = upkeep * s0 * 1e-3
+            months = (funds[f] + revenue[f]) / wages if wages > 0.0 else pay_months
+            pay = min(pay_max, 0.5 + 0.5 * months / pay_months) if pay_months > 0.0 else 1.0
+            want = (recruit_rate[f] * dt * wanted[f] + security_pool * draw[f]) * pay
         cost = recruit_cost * want * 1e-3
         take = want
         if cost > cash:
