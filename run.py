@@ -1,0 +1,176 @@
+"""Command line of the Afghan conflict scenario laboratory.
+
+    uv run run.py run scenarios/baseline.yaml [--replications N] [--seed S] [--months M] [--out DIR]
+    uv run run.py validate FILE...
+    uv run run.py params
+
+Bad input (missing file, malformed YAML, unknown key, wrong type, out-of-range
+value) gets a one-line error naming the file and the field, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """A user error: reported in one line, exit code 2."""
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        bar = "#" * int(30 * done / total)
+        print(f"\r  runs [{bar:<30}] {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+
+def _default_out(name: str) -> Path:
+    base = Path("results") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
+    out, k = base, 1
+    while out.exists():
+        out = base.with_name(f"{base.name}-{k}")
+        k += 1
+    return out
+
+
+def _summary_table(folder: Path, horizon: int, labels: dict[str, str]) -> str:
+    import numpy as np
+    import pandas as pd
+
+    traj = pd.read_parquet(folder / "trajectories.parquet")
+    at = traj[traj["step"] == horizon]
+    lines = []
+    reps = at["replication"].nunique()
+    date = str(at["date"].iloc[0])[:7]
+    lines.append(f"Territory share at month {horizon} ({date}), over {reps} replication(s):")
+    lines.append(f"  {'actor':<52} {'median':>7}   {'90% band':<18} {'provinces held (median)':>23}")
+    for actor, g in at.groupby("actor", observed=True, sort=False):
+        ever = traj.loc[traj["actor"] == actor, "territory_share"].max()
+        if ever <= 0:
+            continue
+        v = g["territory_share"].to_numpy()
+        lo, med, hi = np.quantile(v, [0.05, 0.5, 0.95])
+        held = float(np.median(g["provinces_held"]))
+        name = labels.get(str(actor), str(actor))
+        lines.append(f"  {name:<52} {med:>7.2%}   [{lo:.2%}, {hi:.2%}]{'':<2} {held:>20.1f}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run replications of a scenario; write tables, event log, manifest and figures."""
+    import numpy as np
+
+    from sim.batch import manifest, run_replications
+    from sim.plots import make_figures
+    from sim.scenario import load_scenario
+    from sim.store import write_results
+
+    spec, m = load_scenario(args.scenario)
+    months = args.months if args.months is not None else spec.months
+    if months < 1:
+        raise BadInput(f"--months: expected a positive number of months, found {months}")
+    reps = args.replications if args.replications is not None else spec.replications
+    if reps < 1:
+        raise BadInput(f"--replications: expected at least 1, found {reps}")
+    seed_drawn = args.seed is None
+    seed = int(np.random.SeedSequence().entropy % (2**32)) if seed_drawn else args.seed
+    if seed < 0:
+        raise BadInput(f"--seed: expected a non-negative integer, found {seed}")
+    out = Path(args.out) if args.out else _default_out(spec.name)
+    if (out / "manifest.json").exists() and not args.overwrite:
+        raise BadInput(f"{out}: already holds results (manifest.json); choose another --out or pass --overwrite")
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{out}: exists and is not a folder")
+
+    map_steps = None
+    if args.map_months:
+        try:
+            map_steps = [int(x) for x in args.map_months.split(",") if x.strip()]
+        except ValueError:
+            raise BadInput(f"--map-months: expected comma-separated months, found {args.map_months!r}") from None
+
+    t0 = time.perf_counter()
+    print(f"Running {spec.name} ({spec.title}): {reps} replication(s) x {months} months, seed {seed}"
+          + (" (drawn; pass --seed to repeat)" if seed_drawn else ""), flush=True)
+    results = run_replications(spec, m, seed, reps, months, progress=_progress)
+    wall = time.perf_counter() - t0
+    info = manifest(spec, m, str(args.scenario), seed, results, months, wall, seed_drawn)
+    paths = write_results(results, out, info)
+    figures = make_figures(out, m, map_steps)
+    print(f"\nResults in {out}/")
+    for name, p in paths.items():
+        print(f"  {p.name:<24} {name}")
+    print(f"  figures/                 {len(figures)} figures: " + ", ".join(f.name for f in figures))
+    print()
+    print(_summary_table(out, months, {k: f.label for k, f in spec.factions.items()}))
+    print(f"\n{reps} run(s) in {wall:.1f} s")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario files without running them."""
+    from sim.scenario import ScenarioError, load_scenario
+
+    bad = 0
+    for f in args.files:
+        try:
+            spec, _ = load_scenario(f)
+            print(f"{f}: ok ({spec.name}, {len(spec.factions)} factions, {len(spec.states)} donors)")
+        except ScenarioError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            bad += 1
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def cmd_params(_: argparse.Namespace) -> int:
+    """Print the global parameter table (Markdown)."""
+    from sim.parameters import Parameters
+
+    print(Parameters.markdown())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    p = argparse.ArgumentParser(prog="run.py", description="Afghan conflict scenario laboratory")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run replications of a scenario and write results and figures")
+    r.add_argument("scenario", help="scenario YAML file, e.g. scenarios/baseline.yaml")
+    r.add_argument("--replications", "-n", type=int, help="number of replications (default: the scenario's)")
+    r.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and recorded)")
+    r.add_argument("--months", type=int, help="horizon in months (default: the scenario's)")
+    r.add_argument("--out", help="output folder (default: results/<scenario>_<time>)")
+    r.add_argument("--map-months", help="months to draw control maps at, e.g. 0,12,36,60")
+    r.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check scenario files without running them")
+    v.add_argument("files", nargs="+")
+    v.set_defaults(func=cmd_validate)
+    pp = sub.add_parser("params", help="print the global parameter table as Markdown")
+    pp.set_defaults(func=cmd_params)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and dispatch; user errors become one line on stderr and exit code 2."""
+    args = build_parser().parse_args(argv)
+    from sim.geography import MapError
+    from sim.scenario import ScenarioError
+
+    try:
+        return int(args.func(args))
+    except (BadInput, ScenarioError, MapError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
