@@ -155,7 +155,7 @@ def load_map(folder: str | Path = DEFAULT_MAP) -> Map:
         folder: a folder holding provinces.csv, adjacency.csv and borders.csv.
 
     Returns:
-        The map, with read-only arrays.
+        The map. Its arrays are shared by every model built on it: treat them as constants.
 
     Raises:
         MapError: naming the file, row and column of the first problem found.
@@ -212,8 +212,7 @@ def load_map(folder: str | Path = DEFAULT_MAP) -> Map:
     nb_idx = np.nonzero(adjacency)[1].astype(np.int64)
     arrays = [population, area, lat, lon, rug, prior, adjacency, neighbour_mean, border, nb_ptr, nb_idx]
     distance = haversine_km(lat, lon)
-    for arr in [*arrays, distance]:
-        arr.setflags(write=False)
+    del arrays  # kept writeable: the kernels take them, and numba types read-only arrays slowly
     return Map(
         folder=folder,
         names=tuple(names),

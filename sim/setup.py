@@ -288,9 +288,8 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         donor_border=donor_border,
         pressure_weight=np.maximum(np.maximum(dvec("sanctions"), dvec("border_closure")), dvec("strike_capacity")),
     )
-    for v in arrays.values():
-        if isinstance(v, np.ndarray):
-            v.setflags(write=False)
+    # The arrays stay writeable on purpose: numba's dispatcher types a read-only array on
+    # a slow path (tens of microseconds a call). They are constants by convention.
     return Setup(
         spec=spec,
         map=m,

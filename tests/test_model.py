@@ -166,3 +166,19 @@ def test_split_creates_the_breakaway(baseline):
     assert r.strength[-1, h] > 0 and r.territory_share[-1, h] > 0
     assert any("break from the Taliban" in text for _, text in r.events)
     check_invariants(r)
+
+
+def test_run_equals_mesa_stepping(baseline):
+    spec, m = baseline
+    fast = ConflictModel(spec, m, 21, months=30)
+    fast_result = fast.run()
+    slow = ConflictModel(spec, m, 21, months=30)
+    while slow.running:
+        slow.step()  # through Mesa's event loop
+    slow_result = slow.result()
+    assert slow.steps == fast.steps == 30 and slow.time == fast.time == 30.0
+    for field in ("control", "strength", "funds", "threat", "money", "cohesion"):
+        assert np.array_equal(getattr(fast_result, field), getattr(slow_result, field)), field
+    assert fast_result.events == slow_result.events
+    with pytest.raises(RuntimeError, match="horizon"):
+        slow.step()
