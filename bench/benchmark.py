@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.batch import run_one  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from sim.store import flows_frame, provinces_frame, trajectories_frame  # noqa: E402
+from sim.batch import run_one
+from sim.scenario import load_scenario
+from sim.store import flows_frame, provinces_frame, trajectories_frame
 
 
 def main() -> None:

@@ -112,7 +112,7 @@ def _graph(m: Map) -> nx.Graph:
     g = nx.Graph()
     g.add_nodes_from(range(m.n))
     ii, jj = np.nonzero(np.triu(m.adjacency))
-    g.add_edges_from(zip(ii.tolist(), jj.tolist()))
+    g.add_edges_from(zip(ii.tolist(), jj.tolist(), strict=True))
     return g
 
 

@@ -298,7 +298,7 @@ class ConflictModel(Model):
         changed = space.observe(self.control, st.area_weight, self.territory, self.momentum, self.held,
                                 self._held_before, p.held_threshold, p.momentum_memory)
         if changed:
-            for i, f in zip(*np.nonzero(self.held & ~self._held_before)):
+            for i, f in zip(*np.nonzero(self.held & ~self._held_before), strict=True):
                 prev = np.flatnonzero(self._held_before[i])
                 frm = f" from the {st.faction_labels[prev[0]]}" if prev.size else ""
                 self.log(t, f"the {st.faction_labels[f]} take {st.map.names[i]}{frm} "

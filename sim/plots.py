@@ -13,12 +13,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import Wedge  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Wedge
 
-from sim.geography import Map  # noqa: E402
+from sim.geography import Map
 
 # Fixed colours per actor key so that figures are comparable across scenarios.
 PALETTE = {
@@ -124,7 +124,7 @@ def plot_control_map(prov: pd.DataFrame, m: Map, step: int, path: Path, title: s
     actors = [a for a in mean.columns if mean[a].max() > 0]
     fig, ax = plt.subplots(figsize=(8.5, 6.8))
     ii, jj = np.nonzero(np.triu(m.adjacency))
-    for i, j in zip(ii, jj):
+    for i, j in zip(ii, jj, strict=True):
         ax.plot([m.lon[i], m.lon[j]], [m.lat[i], m.lat[j]], color="#bbbbbb", lw=0.8, zorder=1)
     radius = 0.12 + 0.22 * np.sqrt(m.population / m.population.max())
     for i, name in enumerate(m.names):
@@ -132,7 +132,7 @@ def plot_control_map(prov: pd.DataFrame, m: Map, step: int, path: Path, title: s
             continue
         shares = mean.loc[name, actors].to_numpy()
         start = 90.0
-        for k, (actor, share) in enumerate(zip(actors, shares)):
+        for k, (actor, share) in enumerate(zip(actors, shares, strict=True)):
             if share <= 0:
                 continue
             ax.add_patch(Wedge((m.lon[i], m.lat[i]), radius[i], start, start + 360 * share,

@@ -53,7 +53,8 @@ def make_streams(seed: int) -> Streams:
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     children = np.random.SeedSequence(seed).spawn(len(STREAM_NAMES))
-    gens = {name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAM_NAMES, children)}
+    pairs = zip(STREAM_NAMES, children, strict=True)
+    gens = {name: np.random.Generator(np.random.PCG64(child)) for name, child in pairs}
     return Streams(seed=seed, **gens)
 
 

@@ -49,9 +49,12 @@ class FactionSpec(_Strict):
 
     label: str = Field(description="name shown in outputs and figures")
     kind: Literal["government", "resistance", "insurgent", "jihadist"] = Field(
-        description="government holds the state; resistance groups do not fight each other; insurgent: any other armed faction"
+        description="government holds the state; resistance groups do not fight each other; "
+        "insurgent: any other armed faction"
     )
-    territorial: bool = Field(True, description="holds ground (has a control share); False for groups sheltered by a host")
+    territorial: bool = Field(
+        True, description="holds ground (has a control share); False for groups sheltered by a host"
+    )
     mode: Literal["conventional", "guerrilla"] = Field("guerrilla", description="how it fights (Deitchman asymmetry)")
     strength: NonNeg = Field(description="initial fighters")
     funds: NonNeg = Field(0.0, description="initial cash, million USD")
@@ -100,7 +103,9 @@ class StateSpec(_Strict):
     threat_sensitivity: NonNeg = Field(0.0, description="how much felt threat turns it against the government")
     threat: NonNeg = Field(0.0, description="initial threat perception")
     success_weight: NonNeg = Field(0.0, description="how much a group's battlefield success draws its support")
-    backlash: dict[str, Share] = Field(default_factory=dict, description="cut in its support per share of a group's aid from that patron")
+    backlash: dict[str, Share] = Field(
+        default_factory=dict, description="cut in its support per share of a group's aid from that patron"
+    )
     rivals: list[str] = Field(default_factory=list, description="states whose backing of a side draws it to the other")
     rival_weight: NonNeg = Field(0.0, description="how much a rival's involvement draws it in")
     trade: NonNeg = Field(0.0, description="trade revenue it brings the government when engaged, million USD/month")

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -37,12 +37,50 @@ from sim.recorder import RunResult
 TABLES = ("trajectories", "provinces", "flows", "donors", "government", "events")
 
 
-def _run_columns(r: RunResult, n: int) -> dict[str, Any]:
+class _Cat(NamedTuple):
+    """A categorical column of one run: integer codes into that run's category names."""
+
+    codes: np.ndarray
+    categories: Sequence[str]
+
+
+def _assemble(parts: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
+    """Concatenate per-run columns into one frame; categorical columns are built from codes.
+
+    Args:
+        parts: one dict of column arrays (or _Cat) per run.
+        columns: column name -> dtype, for an empty frame when there are no rows.
+    """
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="category" if d == "category" else d) for c, d in columns.items()})
+    out: dict[str, Any] = {}
+    for col in columns:
+        vals = [p[col] for p in parts]
+        if isinstance(vals[0], _Cat):
+            cats = list(dict.fromkeys(c for v in vals for c in v.categories))
+            index = {c: i for i, c in enumerate(cats)}
+            codes = np.concatenate([
+                np.array([index[c] for c in v.categories], dtype=np.int32)[v.codes] for v in vals
+            ]) if vals else np.zeros(0, np.int32)
+            out[col] = pd.Categorical.from_codes(codes, categories=cats)
+        else:
+            out[col] = np.concatenate(vals).astype(columns[col], copy=False)
+    return pd.DataFrame(out)
+
+
+def _run_columns(r: RunResult, t: np.ndarray) -> dict[str, Any]:
+    n = t.size
     return {
-        "scenario": np.repeat(r.scenario, n),
+        "scenario": _Cat(np.zeros(n, dtype=np.int32), [r.scenario]),
         "replication": np.full(n, r.replication, dtype=np.int32),
         "seed": np.full(n, r.seed, dtype=np.uint64),
+        "step": t.astype(np.int32),
+        "date": r.dates[t].astype("datetime64[s]"),
     }
+
+
+_RUN = {"scenario": "category", "replication": "int32", "seed": "uint64", "step": "int32",
+        "date": "datetime64[s]"}
 
 
 def _grid(steps: int, *sizes: int) -> list[np.ndarray]:
@@ -56,84 +94,76 @@ def trajectories_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     for r in results:
         T1, F = r.strength.shape
         t, f = _grid(T1, F)
-        parts.append(pd.DataFrame({
-            **_run_columns(r, t.size),
-            "step": t.astype(np.int32),
-            "date": r.dates[t],
-            "actor": np.asarray(r.factions)[f],
+        parts.append({
+            **_run_columns(r, t),
+            "actor": _Cat(f, r.factions),
             "territory_share": r.territory_share.ravel(),
             "population_share": r.population_share.ravel(),
-            "provinces_held": r.provinces_held.ravel().astype(np.int32),
+            "provinces_held": r.provinces_held.ravel(),
             "strength": r.strength.ravel(),
             "funds": r.funds.ravel(),
             "materiel": r.materiel.ravel(),
             "in_front": r.in_front.ravel(),
-        }))
-    return _concat(parts, ("scenario", "actor"))
+        })
+    return _assemble(parts, {**_RUN, "actor": "category", "territory_share": "float64",
+                             "population_share": "float64", "provinces_held": "int32", "strength": "float64",
+                             "funds": "float64", "materiel": "float64", "in_front": "bool"})
 
 
-def provinces_frame(results: Sequence[RunResult], territorial: Sequence[str] | None = None) -> pd.DataFrame:
-    """Long table run x step x province x faction (territorial factions only)."""
+def provinces_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """Long table run x step x province x faction, for factions that ever hold ground in the run."""
     parts = []
     for r in results:
-        keep = np.array([k in territorial for k in r.factions]) if territorial is not None \
-            else r.control.max(axis=(0, 1)) > 0
-        cols = np.flatnonzero(keep)
+        cols = np.flatnonzero(r.control.max(axis=(0, 1)) > 0)
         control = r.control[:, :, cols]
         T1, P, F = control.shape
         t, p, f = _grid(T1, P, F)
-        parts.append(pd.DataFrame({
-            **_run_columns(r, t.size),
-            "step": t.astype(np.int32),
-            "date": r.dates[t],
-            "province": np.asarray(r.provinces)[p],
-            "actor": np.asarray(r.factions)[cols][f],
+        parts.append({
+            **_run_columns(r, t),
+            "province": _Cat(p, r.provinces),
+            "actor": _Cat(cols[f], r.factions),
             "control": control.ravel(),
-            "sentiment": r.sentiment[t, p],
-            "population": r.population[t, p],
-        }))
-    return _concat(parts, ("scenario", "province", "actor"))
+            "sentiment": np.repeat(r.sentiment.ravel(), F),
+            "population": np.repeat(r.population.ravel(), F),
+        })
+    return _assemble(parts, {**_RUN, "province": "category", "actor": "category", "control": "float64",
+                             "sentiment": "float64", "population": "float64"})
 
 
 def flows_frame(results: Sequence[RunResult]) -> pd.DataFrame:
-    """Long table of the ledger: non-zero flows only."""
+    """Long table of the ledger: non-zero flows only, ordered by run, step, kind, source, target."""
+    kinds = ["money", "arms", "sanctuary", "strike", "trade", "pressure", "recognition", "attack"]
     parts = []
     for r in results:
-        gov = r.factions[r.gov]
-        donors = np.asarray(r.donors)
-        factions = np.asarray(r.factions)
-        blocks: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
-        for kind, arr in (("money", r.money), ("arms", r.arms), ("sanctuary", r.sanctuary), ("strike", r.strikes)):
+        names = list(r.donors) + list(r.factions)
+        D = len(r.donors)
+        blocks = []
+        for k, arr in (("money", r.money), ("arms", r.arms), ("sanctuary", r.sanctuary), ("strike", r.strikes)):
             t, s, f = np.nonzero(arr)
-            blocks.append((kind, t, donors[s], factions[f], arr[t, s, f]))  # type: ignore[arg-type]
-        for kind, arr in (("trade", r.trade), ("pressure", r.pressure)):
-            t, s = np.nonzero(arr[1:])
-            t = t + 1
-            blocks.append((kind, t, donors[s], np.repeat(gov, t.size), arr[t, s]))  # type: ignore[arg-type]
+            blocks.append((k, t, s, D + f, arr[t, s, f]))
+        for k, arr in (("trade", r.trade), ("pressure", r.pressure)):
+            t, s = np.nonzero(arr)
+            blocks.append((k, t, s, np.full(t.size, D + r.gov), arr[t, s]))
         t, s = np.nonzero(r.recognised[1:])
-        t = t + 1
-        blocks.append(("recognition", t, donors[s], np.repeat(gov, t.size), np.ones(t.size)))  # type: ignore[arg-type]
+        blocks.append(("recognition", t + 1, s, np.full(t.size, D + r.gov), np.ones(t.size)))
         t, f, s = np.nonzero(r.attacks)
-        blocks.append(("attack", t, factions[f], donors[s], r.attacks[t, f, s]))  # type: ignore[arg-type]
-        for kind, t, src, tgt, amount in blocks:  # type: ignore[misc]
-            if t.size:
-                parts.append(pd.DataFrame({
-                    **_run_columns(r, t.size),
-                    "step": t.astype(np.int32),
-                    "date": r.dates[t],
-                    "source": src,
-                    "target": tgt,
-                    "kind": np.repeat(kind, t.size),
-                    "amount": amount.astype(float),
-                }))
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in (
-            ("scenario", "object"), ("replication", "int32"), ("seed", "uint64"), ("step", "int32"),
-            ("date", "datetime64[s]"), ("source", "object"), ("target", "object"), ("kind", "object"),
-            ("amount", "float64"))})
-    df = _concat(parts, ("scenario", "source", "target", "kind"))
-    return df.sort_values(["scenario", "replication", "step", "kind", "source", "target"], kind="stable",
-                          ignore_index=True)
+        blocks.append(("attack", t, D + f, s, r.attacks[t, f, s]))
+        t = np.concatenate([b[1] for b in blocks])
+        kind = np.concatenate([np.full(b[1].size, kinds.index(b[0])) for b in blocks])
+        src = np.concatenate([b[2] for b in blocks])
+        tgt = np.concatenate([b[3] for b in blocks])
+        amount = np.concatenate([b[4] for b in blocks]).astype(float)
+        order = np.lexsort((tgt, src, kind, t))
+        t = t[order]
+        parts.append({
+            **_run_columns(r, t),
+            "source": _Cat(src[order], names),
+            "target": _Cat(tgt[order], names),
+            "kind": _Cat(kind[order], kinds),
+            "amount": amount[order],
+        })
+    return _assemble(parts, {**_RUN, "source": "category", "target": "category", "kind": "category",
+                             "amount": "float64"})
 
 
 def donors_frame(results: Sequence[RunResult]) -> pd.DataFrame:
@@ -142,50 +172,39 @@ def donors_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     for r in results:
         T1, D = r.threat.shape
         t, d = _grid(T1, D)
-        parts.append(pd.DataFrame({
-            **_run_columns(r, t.size),
-            "step": t.astype(np.int32),
-            "date": r.dates[t],
-            "donor": np.asarray(r.donors)[d],
+        parts.append({
+            **_run_columns(r, t),
+            "donor": _Cat(d, r.donors),
             "stance": r.stance.ravel(),
             "threat": r.threat.ravel(),
             "recognises": r.recognised.ravel(),
-        }))
-    return _concat(parts, ("scenario", "donor"))
+        })
+    return _assemble(parts, {**_RUN, "donor": "category", "stance": "float64", "threat": "float64",
+                             "recognises": "bool"})
 
 
 def government_frame(results: Sequence[RunResult]) -> pd.DataFrame:
-    """Table run x step: the government's cohesion and legitimacy."""
+    """Table run x step: the government's cohesion and international legitimacy."""
     parts = []
     for r in results:
         t = np.arange(r.cohesion.size)
-        parts.append(pd.DataFrame({
-            **_run_columns(r, t.size),
-            "step": t.astype(np.int32),
-            "date": r.dates,
-            "government": np.repeat(r.factions[r.gov], t.size),
+        parts.append({
+            **_run_columns(r, t),
+            "government": _Cat(np.zeros(t.size, dtype=np.int32), [r.factions[r.gov]]),
             "cohesion": r.cohesion,
             "legitimacy": r.legitimacy,
-        }))
-    return _concat(parts, ("scenario", "government"))
+        })
+    return _assemble(parts, {**_RUN, "government": "category", "cohesion": "float64", "legitimacy": "float64"})
 
 
 def events_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     """The event log of every run."""
-    rows = [
-        (r.scenario, r.replication, r.seed, step, r.dates[step], text)
-        for r in results for step, text in r.events
-    ]
-    df = pd.DataFrame(rows, columns=["scenario", "replication", "seed", "step", "date", "text"])
-    return df.astype({"replication": "int32", "seed": "uint64", "step": "int32", "date": "datetime64[s]"})
-
-
-def _concat(parts: list[pd.DataFrame], categorical: Iterable[str]) -> pd.DataFrame:
-    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    df["date"] = df["date"].astype("datetime64[s]")
-    for c in categorical:
-        df[c] = df[c].astype("category")
-    return df
+    parts = []
+    for r in results:
+        if r.events:
+            t = np.array([s for s, _ in r.events])
+            parts.append({**_run_columns(r, t), "text": np.array([x for _, x in r.events], dtype=object)})
+    return _assemble(parts, {**_RUN, "text": "object"})
 
 
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:

@@ -96,5 +96,5 @@ def test_broken_maps_name_file_and_field(synthetic, broken, message):
 
 def test_missing_map_file(tmp_path):
     (tmp_path / "m").mkdir()
-    with pytest.raises(MapError, match="provinces.csv: file not found"):
+    with pytest.raises(MapError, match=r"provinces\.csv: file not found"):
         load_map(tmp_path / "m")

@@ -328,7 +328,7 @@ def test_cohesion_and_split_hazard():
 
 
 def _terror(control_patron, draws, threat=None):
-    P, F, S = 2, 2, 1
+    F, S = 2, 1
     control = np.array([[control_patron, 1 - control_patron], [1.0, 0.0]])
     strength = np.array([10000.0, 1000.0])
     thr = np.zeros(S) if threat is None else threat

@@ -34,10 +34,10 @@ def summary() -> dict:
     for r in results:
         out["runs"].append({
             "seed": r.seed,
-            "territory_share_final": dict(zip(r.factions, r.territory_share[-1].tolist())),
-            "strength_final": dict(zip(r.factions, r.strength[-1].tolist())),
+            "territory_share_final": dict(zip(r.factions, r.territory_share[-1].tolist(), strict=True)),
+            "strength_final": dict(zip(r.factions, r.strength[-1].tolist(), strict=True)),
             "cohesion_final": float(r.cohesion[-1]),
-            "threat_final": dict(zip(r.donors, r.threat[-1].tolist())),
+            "threat_final": dict(zip(r.donors, r.threat[-1].tolist(), strict=True)),
             "events": [f"{s}: {t}" for s, t in r.events],
         })
     return out
@@ -55,7 +55,7 @@ def _close(a, b, path="") -> list[str]:
     if isinstance(a, list):
         if len(a) != len(b):
             return [f"{path}: length {len(a)} != {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _close(x, y, f"{path}[{i}]")]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _close(x, y, f"{path}[{i}]")]
     if isinstance(a, float):
         return [] if np.isclose(a, b, rtol=RTOL, atol=1e-12) else [f"{path}: {a!r} != {b!r}"]
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]

@@ -173,7 +173,8 @@ def shift_control(control: np.ndarray, target: np.ndarray, rate: np.ndarray, off
 
 @jit
 def attrition(deployed: np.ndarray, effectiveness: np.ndarray, intel: np.ndarray, hostility: np.ndarray,
-              guerrilla: np.ndarray, stealth: np.ndarray, area_ratio: np.ndarray, ruggedness: np.ndarray, protection: np.ndarray,
+              guerrilla: np.ndarray, stealth: np.ndarray, area_ratio: np.ndarray, ruggedness: np.ndarray,
+              protection: np.ndarray,
               aimed: float, area: float, concealment: float, max_loss: float, collateral: float) -> tuple:
     """Fighters lost and civilian harm caused, per province and faction.
 

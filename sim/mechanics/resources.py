@@ -83,7 +83,8 @@ def materiel_bonus(materiel: np.ndarray, strength: np.ndarray, reference: float,
 
 @jit
 def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.ndarray, extraction: np.ndarray,
-                    nb_ptr: np.ndarray, nb_idx: np.ndarray, tax_rate: np.ndarray, outside_income: np.ndarray, alignment: np.ndarray, gov: int,
+                    nb_ptr: np.ndarray, nb_idx: np.ndarray, tax_rate: np.ndarray,
+                    outside_income: np.ndarray, alignment: np.ndarray, gov: int,
                     gov_revenue_factor: float, recruit_rate: np.ndarray, pro_pool: np.ndarray,
                     territorial: np.ndarray, security_appeal: np.ndarray, momentum: np.ndarray,
                     strength: np.ndarray, funds: np.ndarray, materiel: np.ndarray, security_pool: float,

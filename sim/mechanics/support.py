@@ -104,7 +104,12 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
         recognition_threshold: stance needed to recognise.
         hysteresis: how far below the threshold recognition is withdrawn.
         weight: weight of each donor's recognition.
-        stance, money, arms, sanct, paid, pressure: output buffers (the month's ledger).
+        stance: output, stance toward the government.
+        money: output, cash given (donors x factions).
+        arms: output, arms given (donors x factions).
+        sanct: output, sanctuary offered (donors x factions).
+        paid: output, trade revenue paid to the government.
+        pressure: output, pressure on the government.
 
     Returns:
         (revenue_factor, legitimacy, number of donors whose recognition changed).
@@ -173,7 +178,8 @@ def support_month(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarr
                   closure: np.ndarray, recognised: np.ndarray, recognition_threshold: np.ndarray,
                   weight: np.ndarray, donor_border: np.ndarray, protection: np.ndarray, t: int,
                   stance_rec: np.ndarray, money_rec: np.ndarray, arms_rec: np.ndarray, sanct_rec: np.ndarray,
-                  paid_rec: np.ndarray, pressure_rec: np.ndarray, momentum_scale: float, viability_scale: float, hysteresis: float,
+                  paid_rec: np.ndarray, pressure_rec: np.ndarray, momentum_scale: float, viability_scale: float,
+                  hysteresis: float,
                   sanctuary_protection_share: float) -> tuple:
     """Phases 1 and 2: donors decide, then money, arms and trade are paid and sanctuary takes effect.
 

@@ -55,6 +55,8 @@ def step(strength: np.ndarray, control: np.ndarray, threat: np.ndarray, draws: n
         per_attack: threat added by an attack.
         latent: threat per 1000 hostile fighters per month.
         dt: step in months.
+        strikes: output, fighters killed by each state's strikes (states x factions).
+        attacks: output, attacks by each group on each state (factions x states).
 
     Updates strength and threat in place; fills ``strikes`` (states x factions,
     fighters killed) and ``attacks`` (factions x states).
