@@ -127,11 +127,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if bad else 0
 
 
-def cmd_params(_: argparse.Namespace) -> int:
-    """Print the global parameter table (Markdown)."""
+ODD_BEGIN, ODD_END = "<!-- parameters:begin -->", "<!-- parameters:end -->"
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print the global parameter table (Markdown), or write it into docs/ODD.md."""
     from sim.parameters import Parameters
 
-    print(Parameters.markdown())
+    table = Parameters.markdown()
+    if not args.update_odd:
+        print(table)
+        return 0
+    odd = Path(__file__).resolve().parent / "docs" / "ODD.md"
+    text = odd.read_text(encoding="utf-8")
+    if ODD_BEGIN not in text or ODD_END not in text:
+        raise BadInput(f"{odd}: markers {ODD_BEGIN} and {ODD_END} not found")
+    head, rest = text.split(ODD_BEGIN, 1)
+    _, tail = rest.split(ODD_END, 1)
+    odd.write_text(f"{head}{ODD_BEGIN}\n{table}\n{ODD_END}{tail}", encoding="utf-8")
+    print(f"updated the parameter table in {odd}")
     return 0
 
 
@@ -152,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
     pp = sub.add_parser("params", help="print the global parameter table as Markdown")
+    pp.add_argument("--update-odd", action="store_true", help="rewrite the table in docs/ODD.md")
     pp.set_defaults(func=cmd_params)
     return p
 

@@ -2,7 +2,8 @@
 
 Replication ``i`` of a batch with base seed ``S`` always runs with
 ``replication_seed(S, i)``, whatever the number of replications asked for, so the
-same replication is the same run in every scenario (common random numbers).
+same replication draws the same random numbers in every scenario that has the same
+actors in the same order (common random numbers).
 """
 
 from __future__ import annotations

@@ -83,7 +83,6 @@ class ConflictModel(Model):
         self.strength = st.strength0.copy()
         self.funds = st.funds0.copy()
         self.materiel = st.materiel0.copy()
-        self.dormant = st.dormant0.copy()
         self.sentiment = map_.prior.copy()
         self.population = map_.population.astype(float)
         self.threat = st.threat0.copy()
@@ -121,7 +120,7 @@ class ConflictModel(Model):
         self.government: Government = gov
 
         # every stream draws a fixed amount per step, whatever happens, so replication i
-        # sees the same numbers in every scenario (common random numbers)
+        # sees the same numbers in every scenario with the same actors (common random numbers)
         P, F, T = map_.n, len(st.faction_keys), self.months
         sd = self.pars.combat_noise
         # luck only matters for factions that hold ground: one column per territorial faction
@@ -276,7 +275,6 @@ class ConflictModel(Model):
             take = arr[g] * st.split_strength
             arr[g] -= take
             arr[c] += take
-        self.dormant[c] = False
         self.government.split = True
         self.log(t, f"the {st.faction_labels[c]} break from the {st.faction_labels[g]} "
                     f"(cohesion {self.government.cohesion:.2f}), taking {st.split_strength:.0%} of their fighters")

@@ -37,7 +37,7 @@ class RunResult:
         money, arms, sanctuary, strikes: [T+1, D, F] flows from donors to factions.
         trade, pressure: [T+1, D] flows between donors and the government.
         attacks: [T+1, F, D] attacks by factions on states.
-        held_threshold: share above which a province counts as held.
+        held_threshold: share at or above which a province counts as held.
         area: [P] province areas.
         gov: index of the government faction.
         events: (step, text) in plain words.

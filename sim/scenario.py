@@ -61,8 +61,14 @@ class FactionSpec(_Strict):
     materiel: NonNeg = Field(0.0, description="initial arms stock, million USD")
     control: dict[str, Share] = Field(default_factory=dict, description="initial control share per province")
     holds_remainder: bool = Field(False, description="holds every share of every province the others do not")
-    home: list[str] = Field(default_factory=list, description="base provinces (projection, recruitment, sanctuary)")
-    capital: str | None = Field(None, description="province whose loss collapses the actor (GeoSim)")
+    home: list[str] = Field(
+        default_factory=list,
+        description="base provinces: deployment weight, distance gradient when no capital is set, "
+        "sanctuary of a sheltered group, stronghold of a breakaway",
+    )
+    capital: str | None = Field(
+        None, description="base of its power projection; losing it costs capital_collapse of its fighters (GeoSim)"
+    )
     effectiveness: NonNeg = Field(1.0, description="combat power per fighter")
     stealth: Share = Field(0.0, description="share of area fire a clandestine cell structure escapes")
     alignment: Signed = Field(0.0, description="+1 draws on anti-Taliban sentiment, -1 on pro-Taliban, 0 neither")
@@ -81,7 +87,7 @@ class FactionSpec(_Strict):
     targets: dict[str, Share] = Field(default_factory=dict, description="states it attacks, with weights")
     cohesion: Share = Field(1.0, description="initial internal cohesion (government)")
     splits_into: str | None = Field(None, description="faction that breaks away when cohesion collapses")
-    split_strength: Share = Field(0.0, description="share of the parent's fighters and funds the breakaway takes")
+    split_strength: Share = Field(0.0, description="share of the parent's fighters, funds and arms the breakaway takes")
     split_home_share: Share = Field(0.0, description="share of the parent's control the breakaway takes in its home")
     split_other_share: Share = Field(0.0, description="share of the parent's control it takes elsewhere")
     dormant: bool = Field(False, description="exists only after a split creates it")
@@ -101,7 +107,7 @@ class StateSpec(_Strict):
     economic_interest: Share = Field(0.0, description="pull of deals with the government")
     ct_interest: Share = Field(0.0, description="interest in counter-terrorism cooperation with the government")
     threat_sensitivity: NonNeg = Field(0.0, description="how much felt threat turns it against the government")
-    threat: NonNeg = Field(0.0, description="initial threat perception")
+    threat: Share = Field(0.0, description="initial threat perception, in [0, 1]")
     success_weight: NonNeg = Field(0.0, description="how much a group's battlefield success draws its support")
     backlash: dict[str, Share] = Field(
         default_factory=dict, description="cut in its support per share of a group's aid from that patron"
@@ -110,7 +116,9 @@ class StateSpec(_Strict):
     rival_weight: NonNeg = Field(0.0, description="how much a rival's involvement draws it in")
     trade: NonNeg = Field(0.0, description="trade revenue it brings the government when engaged, million USD/month")
     sanctions: Share = Field(0.0, description="share of government revenue its full pressure removes")
-    border_closure: Share = Field(0.0, description="share of its trade lost when it closes the border under pressure")
+    border_closure: Share = Field(
+        0.0, description="share of government revenue (customs, transit) lost when it closes the border under full pressure"
+    )
     strike_capacity: Share = Field(0.0, description="strike capacity against groups that target it")
     recognises: bool = Field(False, description="recognises the government at the start")
     recognition_threshold: Signed = Field(0.8, description="stance above which it recognises the government")

@@ -219,12 +219,14 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
     pro_pool = (alignment <= 0).astype(float)
     is_gov = np.zeros(F)
     is_gov[gov] = 1.0
+    # the government and its breakaway recruit from their supporters at the government's
+    # rate; everyone else mobilises the aggrieved
+    state_like = {gov} | ({fi[fs[gov].splits_into]} if fs[gov].splits_into else set())
     recruit_rate = np.array([
-        pars.government_recruitment if j == gov else pars.mobilisation_rate for j in range(F)
+        pars.government_recruitment if j in state_like else pars.mobilisation_rate for j in range(F)
     ]) * np.array([f.recruitment if f.territorial else 0.0 for f in fs])
     sheltered = np.array([1.0 if (not f.territorial and f.patrons) else 0.0 for f in fs])
-    # a dormant faction rises from the split parent: it inherits the parent's
-    # constituency, so it recruits as the parent does
+    # donors may back resistance groups that hold ground, and a breakaway of the government
     eligible = np.array([1.0 if (f.territorial and f.kind == "resistance") else 0.0 for f in fs])
     if child >= 0:
         eligible[child] = 1.0  # a breakaway faction can find foreign backers (Pakistan and the Haqqanis)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -138,3 +139,13 @@ def synthetic(tmp_path: Path) -> Path:
     f = tmp_path / "synthetic.yaml"
     f.write_text(textwrap.dedent(SYNTHETIC_SCENARIO))
     return f
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (SIM_REQUIRE_ALL_TESTS=1) a skipped test is a failure: nothing may silently not run."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("SIM_REQUIRE_ALL_TESTS") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but CI requires every test to run: {report.longrepr}"

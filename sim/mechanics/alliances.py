@@ -57,7 +57,10 @@ def front_changes(members: np.ndarray, eligible: np.ndarray, rivalry: np.ndarray
             n_cur += 1
     need = gov_strength / (gov_strength + opp) if gov_strength + opp > 0.0 else 0.0
     if n_cur < 2:
-        # the two strongest willing groups found the front
+        # no front (a lone survivor of a front is no front): the two strongest willing
+        # groups may found one
+        for f in range(F):
+            new[f] = False
         a = -1
         b = -1
         for f in range(F):
@@ -70,10 +73,11 @@ def front_changes(members: np.ndarray, eligible: np.ndarray, rivalry: np.ndarray
         if b >= 0:
             hazard = formation_rate * dt * need * (1.0 - rivalry[a]) * (1.0 - rivalry[b])
             if draws[F] < hazard:
-                for f in (a, b):
-                    if not cur[f]:
-                        joined[f] = True
-                    new[f] = True
+                new[a] = True
+                new[b] = True
+        for f in range(F):
+            joined[f] = new[f] and not cur[f]
+            left[f] = cur[f] and not new[f]
         return new, joined, left
     total = 0.0
     for f in range(F):

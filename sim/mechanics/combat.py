@@ -26,7 +26,8 @@ Equations (i province, f and g factions):
 * intelligence ``I_ig = C_ig support_ig``; guerrilla losses
   ``a (1 - stealth_f) (A_ref / A_i) D_if (sum_g H_fg D_ig q_g I_ig / 1000) / (1 + concealment rug_i)``;
   conventional losses ``b sum_g H_fg D_ig q_g``; each times ``1 - protection`` and
-  capped at ``max_loss * D_if``; civilian harm by g is its area fire times ``1 - I_ig``.
+  capped at ``max_loss * D_if``; civilian harm caused by g is ``collateral_rate`` times its area
+  fire times ``1 - I_ig`` (a clandestine target's stealth saves it, not the civilians around it).
 """
 
 from __future__ import annotations

@@ -19,10 +19,11 @@ province is a number, not a crowd of agents):
   the regime's presence against the opposition's;
 * active share ``a_i = logistic((G_i - R * P_i - T) / spread)``.
 
-Recruits wanted by faction f: ``rate_f * sum_i pop_i * pool_if * reach_if`` with
-``pool = a`` (opposition) or ``1 - sigma`` (government-like), ``reach`` the faction's
-presence (own control plus spill-over from neighbours, shared when several are
-present), times a pay pull ``min(pay_max, 0.5 + 0.5 * m / pay_months)`` where ``m`` is
+Recruits wanted by faction f: opposition factions (alignment > 0) draw
+``rate_f * sum_i pop_i * a_i * reach_if``, with ``reach`` their presence (own control
+plus spill-over from neighbours, shared when several are present); the others
+(government, breakaway, ISKP) draw ``rate_f * sum_i pop_i (1 - sigma_i) C_if`` from the
+people who back them where they rule; both times a pay pull ``min(pay_max, 0.5 + 0.5 * m / pay_months)`` where ``m`` is
 the months of wages the faction has in hand (money attracts recruits, Weinstein 2007).
 Paying: cash += revenue; upkeep ``u * S / 1000`` is paid; a shortfall
 costs ``desertion * shortfall share`` of the fighters; recruits are bought at ``c``

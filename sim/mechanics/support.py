@@ -14,8 +14,9 @@ Equations (s donor, f faction, g government):
   viability (the Catch-22, mechanism 1; Salehyan et al. 2011: moderately strong groups);
 * rival pull ``r_s = w_r * sum_{s' rival of s} e_{s'}`` (Byman et al. 2001: support
   follows rivals backing the other side);
-* intensity ``x[s,f] = clip(arms_will_s * (affinity[s,f] + beta_s q_f + h_s + r_s)
-  * (1 - sum_p backlash[s,p] * patron_share[f,p]), 0, 1)`` for eligible f (mechanism 8);
+* intensity ``x[s,f] = clip(arms_will_s * (affinity[s,f] + h_s + r_s) * (1 + beta_s q_f)
+  * (1 - sum_p backlash[s,p] * patron_share[f,p]), 0, 1)`` for eligible f: success
+  amplifies an inclination to back a group but creates none (mechanism 8 in the last factor);
 * spending ``budget_s * x[s,f] / max(1, sum_f x[s,f])``, split into arms and money;
 * sanctuary ``sanct_will_s * x[s,f]``, effective only in provinces on the donor's border;
 * recognition when ``v_s`` exceeds the donor's threshold, withdrawn only below the
@@ -87,7 +88,7 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
         theta: threat sensitivity.
         threat: current threat perception.
         success: success signal of each faction.
-        eligible: 1 for factions a donor may back (active, holding ground, not government or jihadist).
+        eligible: 1 for factions a donor may back (resistance groups and a government breakaway with fighters).
         arms_willingness: willingness to back an armed opposition at all.
         success_weight: beta_s.
         rivals: donors x donors, 1 where the column is a rival of the row.
@@ -139,8 +140,9 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
                 reputation = 1.0
                 for p in range(S):
                     reputation -= backlash[s, p] * patron_share[f, p]
-                v = arms_willingness[s] * (affinity[s, f] + success_weight[s] * success[f] + hostility[s] + pull)
-                v *= reputation
+                # success amplifies an inclination to back a group; it creates none by itself
+                inclination = affinity[s, f] + hostility[s] + pull
+                v = arms_willingness[s] * inclination * (1.0 + success_weight[s] * success[f]) * reputation
                 x[f] = min(max(v, 0.0), 1.0)
                 total += x[f]
         scale = budget[s] / max(total, 1.0)
