@@ -117,7 +117,7 @@ class StateSpec(_Strict):
     trade: NonNeg = Field(0.0, description="trade revenue it brings the government when engaged, million USD/month")
     sanctions: Share = Field(0.0, description="share of government revenue its full pressure removes")
     border_closure: Share = Field(
-        0.0, description="share of government revenue (customs, transit) lost when it closes the border under full pressure"
+        0.0, description="share of government revenue (customs, transit) lost when it closes the border under pressure"
     )
     strike_capacity: Share = Field(0.0, description="strike capacity against groups that target it")
     recognises: bool = Field(False, description="recognises the government at the start")
