@@ -21,24 +21,30 @@ if TYPE_CHECKING:
     from sim.model import ConflictModel
 
 
-class Faction(mesa.Agent):
-    """An armed actor. Summary of rule: raise resources, deploy, fight (see sim.mechanics).
+class Actor(mesa.Agent):
+    """An actor declared in the scenario file: a named view on its row of the model's arrays.
 
     Attributes:
         key: identifier in the scenario file (``nrf``).
         label: display name (``National Resistance Front``).
-        index: column of this actor in the model's arrays.
+        index: position of this actor in the model's arrays.
         spec: the scenario's parameters for this actor.
     """
 
     model: ConflictModel
 
-    def __init__(self, model: ConflictModel, key: str, index: int, spec: FactionSpec) -> None:
+    def __init__(self, model: ConflictModel, key: str, index: int, spec: FactionSpec | StateSpec) -> None:
         super().__init__(model)
         self.key = key
         self.label = spec.label
         self.index = index
         self.spec = spec
+
+
+class Faction(Actor):
+    """An armed actor. Summary of rule: raise resources, deploy, fight (see sim.mechanics)."""
+
+    spec: FactionSpec
 
     @property
     def strength(self) -> float:
@@ -119,24 +125,10 @@ class JihadistGroup(Faction):
     """
 
 
-class Donor(mesa.Agent):
-    """A foreign state or the diaspora. Summary of rule: give support, apply pressure (support.py).
+class Donor(Actor):
+    """A foreign state or the diaspora. Summary of rule: give support, apply pressure (support.py)."""
 
-    Attributes:
-        key: identifier in the scenario file.
-        label: display name.
-        index: row of this donor in the model's donor arrays.
-        spec: the scenario's parameters for this donor.
-    """
-
-    model: ConflictModel
-
-    def __init__(self, model: ConflictModel, key: str, index: int, spec: StateSpec) -> None:
-        super().__init__(model)
-        self.key = key
-        self.label = spec.label
-        self.index = index
-        self.spec = spec
+    spec: StateSpec
 
     @property
     def threat(self) -> float:

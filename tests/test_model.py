@@ -182,3 +182,22 @@ def test_run_equals_mesa_stepping(baseline):
     assert fast_result.events == slow_result.events
     with pytest.raises(RuntimeError, match="horizon"):
         slow.step()
+
+
+def test_actors_are_mesa_agents_and_provinces_network_cells(baseline):
+    from mesa.discrete_space import Network
+
+    from sim.actors import Diaspora, ForeignState, Government, JihadistGroup, ResistanceGroup
+
+    spec, m = baseline
+    mdl = ConflictModel(spec, m, 1, months=3)
+    assert len(mdl.agents) == len(spec.factions) + len(spec.states)
+    assert isinstance(mdl.government, Government) and mdl.government.key == "taliban"
+    kinds = {type(a) for a in mdl.agents}
+    assert {ResistanceGroup, JihadistGroup, ForeignState, Diaspora} <= kinds
+    assert isinstance(mdl.grid, Network) and len(mdl.grid.all_cells) == m.n
+    panjshir = m.province_index("Panjshir")
+    cell = mdl.grid._cells[panjshir]
+    assert {c.coordinate for c in cell.neighborhood} == set(np.flatnonzero(m.adjacency[panjshir]).tolist())
+    nrf = next(a for a in mdl.agents if getattr(a, "key", None) == "nrf")
+    assert nrf.strength == 3000 and 0 < nrf.territory_share < 0.01
