@@ -38,16 +38,17 @@ def _default_out(name: str) -> Path:
     return out
 
 
-def _summary_table(folder: Path, horizon: int, labels: dict[str, str]) -> str:
+def _summary_table(folder: Path, labels: dict[str, str]) -> str:
     import numpy as np
     import pandas as pd
 
     traj = pd.read_parquet(folder / "trajectories.parquet")
+    horizon = int(traj["step"].max())
     at = traj[traj["step"] == horizon]
     lines = []
     reps = at["replication"].nunique()
-    date = str(at["date"].iloc[0])[:7]
-    lines.append(f"Territory share at month {horizon} ({date}), over {reps} replication(s):")
+    date = str(at["date"].iloc[0])[:10]
+    lines.append(f"Territory share on {date} (step {horizon}), over {reps} replication(s):")
     lines.append(f"  {'actor':<52} {'median':>7}   {'90% band':<18} {'provinces held (median)':>23}")
     for actor, g in at.groupby("actor", observed=True, sort=False):
         ever = traj.loc[traj["actor"] == actor, "territory_share"].max()
@@ -68,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.batch import manifest, run_replications
     from sim.plots import make_figures
     from sim.scenario import load_scenario
+    from sim.setup import STEP_MONTHS
     from sim.store import write_results
 
     spec, m = load_scenario(args.scenario)
@@ -87,27 +89,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise BadInput(f"{out}: exists and is not a folder")
 
-    map_steps = None
+    map_months = None
     if args.map_months:
         try:
-            map_steps = [int(x) for x in args.map_months.split(",") if x.strip()]
+            map_months = [int(x) for x in args.map_months.split(",") if x.strip()]
         except ValueError:
             raise BadInput(f"--map-months: expected comma-separated months, found {args.map_months!r}") from None
 
     t0 = time.perf_counter()
-    print(f"Running {spec.name} ({spec.title}): {reps} replication(s) x {months} months, seed {seed}"
+    print(f"Running {spec.name} ({spec.title}): {reps} replication(s) x {months} months "
+          f"in {spec.time_step.replace("day", "dai")}ly steps, seed {seed}"
           + (" (drawn; pass --seed to repeat)" if seed_drawn else ""), flush=True)
     results = run_replications(spec, m, seed, reps, months, progress=_progress)
     wall = time.perf_counter() - t0
     info = manifest(spec, m, str(args.scenario), seed, results, months, wall, seed_drawn)
     paths = write_results(results, out, info)
-    figures = make_figures(out, m, map_steps)
+    figures = make_figures(out, m, map_months, STEP_MONTHS[spec.time_step])
     print(f"\nResults in {out}/")
     for name, p in paths.items():
         print(f"  {p.name:<24} {name}")
     print(f"  figures/                 {len(figures)} figures: " + ", ".join(f.name for f in figures))
     print()
-    print(_summary_table(out, months, {k: f.label for k, f in spec.factions.items()}))
+    print(_summary_table(out, {k: f.label for k, f in spec.factions.items()}))
     print(f"\n{reps} run(s) in {wall:.1f} s")
     return 0
 

@@ -18,7 +18,7 @@ from sim.mechanics import alliances, combat, resources, sentiment, space, suppor
 from sim.random import Streams, make_streams
 from sim.recorder import Recorder, RunResult
 from sim.scenario import ScenarioSpec
-from sim.setup import Setup, compile_setup, month_dates
+from sim.setup import Setup, compile_setup, horizon_steps, step_dates
 
 
 class ConflictModel(Model):
@@ -72,9 +72,10 @@ class ConflictModel(Model):
         self.months = months if months is not None else spec.months
         st = compile_setup(spec, map_)
         self.setup: Setup = st
-        self.dates = month_dates(spec.start, self.months)
         self.pars = spec.parameters
-        self.dt = 1.0
+        self.dt = st.dt  # months per step: rates are per month, scaled by the step
+        self.horizon = horizon_steps(self.months, spec.time_step)
+        self.dates = step_dates(spec.start, self.horizon, spec.time_step)
         self.grid = Network(map_.graph(), random=self.random, layout=None)
 
         # state arrays (copies of the compiled initial state), updated in place by the kernels
@@ -121,10 +122,14 @@ class ConflictModel(Model):
 
         # every stream draws a fixed amount per step, whatever happens, so replication i
         # sees the same numbers in every scenario with the same actors (common random numbers)
-        P, F, T = map_.n, len(st.faction_keys), self.months
+        P, F, T = map_.n, len(st.faction_keys), self.horizon
         sd = self.pars.combat_noise
         # luck only matters for factions that hold ground: one column per territorial faction
-        self._noise = combat.noise_factors(self.streams.combat.standard_normal((T, P, st.n_territorial)), sd)
+        # luck is drawn per month, whatever the step, so a finer step does not average it away
+        months_drawn = int(np.ceil(T * self.dt - 1e-9))
+        self._noise = combat.noise_factors(
+            self.streams.combat.standard_normal((months_drawn, P, st.n_territorial)), sd)
+        self._noise_month = np.minimum(np.floor(np.arange(T) * self.dt + 1e-9).astype(int), months_drawn - 1)
         self._alliance_draws = self.streams.alliances.random((T, F + 1))
         self._split_draws = self.streams.cohesion.random(T)
         self._attack_draws = self.streams.terror.random((T, F))
@@ -140,8 +145,8 @@ class ConflictModel(Model):
         already counted the step: ``self.steps`` is 1 in the first month.
         """
         t = self.steps
-        if t > self.months:
-            raise RuntimeError(f"the run has reached its horizon ({self.months} months)")
+        if t > self.horizon:
+            raise RuntimeError(f"the run has reached its horizon ({self.months} months, {self.horizon} steps)")
         self._support_phase(t)
         self._resource_phase()
         self._combat_phase(t)
@@ -149,7 +154,7 @@ class ConflictModel(Model):
         self._alliance_phase(t)
         self._terror_phase(t)
         self._observe(t)
-        if t >= self.months:
+        if t >= self.horizon:
             self.running = False
 
     def run(self) -> RunResult:
@@ -185,7 +190,7 @@ class ConflictModel(Model):
             st.arms_share, st.sanctuary_willingness, st.trade, st.sanctions, st.closure, self.recognised,
             st.recognition_threshold, st.weight, st.donor_border, self.protection, t, rec.stance, rec.money,
             rec.arms, rec.sanctuary, rec.trade, rec.pressure, p.momentum_scale, p.viability_scale,
-            p.recognition_hysteresis, p.sanctuary_protection)
+            p.recognition_hysteresis, p.sanctuary_protection, self.dt)
         if changed:
             for s in np.flatnonzero(rec.recognised[t - 1] != self.recognised):
                 verb = "recognises" if self.recognised[s] else "withdraws its recognition of"
@@ -209,7 +214,7 @@ class ConflictModel(Model):
         """Phase 4: deployment, contest for control, attrition, defections, capital loss."""
         st, p, m = self.setup, self.pars, self.setup.map
         combat.fight(
-            self.control, self.strength, self.materiel, self.sentiment, self._noise[t - 1], st.noise_column, self.front,
+            self.control, self.strength, self.materiel, self.sentiment, self._noise[self._noise_month[t - 1]], st.noise_column, self.front,
             self.offensive, self.protection, self.momentum, m.nb_ptr, m.nb_idx, st.home, st.territorial,
             st.effectiveness, st.extraction, st.alignment, st.guerrilla, st.stealth, st.hostility, st.defection,
             st.area_ratio, m.ruggedness, st.terrain_rate, p.spillover, p.home_weight, p.deployment_focus,
@@ -294,7 +299,7 @@ class ConflictModel(Model):
         """Phase 8: territory and momentum; held provinces; the recorder takes the month."""
         st, p = self.setup, self.pars
         changed = space.observe(self.control, st.area_weight, self.territory, self.momentum, self.held,
-                                self._held_before, p.held_threshold, p.momentum_memory)
+                                self._held_before, p.held_threshold, p.momentum_memory, self.dt)
         if changed:
             for i, f in zip(*np.nonzero(self.held & ~self._held_before), strict=True):
                 prev = np.flatnonzero(self._held_before[i])

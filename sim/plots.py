@@ -53,7 +53,7 @@ def territorial_actors(traj: pd.DataFrame) -> list[str]:
 
 def trajectory_bands(traj: pd.DataFrame, value: str = "territory_share") -> pd.DataFrame:
     """Median and 50% / 90% bands across replications, per actor and step."""
-    g = traj.groupby(["actor", "step"], observed=True)[value]
+    g = traj.groupby(["actor", "date"], observed=True)[value]
     out = g.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
     out.columns = ["q05", "q25", "median", "q75", "q95"]
     return out.reset_index()
@@ -83,15 +83,15 @@ def plot_trajectories(traj: pd.DataFrame, path: Path, value: str = "territory_sh
         ax = axes[k // cols][k % cols]
         b = bands[bands["actor"] == actor]
         c = colour(actor, k)
-        ax.fill_between(b["step"], b["q05"], b["q95"], color=c, alpha=0.18, lw=0, label="90% band")
-        ax.fill_between(b["step"], b["q25"], b["q75"], color=c, alpha=0.35, lw=0, label="50% band")
-        ax.plot(b["step"], b["median"], color=c, lw=1.8, label="median")
+        ax.fill_between(b["date"], b["q05"], b["q95"], color=c, alpha=0.18, lw=0, label="90% band")
+        ax.fill_between(b["date"], b["q25"], b["q75"], color=c, alpha=0.35, lw=0, label="50% band")
+        ax.plot(b["date"], b["median"], color=c, lw=1.8, label="median")
         ax.set_title(actor, fontsize=10)
         ax.grid(alpha=0.3)
         if value.endswith("share"):
             ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=None))
         if k // cols == rows - 1:
-            ax.set_xlabel("month")
+            ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].axis("off")
     axes[0][0].legend(fontsize=7, loc="best")
@@ -150,22 +150,30 @@ def plot_control_map(prov: pd.DataFrame, m: Map, step: int, path: Path, title: s
     ax.set_ylim(m.lat.min() - 1, m.lat.max() + 1)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    date = str(at["date"].iloc[0])[:7] if len(at) else ""
+    date = str(at["date"].iloc[0])[:10] if len(at) else ""
     reps = prov["replication"].nunique()
-    ax.set_title(title or f"Control at month {step} ({date}), mean of {reps} replication(s)", fontsize=11)
+    ax.set_title(title or f"Control on {date} (step {step}), mean of {reps} replication(s)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata=_META)
     plt.close(fig)
     return path
 
 
-def default_map_steps(horizon: int) -> list[int]:
+def default_map_months(horizon_months: int) -> list[int]:
     """Months to draw maps at: start, one, three and five years, and the horizon."""
-    return sorted({s for s in (0, 12, 36, 60, horizon) if s <= horizon})
+    return sorted({s for s in (0, 12, 36, 60, horizon_months) if s <= horizon_months})
 
 
-def make_figures(folder: Path, m: Map, map_steps: Sequence[int] | None = None) -> list[Path]:
-    """All standard figures for a results folder, written to ``folder/figures``."""
+def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None,
+                 months_per_step: float = 1.0) -> list[Path]:
+    """All standard figures for a results folder, written to ``folder/figures``.
+
+    Args:
+        folder: a results folder.
+        m: the map the results were produced on.
+        map_months: months (since the start) at which to draw control maps.
+        months_per_step: the scenario's step length in months.
+    """
     figs = folder / "figures"
     figs.mkdir(exist_ok=True)
     traj = pd.read_parquet(folder / "trajectories.parquet")
@@ -176,7 +184,9 @@ def make_figures(folder: Path, m: Map, map_steps: Sequence[int] | None = None) -
         plot_trajectories(traj, figs / "strength.png", "strength"),
     ]
     horizon = int(traj["step"].max())
-    for step in map_steps if map_steps is not None else default_map_steps(horizon):
-        if 0 <= step <= horizon:
-            out.append(plot_control_map(prov, m, step, figs / f"map_month_{step:03d}.png"))
+    horizon_months = round(horizon * months_per_step)
+    for month in map_months if map_months is not None else default_map_months(horizon_months):
+        step = min(round(month / months_per_step), horizon)
+        if 0 <= month <= horizon_months:
+            out.append(plot_control_map(prov, m, step, figs / f"map_month_{month:03d}.png"))
     return out

@@ -134,7 +134,10 @@ class ScenarioSpec(_Strict):
     claim: str = Field("", description="the claim it tests")
     sources: list[str] = Field(default_factory=list, description="sources of its numbers")
     start: dt.date = Field(description="calendar date of step 0")
-    months: int = Field(60, ge=1, le=1200, description="horizon in months")
+    months: int = Field(60, ge=1, le=1200, description="horizon in months (whatever the time step)")
+    time_step: Literal["month", "week", "day"] = Field(
+        "month", description="length of a step; rates are declared per month and scaled by the step"
+    )
     map: str = Field("afghanistan", description="map folder: a name under sim/data or a path relative to the file")
     replications: int = Field(20, ge=1, le=100000, description="default number of replications")
     parameters: Parameters = Field(default_factory=Parameters)

@@ -27,6 +27,7 @@ class Setup:
 
     spec: ScenarioSpec
     map: Map
+    dt: float  # months per step
     digest: str  # hash of the resolved scenario
     capitals: tuple[tuple[int, int], ...]  # (faction, province) for factions with a capital
     faction_keys: tuple[str, ...]
@@ -101,12 +102,28 @@ class Setup:
     pressure_weight: np.ndarray  # [S] strongest pressure instrument of each donor (cohesion)
 
 
+DAYS_PER_MONTH = 365.2425 / 12  # mean Gregorian month
+STEP_MONTHS = {"month": 1.0, "week": 7.0 / DAYS_PER_MONTH, "day": 1.0 / DAYS_PER_MONTH}
+STEP_DAYS = {"week": 7, "day": 1}
+
+
+def horizon_steps(months: float, time_step: str) -> int:
+    """Number of steps that cover ``months`` months at this time step (at least one)."""
+    return max(1, round(months / STEP_MONTHS[time_step]))
+
+
 @functools.lru_cache(maxsize=64)
-def month_dates(start: dt.date, steps: int, months_per_step: float = 1.0) -> np.ndarray:
-    """Calendar date each step stands for (step 0 is the start date); read-only, cached."""
-    months = np.floor(np.arange(steps + 1) * months_per_step).astype(int)
-    first = np.datetime64(start.replace(day=1), "M")
-    dates = (first + months).astype("datetime64[D]") + np.timedelta64(start.day - 1, "D")
+def step_dates(start: dt.date, steps: int, time_step: str = "month") -> np.ndarray:
+    """Calendar date each step stands for (step 0 is the start date); read-only, cached.
+
+    Monthly steps keep the day of the month (clipped months are not needed: the day
+    is carried as an offset from the first); weekly and daily steps add 7 or 1 days.
+    """
+    if time_step == "month":
+        first = np.datetime64(start.replace(day=1), "M")
+        dates = (first + np.arange(steps + 1)).astype("datetime64[D]") + np.timedelta64(start.day - 1, "D")
+    else:
+        dates = np.datetime64(start, "D") + np.arange(steps + 1) * np.timedelta64(STEP_DAYS[time_step], "D")
     dates.setflags(write=False)
     return dates
 
@@ -295,6 +312,7 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
     return Setup(
         spec=spec,
         map=m,
+        dt=STEP_MONTHS[spec.time_step],
         digest=spec.digest(),
         n_territorial=int(territorial.sum()),
         capitals=tuple((j, int(c)) for j, c in enumerate(capital) if c >= 0),

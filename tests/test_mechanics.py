@@ -102,7 +102,7 @@ def test_what_donors_give_is_what_factions_receive():
         a["rival_weight"], a["backlash"], np.zeros((F, S)), a["budget"], a["arms_share"],
         a["sanctuary_willingness"], a["trade"], a["sanctions"], a["closure"], a["recognised"],
         a["recognition_threshold"], a["weight"], np.zeros((S, P)), np.zeros((P, F)), 1, rec["stance"],
-        rec["money"], rec["arms"], rec["sanct"], rec["paid"], rec["pressure"], 300.0, 5000.0, 0.1, 0.5)
+        rec["money"], rec["arms"], rec["sanct"], rec["paid"], rec["pressure"], 300.0, 5000.0, 0.1, 0.5, 1.0)
     given_cash = rec["money"][1].sum() + rec["paid"][1].sum()
     assert funds.sum() - f0.sum() == pytest.approx(given_cash, rel=1e-12)
     assert materiel.sum() - m0.sum() == pytest.approx(rec["arms"][1].sum(), rel=1e-12)
@@ -364,6 +364,6 @@ def test_observe_momentum_and_held_changes():
     momentum = np.zeros(2)
     held = np.array([[True, False], [True, False]])
     before = np.zeros_like(held)
-    n = space.observe(control, np.array([0.5, 0.5]), territory, momentum, held, before, 0.5, 0.5)
+    n = space.observe(control, np.array([0.5, 0.5]), territory, momentum, held, before, 0.5, 0.5, 1.0)
     assert n == 2 and held[0, 1] and not held[0, 0]
     assert territory[1] == pytest.approx(0.3) and momentum[1] == pytest.approx(0.15)

@@ -156,7 +156,7 @@ def update_cohesion(cohesion: float, initial: float, legitimacy: float, pressure
                     tension: float, dt: float) -> float:
     """One step of the cohesion equation in the module docstring, clipped to [0, 1]."""
     d = (reversion * (initial - cohesion) + gain_legitimacy * legitimacy - loss_pressure * pressure
-         - tension) * dt - loss_ground * max(0.0, -momentum)
+         - tension - loss_ground * max(0.0, -momentum)) * dt
     return min(max(cohesion + d, 0.0), 1.0)
 
 

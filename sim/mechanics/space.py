@@ -47,21 +47,24 @@ def neighbour_mean_1d(values: np.ndarray, ptr: np.ndarray, idx: np.ndarray) -> n
 
 @jit
 def observe(control: np.ndarray, area_weight: np.ndarray, territory: np.ndarray, momentum: np.ndarray,
-            held: np.ndarray, held_before: np.ndarray, threshold: float, memory: float) -> int:
+            held: np.ndarray, held_before: np.ndarray, threshold: float, memory: float, dt: float) -> int:
     """Update territory shares, their momentum and the held provinces, in place.
 
-    ``territory_f = sum_i area_i C_if / sum area``; ``momentum <- (1 - a) momentum + a * (territory
-    - previous territory)``; a province is held by f when ``C_if >= threshold``.
+    ``territory_f = sum_i area_i C_if / sum area``; momentum is an exponential average of the
+    territory change per month, ``momentum <- (1 - a) momentum + a * (territory - previous) / dt``
+    with ``a = 1 - (1 - memory)^dt`` (the same memory per month whatever the step); a
+    province is held by f when ``C_if >= threshold``.
 
     Returns:
         The number of (province, faction) pairs whose held status changed.
     """
     P, F = control.shape
+    a = 1.0 - (1.0 - memory) ** dt
     for f in range(F):
         t = 0.0
         for i in range(P):
             t += area_weight[i] * control[i, f]
-        momentum[f] = (1.0 - memory) * momentum[f] + memory * (t - territory[f])
+        momentum[f] = (1.0 - a) * momentum[f] + a * (t - territory[f]) / dt
         territory[f] = t
     changed = 0
     for i in range(P):

@@ -77,7 +77,7 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
            sanctuary_willingness: np.ndarray, trade: np.ndarray, sanctions: np.ndarray, closure: np.ndarray,
            recognised: np.ndarray, recognition_threshold: np.ndarray, hysteresis: float, weight: np.ndarray,
            stance: np.ndarray, money: np.ndarray, arms: np.ndarray, sanct: np.ndarray, paid: np.ndarray,
-           pressure: np.ndarray) -> tuple:
+           pressure: np.ndarray, dt: float = 1.0) -> tuple:
     """Decide every donor's support and pressure for one month (module docstring).
 
     Args:
@@ -111,6 +111,7 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
         sanct: output, sanctuary offered (donors x factions).
         paid: output, trade revenue paid to the government.
         pressure: output, pressure on the government.
+        dt: months per step (budgets and trade are monthly).
 
     Returns:
         (revenue_factor, legitimacy, number of donors whose recognition changed).
@@ -145,7 +146,7 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
                 v = arms_willingness[s] * inclination * (1.0 + success_weight[s] * success[f]) * reputation
                 x[f] = min(max(v, 0.0), 1.0)
                 total += x[f]
-        scale = budget[s] / max(total, 1.0)
+        scale = budget[s] * dt / max(total, 1.0)
         for f in range(F):
             spend = x[f] * scale
             arms[s, f] = spend * arms_share[s]
@@ -154,7 +155,7 @@ def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, the
         p_s = min(hostility[s], 1.0)
         pressure[s] = p_s
         revenue_factor *= (1.0 - sanctions[s] * p_s) * (1.0 - closure[s] * p_s)
-        paid[s] = trade[s] * min(engagement[s], 1.0)
+        paid[s] = trade[s] * dt * min(engagement[s], 1.0)
         rec = recognised[s]
         if stance[s] > recognition_threshold[s]:
             rec = True
@@ -182,11 +183,12 @@ def support_month(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarr
                   stance_rec: np.ndarray, money_rec: np.ndarray, arms_rec: np.ndarray, sanct_rec: np.ndarray,
                   paid_rec: np.ndarray, pressure_rec: np.ndarray, momentum_scale: float, viability_scale: float,
                   hysteresis: float,
-                  sanctuary_protection_share: float) -> tuple:
+                  sanctuary_protection_share: float, dt: float) -> tuple:
     """Phases 1 and 2: donors decide, then money, arms and trade are paid and sanctuary takes effect.
 
     Updates funds, materiel, recognised, patron_share and protection in place and
-    writes the month's ledger into row ``t`` of the record arrays (``*_rec``).
+    writes the step's ledger into row ``t`` of the record arrays (``*_rec``): amounts
+    per step, i.e. monthly budgets and trade times ``dt`` months.
 
     Returns:
         (revenue_factor, legitimacy, number of recognition changes).
@@ -206,7 +208,7 @@ def support_month(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarr
     out = decide(affinity, gov, econ, ct, theta, threat, success, eligible, arms_willingness, success_weight,
                  rivals, rival_weight, backlash, patron_share, budget, arms_share, sanctuary_willingness, trade,
                  sanctions, closure, recognised, recognition_threshold, hysteresis, weight, stance, money, arms,
-                 sanct, paid, pressure)
+                 sanct, paid, pressure, dt)
     S = money.shape[0]
     for f in range(F):
         for s in range(S):
