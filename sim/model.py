@@ -13,6 +13,7 @@ from mesa import Model
 from mesa.discrete_space import Network
 
 from sim.actors import DONOR_CLASSES, FACTION_CLASSES, Donor, Faction, Government
+from sim.events import EventRunner
 from sim.geography import Map
 from sim.mechanics import alliances, combat, resources, sentiment, space, support, terror
 from sim.random import Streams, make_streams
@@ -26,6 +27,7 @@ class ConflictModel(Model):
 
     Step order (ODD element 3; each phase is one full pass over all actors):
 
+    0. events                scenario events whose trigger holds fire (sim.events)
     1. ``_support_phase``    donors decide support and pressure from their interests,
                              threat, reputation and the groups' success (mechanisms 1, 6-8);
     2.                       then the flows are paid: money, arms and trade; sanctuary,
@@ -69,6 +71,7 @@ class ConflictModel(Model):
         self.seed = seed
         self.replication = replication
         self.spec = spec
+        self.active_spec = spec  # the scenario as events have changed it so far
         self.months = months if months is not None else spec.months
         st = compile_setup(spec, map_)
         self.setup: Setup = st
@@ -123,12 +126,10 @@ class ConflictModel(Model):
         # every stream draws a fixed amount per step, whatever happens, so replication i
         # sees the same numbers in every scenario with the same actors (common random numbers)
         P, F, T = map_.n, len(st.faction_keys), self.horizon
-        sd = self.pars.combat_noise
         # luck only matters for factions that hold ground: one column per territorial faction
         # luck is drawn per month, whatever the step, so a finer step does not average it away
         months_drawn = int(np.ceil(T * self.dt - 1e-9))
-        self._noise = combat.noise_factors(
-            self.streams.combat.standard_normal((months_drawn, P, st.n_territorial)), sd)
+        self._normals = self.streams.combat.standard_normal((months_drawn, P, st.n_territorial))
         self._noise_month = np.minimum(np.floor(np.arange(T) * self.dt + 1e-9).astype(int), months_drawn - 1)
         self._alliance_draws = self.streams.alliances.random((T, F + 1))
         self._split_draws = self.streams.cohesion.random(T)
@@ -136,6 +137,7 @@ class ConflictModel(Model):
 
         self.recorder = Recorder(self, T)
         self.recorder.observe(self, 0)
+        self._events = EventRunner(self) if spec.events else None
 
     # ------------------------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -147,6 +149,8 @@ class ConflictModel(Model):
         t = self.steps
         if t > self.horizon:
             raise RuntimeError(f"the run has reached its horizon ({self.months} months, {self.horizon} steps)")
+        if self._events is not None:
+            self._events.check(t)
         self._support_phase(t)
         self._resource_phase()
         self._combat_phase(t)
@@ -178,6 +182,16 @@ class ConflictModel(Model):
     def log(self, t: int, text: str) -> None:
         """Add a plain-words event to the log."""
         self.events.append((t, text))
+
+    def rebind(self, spec: ScenarioSpec) -> None:
+        """Run on from now with the rules of ``spec`` (an event changed them); the state is kept."""
+        self.active_spec = spec
+        self.setup = compile_setup(spec, self.setup.map)
+        self.pars = spec.parameters
+        for agent in self.factions:
+            agent.spec = spec.factions[agent.key]
+        for agent in self.donors:
+            agent.spec = spec.states[agent.key]
 
     # ------------------------------------------------------------------------------------------------------
     def _support_phase(self, t: int) -> None:
@@ -214,13 +228,14 @@ class ConflictModel(Model):
         """Phase 4: deployment, contest for control, attrition, defections, capital loss."""
         st, p, m = self.setup, self.pars, self.setup.map
         combat.fight(
-            self.control, self.strength, self.materiel, self.sentiment, self._noise[self._noise_month[t - 1]], st.noise_column, self.front,
+            self.control, self.strength, self.materiel, self.sentiment, self._normals[self._noise_month[t - 1]],
+            st.noise_column, self.front,
             self.offensive, self.protection, self.momentum, m.nb_ptr, m.nb_idx, st.home, st.territorial,
             st.effectiveness, st.extraction, st.alignment, st.guerrilla, st.stealth, st.hostility, st.defection,
             st.area_ratio, m.ruggedness, st.terrain_rate, p.spillover, p.home_weight, p.deployment_focus,
             p.popular_support_weight, p.materiel_reference, p.materiel_boost, p.front_synergy,
             p.contest_decisiveness, p.aimed_fire, p.area_fire, p.concealment, p.max_loss_share,
-            p.collateral_rate, p.defection_scale, self.dt, self.harm, self.losses)
+            p.collateral_rate, p.defection_scale, p.combat_noise, self.dt, self.harm, self.losses)
         self._capital_check(t)
 
     def _capital_check(self, t: int) -> None:

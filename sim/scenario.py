@@ -14,10 +14,12 @@ whose message is one line starting with the file name.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -121,8 +123,105 @@ class StateSpec(_Strict):
     )
     strike_capacity: Share = Field(0.0, description="strike capacity against groups that target it")
     recognises: bool = Field(False, description="recognises the government at the start")
-    recognition_threshold: Signed = Field(0.8, description="stance above which it recognises the government")
+    recognition_threshold: float = Field(
+        0.8, ge=-10.0, le=10.0, description="stance above which it recognises the government"
+    )
     weight: NonNeg = Field(1.0, description="weight of its recognition in the government's legitimacy")
+
+
+class AttackCondition(_Strict):
+    """An attack by a group on a state in the last step."""
+
+    by: str = Field(description="attacking faction")
+    on: str = Field(description="target state")
+
+
+class TerritoryCondition(_Strict):
+    """An actor's share of the country's area crosses a bound."""
+
+    actor: str = Field(description="faction")
+    at_least: Share | None = Field(None, description="fires when the share is at least this")
+    at_most: Share | None = Field(None, description="fires when the share is at most this")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> TerritoryCondition:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least, at_most")
+        return self
+
+
+class ThreatCondition(_Strict):
+    """A state's threat perception reaches a level."""
+
+    state: str = Field(description="state")
+    at_least: Share = Field(description="fires when the threat is at least this")
+
+
+TRIGGERS = ("date", "month", "step", "resistance_holds", "attack", "territory", "cohesion_below", "threat")
+
+
+class When(_Strict):
+    """When an event fires: exactly one trigger (a time, or a condition checked every step)."""
+
+    date: dt.date | None = Field(None, description="calendar date; fires in the step that contains it")
+    month: NonNeg | None = Field(None, description="months since the start")
+    step: int | None = Field(None, ge=1, description="at the start of this step")
+    resistance_holds: int | None = Field(
+        None, ge=1, description="when resistance groups together hold at least this many provinces"
+    )
+    attack: AttackCondition | None = Field(None, description="when a group's attack hits a state")
+    territory: TerritoryCondition | None = Field(None, description="when an actor's territory crosses a bound")
+    cohesion_below: Share | None = Field(None, description="when the government's cohesion falls below this")
+    threat: ThreatCondition | None = Field(None, description="when a state's threat reaches a level")
+    not_before: dt.date | None = Field(None, description="a condition is checked only from this date on")
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> When:
+        given = [k for k in TRIGGERS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one trigger of {', '.join(TRIGGERS)}; found {given or 'none'}")
+        return self
+
+    @property
+    def trigger(self) -> str:
+        """Which trigger is set."""
+        return next(k for k in TRIGGERS if getattr(self, k) is not None)
+
+
+class StateEffects(_Strict):
+    """Immediate changes to the run's state when an event fires."""
+
+    kill: dict[str, Share] = Field(default_factory=dict, description="faction -> share of its fighters lost")
+    funds: dict[str, NonNeg] = Field(default_factory=dict, description="faction -> million USD given at once")
+    cohesion: Signed | None = Field(None, description="added to the government's cohesion")
+    threat: dict[str, Signed] = Field(default_factory=dict, description="state -> added to its threat perception")
+    recognise: list[str] = Field(default_factory=list, description="states that recognise the government for good")
+    withdraw_recognition: list[str] = Field(
+        default_factory=list, description="states that withdraw recognition for good"
+    )
+    front: list[str] = Field(default_factory=list, description="factions that unite in a front now")
+
+
+class EventSpec(_Strict):
+    """A scheduled or conditional event: what it says, when it fires, what it changes.
+
+    ``set``, ``scale`` and ``shift`` change the scenario's rules from then on (dotted
+    paths under ``parameters``, ``factions.<key>`` or ``states.<key>``); ``state``
+    changes the run's state at once.
+    """
+
+    name: str = Field(description="short identifier")
+    text: str = Field(description="what the event log says when it fires")
+    when: When
+    set: dict[str, Any] = Field(default_factory=dict, description="dotted path -> new value")
+    scale: dict[str, NonNeg] = Field(default_factory=dict, description="dotted path -> factor")
+    shift: dict[str, float] = Field(default_factory=dict, description="dotted path -> amount added")
+    state: StateEffects = Field(default_factory=StateEffects)
+
+    @property
+    def changes_rules(self) -> bool:
+        """Whether the event changes the scenario (not only the state)."""
+        return bool(self.set or self.scale or self.shift or self.state.recognise or self.state.withdraw_recognition)
 
 
 class ScenarioSpec(_Strict):
@@ -143,6 +242,7 @@ class ScenarioSpec(_Strict):
     parameters: Parameters = Field(default_factory=Parameters)
     factions: dict[str, FactionSpec]
     states: dict[str, StateSpec] = Field(default_factory=dict)
+    events: list[EventSpec] = Field(default_factory=list, description="scheduled and conditional events")
 
     @model_validator(mode="after")
     def _one_government(self) -> ScenarioSpec:
@@ -215,11 +315,50 @@ def format_validation_error(path: str, err: ValidationError) -> str:
     return f"{path}: {where}: {msg}; found {found_text}{more}"
 
 
+MAX_ALIASES = 100
+MAX_NODES = 200_000
+MAX_DEPTH = 50
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (no Python tags) that also rejects duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_structure(text: str, path: Path) -> None:
+    """Bound aliases, node count and nesting before building anything (no billion laughs)."""
+    aliases = nodes = depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise ScenarioError(f"{path}: more than {MAX_ALIASES} YAML aliases; refusing to expand them")
+        elif isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise ScenarioError(f"{path}: more than {MAX_NODES} YAML nodes; scenario files are small")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ScenarioError(f"{path}: YAML nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping safely: no Python tags, bounded size.
+    """Read a YAML mapping safely: no Python tags, no duplicate keys, bounded size and aliases.
 
     Raises:
-        ScenarioError: missing, oversized, unreadable or non-mapping files.
+        ScenarioError: missing, oversized, unsafe, unreadable or non-mapping files.
     """
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
@@ -228,28 +367,101 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"{path}: file is {size} bytes; scenario files are limited to {MAX_FILE_BYTES}")
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        _check_structure(text, path)
+        data = yaml.load(text, Loader=_SafeLoader)
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{path}: malformed YAML{where}: {problem}") from None
+        raise ScenarioError(f"{path}: malformed or unsafe YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: top level must be a mapping of fields, found {type(data).__name__}")
     return data
 
 
-def resolve_map_folder(spec_map: str, scenario_path: Path) -> Path:
-    """A map name under sim/data, or a folder path relative to the scenario file."""
-    candidate = (scenario_path.parent / spec_map).resolve()
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``over`` into ``base``: mappings merge key by key, other values replace, null removes."""
+    out = dict(base)
+    for k, v in over.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def load_raw(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path]:
+    """Read a scenario file and the files it ``extends``, merged; also the folder its map is relative to.
+
+    Raises:
+        ScenarioError: for a missing or cyclic ``extends`` and for unreadable files.
+    """
+    data = read_yaml(path)
+    map_base = path.parent
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, map_base
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(f"{path}: extends: expected the name of a scenario file, found {parent!r}")
+    ppath = (path.parent / parent).resolve()
+    here = path.resolve()
+    if ppath in (*chain, here):
+        cycle = " -> ".join(p.name for p in (*chain, here, ppath))
+        raise ScenarioError(f"{path}: extends: cycle {cycle}")
+    if not ppath.is_file():
+        raise ScenarioError(f"{path}: extends: file not found: {parent}")
+    base, base_map = load_raw(ppath, (*chain, here))
+    return deep_merge(base, data), (map_base if "map" in data else base_map)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``path.to.field=value``; the value is read as YAML (numbers, booleans, lists...).
+
+    Raises:
+        ScenarioError: when the text has no ``=`` or an empty path.
+    """
+    if "=" not in text:
+        raise ScenarioError(f"--set {text}: expected path.to.field=value")
+    key, value = text.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ScenarioError(f"--set {text}: expected path.to.field=value")
+    try:
+        parsed = yaml.load(value, Loader=_SafeLoader) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key, parsed
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any, source: str) -> dict[str, Any]:
+    """A copy of ``data`` with ``dotted`` set to ``value`` (intermediate mappings created)."""
+    out = copy.deepcopy(data)
+    node = out
+    parts = dotted.split(".")
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.get(part)
+        if nxt is None:
+            nxt = node[part] = {}
+        if not isinstance(nxt, dict):
+            raise ScenarioError(f"{source}: {'.'.join(parts[: i + 1])} is not a mapping, cannot set {dotted}")
+        node = nxt
+    node[parts[-1]] = value
+    return out
+
+
+def resolve_map_folder(spec_map: str, base: Path, source: str) -> Path:
+    """A map name under sim/data, or a folder path relative to the file that named it."""
+    candidate = (base / spec_map).resolve()
     if candidate.is_dir():
         return candidate
     builtin = DEFAULT_MAP.parent / spec_map
     if builtin.is_dir():
         return builtin
-    raise ScenarioError(f"{scenario_path}: map: no map folder named {spec_map!r}")
+    raise ScenarioError(f"{source}: map: no map folder named {spec_map!r}")
 
 
 def check_references(spec: ScenarioSpec, m: Map, path: str) -> None:
@@ -308,28 +520,162 @@ def check_references(spec: ScenarioSpec, m: Map, path: str) -> None:
             raise ScenarioError(f"{path}: factions.*.control.{p}: shares add up to {v:.3f}, more than 1")
 
 
-def load_scenario(path: str | Path) -> tuple[ScenarioSpec, Map]:
-    """Load, validate and resolve a scenario file, with its map.
+# Fields an event may not change: they are initial state (use ``state:`` effects) or identity.
+FROZEN_FACTION_FIELDS = frozenset({"label", "kind", "territorial", "strength", "funds", "materiel", "control",
+                                   "holds_remainder", "cohesion", "dormant", "splits_into"})
+FROZEN_STATE_FIELDS = frozenset({"label", "kind", "country", "threat", "recognises"})
+ALWAYS, NEVER = -10.0, 10.0  # recognition thresholds a stance cannot cross
+
+
+def _event_path_problem(spec: ScenarioSpec, path: str) -> str | None:
+    parts = path.split(".")
+    if parts[0] == "parameters":
+        if len(parts) != 2:
+            return "expected parameters.<name>"
+        if parts[1] not in Parameters.model_fields:
+            return f"unknown parameter{_suggest(parts[1], list(Parameters.model_fields))}"
+        return None
+    if parts[0] in ("factions", "states"):
+        pool = spec.factions if parts[0] == "factions" else spec.states
+        model = FactionSpec if parts[0] == "factions" else StateSpec
+        frozen = FROZEN_FACTION_FIELDS if parts[0] == "factions" else FROZEN_STATE_FIELDS
+        if len(parts) < 3:
+            return f"expected {parts[0]}.<key>.<field>"
+        if parts[1] not in pool:
+            return f"unknown {parts[0][:-1]} {parts[1]!r}{_suggest(parts[1], list(pool))}"
+        if parts[2] not in model.model_fields:
+            return f"unknown field{_suggest(parts[2], list(model.model_fields))}"
+        if parts[2] in frozen:
+            return f"{parts[2]!r} is initial state or identity; an event changes it through 'state:' effects"
+        return None
+    return "an event may change only parameters.*, factions.<key>.* and states.<key>.*"
+
+
+def _get_path(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def apply_event(spec: ScenarioSpec, event: EventSpec, source: str = "event") -> ScenarioSpec:
+    """The scenario as it is after ``event`` changes its rules.
+
+    Raises:
+        ScenarioError: if a path is not allowed or the result is not a valid scenario.
+    """
+    data = spec.model_dump(mode="python")
+    for kind, changes in (("set", event.set), ("scale", event.scale), ("shift", event.shift)):
+        for path, value in changes.items():
+            where = f"{source}.{kind}.{path}"
+            problem = _event_path_problem(spec, path)
+            if problem:
+                raise ScenarioError(f"{where}: {problem}")
+            if kind != "set":
+                current = _get_path(data, path)
+                if not isinstance(current, int | float) or isinstance(current, bool):
+                    raise ScenarioError(f"{where}: can only {kind} a number, found {current!r}")
+                value = current * value if kind == "scale" else current + value
+            data = set_path(data, path, value, where)
+    for state in event.state.recognise:
+        data = set_path(data, f"states.{state}.recognition_threshold", ALWAYS, source)
+    for state in event.state.withdraw_recognition:
+        data = set_path(data, f"states.{state}.recognition_threshold", NEVER, source)
+    return validate_data(data, source)
+
+
+def check_events(spec: ScenarioSpec, m: Map, path: str) -> None:
+    """Check that every event can happen and that its changes make a valid scenario.
+
+    Raises:
+        ScenarioError: naming the event (``events[i]``) and the field.
+    """
+    factions, states = list(spec.factions), list(spec.states)
+    end = spec.start + dt.timedelta(days=round(spec.months * 365.2425 / 12))
+    names: set[str] = set()
+    current = spec
+    for i, ev in enumerate(spec.events):
+        where = f"{path}: events[{i}] ({ev.name})"
+        if ev.name in names:
+            raise ScenarioError(f"{where}: name: another event has this name")
+        names.add(ev.name)
+        w = ev.when
+
+        def need(name: str, pool: list[str], field: str, what: str, where: str = where) -> None:
+            if name not in pool:
+                raise ScenarioError(f"{where}: {field}: unknown {what} {name!r}{_suggest(name, pool)}")
+
+        if w.date is not None and not spec.start <= w.date <= end:
+            raise ScenarioError(f"{where}: when.date: {w.date} is outside the run ({spec.start} to {end})")
+        if w.month is not None and w.month > spec.months:
+            raise ScenarioError(f"{where}: when.month: {w.month} is after the horizon ({spec.months} months)")
+        if w.step is not None:
+            from sim.setup import horizon_steps  # a late import: setup depends on this module
+
+            if w.step > horizon_steps(spec.months, spec.time_step):
+                raise ScenarioError(f"{where}: when.step: {w.step} is after the last step")
+        if w.not_before is not None and w.trigger in ("date", "month", "step"):
+            raise ScenarioError(f"{where}: when.not_before: only a condition can be delayed")
+        if w.attack is not None:
+            need(w.attack.by, factions, "when.attack.by", "faction")
+            need(w.attack.on, states, "when.attack.on", "state")
+            if spec.factions[w.attack.by].targets.get(w.attack.on, 0.0) <= 0.0:
+                raise ScenarioError(f"{where}: when.attack: {w.attack.by} never targets {w.attack.on}")
+        if w.territory is not None:
+            need(w.territory.actor, factions, "when.territory.actor", "faction")
+        if w.threat is not None:
+            need(w.threat.state, states, "when.threat.state", "state")
+        if w.resistance_holds is not None and w.resistance_holds > m.n:
+            raise ScenarioError(f"{where}: when.resistance_holds: the map has only {m.n} provinces")
+        se = ev.state
+        for f in (*se.kill, *se.funds, *se.front):
+            need(f, factions, "state", "faction")
+        for s in (*se.threat, *se.recognise, *se.withdraw_recognition):
+            need(s, states, "state", "state")
+        if ev.changes_rules:
+            current = apply_event(current, ev, f"{where}")
+            check_references(current, m, where)
+
+
+def validate_data(data: dict[str, Any], source: str) -> ScenarioSpec:
+    """Validate merged scenario data; errors name ``source``.
+
+    Raises:
+        ScenarioError: with the dotted field path.
+    """
+    try:
+        return ScenarioSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(source, exc)) from None
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[ScenarioSpec, Map]:
+    """Load, validate and resolve a scenario file (with what it extends and ``--set`` overrides).
 
     Args:
         path: the YAML file.
+        overrides: ``path.to.field=value`` strings applied after the files are merged.
 
     Returns:
-        The frozen scenario and the map it runs on.
+        The frozen, resolved scenario and the map it runs on.
 
     Raises:
-        ScenarioError: with a one-line message naming the file and the field.
+        ScenarioError: with a one-line message naming the file (or ``--set``) and the field.
     """
     p = Path(path)
-    data = read_yaml(p)
-    try:
-        spec = ScenarioSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(format_validation_error(str(p), exc)) from None
-    folder = resolve_map_folder(spec.map, p)
+    data, map_base = load_raw(p)
+    spec = validate_data(data, str(p))
+    for text in overrides:
+        key, value = parse_override(text)
+        data = set_path(data, key, value, f"--set {key}")
+        spec = validate_data(data, f"--set {key}")
+    folder = resolve_map_folder(spec.map, map_base, str(p))
     try:
         m = load_map(folder)
     except MapError as exc:
         raise ScenarioError(f"{p}: map: {exc}") from None
     check_references(spec, m, str(p))
+    check_events(spec, m, str(p))
     return spec, m
