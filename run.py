@@ -1,8 +1,12 @@
 """Command line of the Afghan conflict scenario laboratory.
 
     uv run run.py run scenarios/baseline.yaml [--replications N] [--seed S] [--months M] [--out DIR]
-    uv run run.py validate FILE...
-    uv run run.py params
+                                              [--set path.to.field=value ...]
+    uv run run.py validate FILE...      check scenario files without running them
+    uv run run.py list [DIR]            the scenario library, one line each
+    uv run run.py show FILE             the resolved scenario (after extends and --set)
+    uv run run.py schema [--out FILE]   JSON Schema of scenario files, for editors
+    uv run run.py params                the global parameter table
 
 Bad input (missing file, malformed YAML, unknown key, wrong type, out-of-range
 value) gets a one-line error naming the file and the field, and exit code 2.
@@ -72,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.setup import STEP_MONTHS
     from sim.store import write_results
 
-    spec, m = load_scenario(args.scenario)
+    spec, m = load_scenario(args.scenario, args.set or ())
     months = args.months if args.months is not None else spec.months
     if months < 1:
         raise BadInput(f"--months: expected a positive number of months, found {months}")
@@ -103,6 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = run_replications(spec, m, seed, reps, months, progress=_progress)
     wall = time.perf_counter() - t0
     info = manifest(spec, m, str(args.scenario), seed, results, months, wall, seed_drawn)
+    info["overrides"] = list(args.set or ())
     paths = write_results(results, out, info)
     figures = make_figures(out, m, map_months, STEP_MONTHS[spec.time_step])
     print(f"\nResults in {out}/")
@@ -122,7 +127,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for f in args.files:
         try:
-            spec, _ = load_scenario(f)
+            spec, _ = load_scenario(f, args.set or ())
             print(f"{f}: ok ({spec.name}, {len(spec.factions)} factions, {len(spec.states)} donors)")
         except ScenarioError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -131,6 +136,51 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 ODD_BEGIN, ODD_END = "<!-- parameters:begin -->", "<!-- parameters:end -->"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """One line per scenario file in a folder: file, name, title, and whether it validates."""
+    from sim.scenario import ScenarioError, load_scenario
+
+    folder = Path(args.folder)
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise BadInput(f"{folder}: no scenario files (*.yaml)")
+    width = max(len(f.name) for f in files)
+    for f in files:
+        try:
+            spec, _ = load_scenario(f)
+            print(f"{f.name:<{width}}  {spec.title or spec.name}")
+        except ScenarioError as exc:
+            print(f"{f.name:<{width}}  INVALID: {exc}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print the resolved scenario as YAML, with its hash."""
+    import yaml
+
+    from sim.scenario import load_scenario
+
+    spec, m = load_scenario(args.file, args.set or ())
+    print(f"# resolved scenario {spec.name}, hash {spec.digest()}, map {m.folder.name} ({m.n} provinces)")
+    print(yaml.safe_dump(spec.resolved(), sort_keys=False, allow_unicode=True, width=110), end="")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Write the JSON Schema of scenario files."""
+    import json
+
+    from sim.scenario import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
 
 
 def cmd_params(args: argparse.Namespace) -> int:
@@ -164,10 +214,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output folder (default: results/<scenario>_<time>)")
     r.add_argument("--map-months", help="months to draw control maps at, e.g. 0,12,36,60")
     r.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    r.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="override a field of the resolved scenario, e.g. factions.nrf.strength=5000 (repeatable)")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+")
+    v.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field (repeatable)")
     v.set_defaults(func=cmd_validate)
+    ls = sub.add_parser("list", help="list the scenario library, one line each")
+    ls.add_argument("folder", nargs="?", default=str(Path(__file__).resolve().parent / "scenarios"))
+    ls.set_defaults(func=cmd_list)
+    sh = sub.add_parser("show", help="print the resolved scenario (after extends and --set)")
+    sh.add_argument("file")
+    sh.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field (repeatable)")
+    sh.set_defaults(func=cmd_show)
+    sc = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
+    sc.add_argument("--out", help="file to write (default: standard output)")
+    sc.set_defaults(func=cmd_schema)
     pp = sub.add_parser("params", help="print the global parameter table as Markdown")
     pp.add_argument("--update-odd", action="store_true", help="rewrite the table in docs/ODD.md")
     pp.set_defaults(func=cmd_params)

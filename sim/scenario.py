@@ -19,6 +19,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -231,6 +232,7 @@ class ScenarioSpec(_Strict):
     title: str = Field("", description="one-line title")
     description: str = Field("", description="what the scenario represents")
     claim: str = Field("", description="the claim it tests")
+    mechanisms: list[str] = Field(default_factory=list, description="the brief's mechanisms it exercises")
     sources: list[str] = Field(default_factory=list, description="sources of its numbers")
     start: dt.date = Field(description="calendar date of step 0")
     months: int = Field(60, ge=1, le=1200, description="horizon in months (whatever the time step)")
@@ -280,18 +282,26 @@ def _suggest(word: str, choices: list[str]) -> str:
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model whose fields sit at ``loc`` (for 'did you mean')."""
-    model: Any = ScenarioSpec
-    for part in loc:
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            field = model.model_fields.get(str(part))
+    node: Any = ScenarioSpec
+    parts = list(loc)
+    while parts:
+        origin = typing.get_origin(node)
+        if origin in (dict, list) or (origin is not None and str(origin).endswith("Union")):
+            args = [a for a in typing.get_args(node) if a is not type(None)]
+            if origin in (dict, list):
+                parts.pop(0)  # a mapping key or a list index
+            node = args[-1] if args else None
+            continue
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(parts.pop(0)))
             if field is None:
                 return None
-            ann = field.annotation
-            args = getattr(ann, "__args__", ())
-            model = args[-1] if args and getattr(ann, "__origin__", None) is dict else ann
-        else:
-            return None
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+            node = field.annotation
+            continue
+        return None
+    while typing.get_origin(node) is not None and type(None) in typing.get_args(node):
+        node = next(a for a in typing.get_args(node) if a is not type(None))
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
 
 
 def format_validation_error(path: str, err: ValidationError) -> str:
@@ -307,7 +317,8 @@ def format_validation_error(path: str, err: ValidationError) -> str:
         parent = _model_at(loc[:-1])
         valid = list(parent.model_fields) if parent else []
         hint = _suggest(loc[-1], valid) if valid else ""
-        return f"{path}: {where}: unknown key{hint} (valid keys: {', '.join(valid)})"
+        listing = "" if hint else f" (valid keys: {', '.join(valid)})"
+        return f"{path}: {where}: unknown key{hint}{listing}"
     if e["type"] == "missing":
         return f"{path}: {where}: required field is missing"
     msg = e.get("msg", "invalid value").replace("Value error, ", "")
@@ -335,23 +346,35 @@ class _SafeLoader(yaml.SafeLoader):
 
 
 def _check_structure(text: str, path: Path) -> None:
-    """Bound aliases, node count and nesting before building anything (no billion laughs)."""
-    aliases = nodes = depth = 0
+    """Bound aliases, expanded size and nesting before building anything (no billion laughs).
+
+    The expanded size counts every node as it would be after alias expansion, so a few
+    nested aliases that would blow up into millions of nodes are refused.
+    """
+    aliases = 0
+    sizes: dict[str, int] = {}
+    stack: list[list[Any]] = [[0, None]]  # [expanded node count, anchor] per open collection
     for event in yaml.parse(text, Loader=_SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_ALIASES:
                 raise ScenarioError(f"{path}: more than {MAX_ALIASES} YAML aliases; refusing to expand them")
-        elif isinstance(event, yaml.NodeEvent):
-            nodes += 1
-            if nodes > MAX_NODES:
-                raise ScenarioError(f"{path}: more than {MAX_NODES} YAML nodes; scenario files are small")
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
+            stack[-1][0] += sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            stack.append([1, event.anchor])
+            if len(stack) > MAX_DEPTH:
                 raise ScenarioError(f"{path}: YAML nested deeper than {MAX_DEPTH} levels")
         elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+            count, anchor = stack.pop()
+            if anchor:
+                sizes[anchor] = count
+            stack[-1][0] += count
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            stack[-1][0] += 1
+        if stack[-1][0] > MAX_NODES or stack[0][0] > MAX_NODES:
+            raise ScenarioError(f"{path}: YAML would expand to more than {MAX_NODES} nodes; refusing it")
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -375,7 +398,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{path}: malformed or unsafe YAML{where}: {problem}") from None
+        kind = "refused YAML" if isinstance(exc, yaml.constructor.ConstructorError) else "malformed YAML"
+        raise ScenarioError(f"{path}: {kind}{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: top level must be a mapping of fields, found {type(data).__name__}")
     return data
@@ -637,6 +661,21 @@ def check_events(spec: ScenarioSpec, m: Map, path: str) -> None:
         if ev.changes_rules:
             current = apply_event(current, ev, f"{where}")
             check_references(current, m, where)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of scenario files (the resolved schema plus ``extends``), for editors."""
+    schema = ScenarioSpec.model_json_schema()
+    schema["properties"]["extends"] = {
+        "type": "string",
+        "description": "scenario file this one builds on (path relative to this file); mappings merge, "
+        "other values replace, null removes",
+    }
+    # a file that extends another need not repeat the required fields
+    schema.pop("required", None)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Afghan conflict lab scenario"
+    return schema
 
 
 def validate_data(data: dict[str, Any], source: str) -> ScenarioSpec:

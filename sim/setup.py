@@ -243,10 +243,9 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         pars.government_recruitment if j in state_like else pars.mobilisation_rate for j in range(F)
     ]) * np.array([f.recruitment if f.territorial else 0.0 for f in fs])
     sheltered = np.array([1.0 if (not f.territorial and f.patrons) else 0.0 for f in fs])
-    # donors may back resistance groups that hold ground, and a breakaway of the government
-    eligible = np.array([1.0 if (f.territorial and f.kind == "resistance") else 0.0 for f in fs])
-    if child >= 0:
-        eligible[child] = 1.0  # a breakaway faction can find foreign backers (Pakistan and the Haqqanis)
+    # donors may back any armed faction that holds ground, other than the government and
+    # jihadist groups (no state backs ISKP openly); whether they do is their inclination
+    eligible = np.array([1.0 if (f.territorial and f.kind in ("resistance", "insurgent")) else 0.0 for f in fs])
     arrays = dict(
         area_weight=m.area / m.area.sum(),
         pop_weight0=m.population / m.population.sum(),
