@@ -71,8 +71,8 @@ class EventRunner:
         if w.attack is not None:
             if t < 2:
                 return False
-            by, on = st.faction_keys.index(w.attack.by), st.donor_keys.index(w.attack.on)
-            return bool(m.recorder.attacks[t - 1, by, on] > 0)
+            by, hits = st.faction_keys.index(w.attack.by), st.donor_keys.index(w.attack.hits)
+            return bool(m.recorder.attacks[t - 1, by, hits] > 0)
         if w.territory is not None:
             share = m.territory[st.faction_keys.index(w.territory.actor)]
             if w.territory.at_least is not None:
@@ -90,6 +90,8 @@ class EventRunner:
         se = ev.state
         for f, share in se.kill.items():
             m.strength[st.faction_keys.index(f)] *= 1.0 - share
+        for f, fighters in se.reinforce.items():
+            m.strength[st.faction_keys.index(f)] += fighters
         for f, amount in se.funds.items():
             m.funds[st.faction_keys.index(f)] += amount
         if se.cohesion is not None:

@@ -84,6 +84,7 @@ class FactionSpec(_Strict):
     front: bool = Field(False, description="may join a united resistance front")
     rivalry: Share = Field(0.0, description="leadership rivalry that blocks unity")
     patrons: list[str] = Field(default_factory=list, description="factions whose rule of its home gives it sanctuary")
+    allies: list[str] = Field(default_factory=list, description="factions it does not fight (both ways)")
     growth: NonNeg = Field(0.0, description="growth rate in full sanctuary, 1/month")
     capacity: NonNeg = Field(0.0, description="fighters a sheltered group can grow to")
     attack_rate: NonNeg = Field(0.0, description="chance-rate of an attack abroad per month per 1000 fighters")
@@ -134,7 +135,7 @@ class AttackCondition(_Strict):
     """An attack by a group on a state in the last step."""
 
     by: str = Field(description="attacking faction")
-    on: str = Field(description="target state")
+    hits: str = Field(description="target state")
 
 
 class TerritoryCondition(_Strict):
@@ -193,6 +194,7 @@ class StateEffects(_Strict):
     """Immediate changes to the run's state when an event fires."""
 
     kill: dict[str, Share] = Field(default_factory=dict, description="faction -> share of its fighters lost")
+    reinforce: dict[str, NonNeg] = Field(default_factory=dict, description="faction -> fighters who join at once")
     funds: dict[str, NonNeg] = Field(default_factory=dict, description="faction -> million USD given at once")
     cohesion: Signed | None = Field(None, description="added to the government's cohesion")
     threat: dict[str, Signed] = Field(default_factory=dict, description="state -> added to its threat perception")
@@ -513,6 +515,8 @@ def check_references(spec: ScenarioSpec, m: Map, path: str) -> None:
             need(s, states, f"factions.{k}.targets.{s}", "state")
         for p in f.patrons:
             need(p, factions, f"factions.{k}.patrons", "faction")
+        for p in f.allies:
+            need(p, factions, f"factions.{k}.allies", "faction")
         if f.splits_into is not None:
             need(f.splits_into, factions, f"factions.{k}.splits_into", "faction")
             if not spec.factions[f.splits_into].dormant:
@@ -644,9 +648,9 @@ def check_events(spec: ScenarioSpec, m: Map, path: str) -> None:
             raise ScenarioError(f"{where}: when.not_before: only a condition can be delayed")
         if w.attack is not None:
             need(w.attack.by, factions, "when.attack.by", "faction")
-            need(w.attack.on, states, "when.attack.on", "state")
-            if spec.factions[w.attack.by].targets.get(w.attack.on, 0.0) <= 0.0:
-                raise ScenarioError(f"{where}: when.attack: {w.attack.by} never targets {w.attack.on}")
+            need(w.attack.hits, states, "when.attack.hits", "state")
+            if spec.factions[w.attack.by].targets.get(w.attack.hits, 0.0) <= 0.0:
+                raise ScenarioError(f"{where}: when.attack: {w.attack.by} never targets {w.attack.hits}")
         if w.territory is not None:
             need(w.territory.actor, factions, "when.territory.actor", "faction")
         if w.threat is not None:
@@ -654,7 +658,7 @@ def check_events(spec: ScenarioSpec, m: Map, path: str) -> None:
         if w.resistance_holds is not None and w.resistance_holds > m.n:
             raise ScenarioError(f"{where}: when.resistance_holds: the map has only {m.n} provinces")
         se = ev.state
-        for f in (*se.kill, *se.funds, *se.front):
+        for f in (*se.kill, *se.reinforce, *se.funds, *se.front):
             need(f, factions, "state", "faction")
         for s in (*se.threat, *se.recognise, *se.withdraw_recognition):
             need(s, states, "state", "state")

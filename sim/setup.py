@@ -204,6 +204,9 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         for b in range(F):
             if a == b or (kinds[a] == "resistance" and kinds[b] == "resistance"):
                 hostility[a, b] = 0.0
+    for a, f in enumerate(fs):
+        for ally in f.allies:
+            hostility[a, fi[ally]] = hostility[fi[ally], a] = 0.0
     patrons = np.zeros((F, F))
     targets = np.zeros((F, S))
     for j, f in enumerate(fs):
