@@ -347,6 +347,14 @@ class _SafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# Dates stay text for pydantic to parse: PyYAML's own timestamp constructor raises a bare
+# ValueError on an impossible date such as 2022-13-45.
+_SafeLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _check_structure(text: str, path: Path) -> None:
     """Bound aliases, expanded size and nesting before building anything (no billion laughs).
 
@@ -394,8 +402,12 @@ def read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
         _check_structure(text, path)
         data = yaml.load(text, Loader=_SafeLoader)
+    except ScenarioError:
+        raise
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ScenarioError(f"{path}: unreadable YAML: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
