@@ -47,3 +47,16 @@ def test_map_sources_cited():
     sources = (ROOT / "sim" / "data" / "afghanistan" / "SOURCES.md").read_text(encoding="utf-8")
     for f in ("provinces.csv", "adjacency.csv", "borders.csv"):
         assert f in sources
+
+
+def test_readme_worked_example_validates(tmp_path):
+    from sim.scenario import load_scenario
+    from tests.conftest import BASELINE
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("# scenarios/pakistan_turns.yaml")
+    block = readme[start:readme.index("```", start)]
+    f = tmp_path / "pakistan_turns.yaml"
+    f.write_text(block.replace("extends: baseline.yaml", f"extends: {BASELINE}"), encoding="utf-8")
+    spec, _ = load_scenario(f)
+    assert spec.name == "pakistan_turns" and spec.events[0].name == "border_closed"
