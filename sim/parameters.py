@@ -18,13 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 def P(default: float, unit: str, meaning: str, ge: float = 0.0, le: float | None = None) -> Any:
     """Declare one parameter: default, unit, meaning and its allowed range."""
-    return Field(default, ge=ge, le=le, description=meaning, json_schema_extra={"unit": unit})
+    # a generous ceiling where none is natural: it keeps a typo such as 1e300 out of a run
+    return Field(default, ge=ge, le=1e6 if le is None else le, description=meaning,
+                 json_schema_extra={"unit": unit})
 
 
 class Parameters(BaseModel):
     """Coefficients of the model's rules (ODD element 7), frozen during a run."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True, allow_inf_nan=False)
 
     # --- territory -------------------------------------------------------------------------------------------
     held_threshold:           float = P(0.5,    "share",         "a province counts as held by an actor whose control share is at least this (a majority)", le=1)

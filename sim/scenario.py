@@ -32,7 +32,9 @@ from sim.parameters import Parameters
 
 MAX_FILE_BYTES = 1_000_000
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNeg = Annotated[float, Field(ge=0.0)]
+# a generous ceiling: no Afghan quantity (fighters, million USD, rates) comes near it, and
+# it keeps a typo such as 1e300 from overflowing into inf and NaN during a run
+NonNeg = Annotated[float, Field(ge=0.0, le=1e7)]
 Signed = Annotated[float, Field(ge=-1.0, le=1.0)]
 
 
@@ -41,7 +43,7 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FactionSpec(_Strict):
@@ -236,7 +238,9 @@ class ScenarioSpec(_Strict):
     claim: str = Field("", description="the claim it tests")
     mechanisms: list[str] = Field(default_factory=list, description="the brief's mechanisms it exercises")
     sources: list[str] = Field(default_factory=list, description="sources of its numbers")
-    start: dt.date = Field(description="calendar date of step 0")
+    start: dt.date = Field(
+        ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31), description="calendar date of step 0"
+    )
     months: int = Field(60, ge=1, le=1200, description="horizon in months (whatever the time step)")
     time_step: Literal["month", "week", "day"] = Field(
         "month", description="length of a step; rates are declared per month and scaled by the step"
@@ -395,7 +399,10 @@ def read_yaml(path: Path) -> dict[str, Any]:
     """
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
     if size > MAX_FILE_BYTES:
         raise ScenarioError(f"{path}: file is {size} bytes; scenario files are limited to {MAX_FILE_BYTES}")
     try:
@@ -406,6 +413,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise ScenarioError(f"{path}: unreadable YAML: {exc}") from None
     except yaml.YAMLError as exc:
