@@ -15,6 +15,7 @@ value) gets a one-line error naming the file and the field, and exit code 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -42,24 +43,26 @@ def _default_out(name: str) -> Path:
     return out
 
 
-def _summary_table(folder: Path, labels: dict[str, str]) -> str:
+def _summary_table(folder: Path, labels: dict[str, str], scenario: str, point: int) -> str:
     import numpy as np
     import pandas as pd
 
-    traj = pd.read_parquet(folder / "trajectories.parquet")
-    horizon = int(traj["step"].max())
-    at = traj[traj["step"] == horizon]
-    lines = []
-    reps = at["replication"].nunique()
-    date = str(at["date"].iloc[0])[:10]
-    lines.append(f"Territory share on {date} (step {horizon}), over {reps} replication(s):")
-    lines.append(f"  {'actor':<52} {'median':>7}   {'90% band':<18} {'provinces held (median)':>23}")
-    for actor, g in at.groupby("actor", observed=True, sort=False):
-        ever = traj.loc[traj["actor"] == actor, "territory_share"].max()
-        if ever <= 0:
+    filt = [("scenario", "==", scenario), ("point", "==", point)]
+    steps = pd.read_parquet(folder / "trajectories.parquet", columns=["step"], filters=filt)["step"]
+    horizon = int(steps.max())
+    traj = pd.read_parquet(folder / "trajectories.parquet",
+                           columns=["actor", "date", "replication", "territory_share", "provinces_held"],
+                           filters=[*filt, ("step", "==", horizon)])
+    ever = pd.read_parquet(folder / "trajectories.parquet", columns=["actor", "territory_share"], filters=filt)
+    ever = ever.groupby("actor", observed=True)["territory_share"].max()
+    reps = traj["replication"].nunique()
+    date = str(traj["date"].iloc[0])[:10]
+    lines = [f"Territory share on {date} (step {horizon}), over {reps} replication(s):",
+             f"  {'actor':<52} {'median':>7}   {'90% band':<18} {'provinces held (median)':>23}"]
+    for actor, g in traj.groupby("actor", observed=True, sort=False):
+        if ever.get(actor, 0.0) <= 0:
             continue
-        v = g["territory_share"].to_numpy()
-        lo, med, hi = np.quantile(v, [0.05, 0.5, 0.95])
+        lo, med, hi = np.quantile(g["territory_share"].to_numpy(), [0.05, 0.5, 0.95])
         held = float(np.median(g["provinces_held"]))
         name = labels.get(str(actor), str(actor))
         lines.append(f"  {name:<52} {med:>7.2%}   [{lo:.2%}, {hi:.2%}]{'':<2} {held:>20.1f}")
@@ -67,31 +70,58 @@ def _summary_table(folder: Path, labels: dict[str, str]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run replications of a scenario; write tables, event log, manifest and figures."""
+    """Run scenarios x sweep points x replications; stream tables to the store; figures; summary."""
+    import hashlib
+    import json
+
     import numpy as np
 
-    from sim.batch import manifest, run_replications
+    from sim.batch import environment, execute, parse_sweep, plan_chunks, plan_points
     from sim.plots import make_figures
     from sim.scenario import load_scenario
     from sim.setup import STEP_MONTHS
-    from sim.store import write_results
+    from sim.store import ShardStore
 
-    spec, m = load_scenario(args.scenario, args.set or ())
-    months = args.months if args.months is not None else spec.months
+    loaded = [load_scenario(f, args.set or ()) for f in args.scenarios]
+    sweeps = [parse_sweep(t) for t in args.sweep or ()]
+    points = plan_points([(spec, m, spec.model_dump(mode="python")) for spec, m in loaded], sweeps)
+    first = loaded[0][0]
+    months = args.months if args.months is not None else first.months
     if months < 1:
         raise BadInput(f"--months: expected a positive number of months, found {months}")
-    reps = args.replications if args.replications is not None else spec.replications
+    reps = args.replications if args.replications is not None else first.replications
     if reps < 1:
         raise BadInput(f"--replications: expected at least 1, found {reps}")
-    seed_drawn = args.seed is None
-    seed = int(np.random.SeedSequence().entropy % (2**32)) if seed_drawn else args.seed
-    if seed < 0:
-        raise BadInput(f"--seed: expected a non-negative integer, found {seed}")
-    out = Path(args.out) if args.out else _default_out(spec.name)
-    if (out / "manifest.json").exists() and not args.overwrite:
-        raise BadInput(f"{out}: already holds results (manifest.json); choose another --out or pass --overwrite")
+    if args.workers is not None and args.workers < 1:
+        raise BadInput(f"--workers: expected at least 1, found {args.workers}")
+    if args.scheduler and args.executor != "dask":
+        raise BadInput("--scheduler: only with --executor dask")
+    default_name = first.name + (f"+{len(loaded) - 1}" if len(loaded) > 1 else "")
+    out = Path(args.out) if args.out else _default_out(default_name)
     if out.exists() and not out.is_dir():
         raise BadInput(f"{out}: exists and is not a folder")
+    store = ShardStore(out)
+    old = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").is_file() else None
+    seed_drawn = args.seed is None and not (args.resume and old)
+    seed = args.seed if args.seed is not None else (old["base_seed"] if args.resume and old else
+                                                    int(np.random.SeedSequence().entropy % (2**32)))
+    if seed < 0:
+        raise BadInput(f"--seed: expected a non-negative integer, found {seed}")
+    plan = {"points": [{"scenario": p.scenario, "point": p.point, "values": p.values,
+                        "scenario_hash": p.spec.digest()} for p in points],
+            "replications": reps, "months": months, "base_seed": seed}
+    plan_hash = hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    if args.resume:
+        if old is None:
+            raise BadInput(f"{out}: --resume needs a folder with a batch in it (no manifest.json)")
+        if old.get("plan_hash") != plan_hash:
+            raise BadInput(f"{out}: --resume with a different batch (scenarios, sweep, replications, months "
+                           f"or seed differ from the manifest)")
+    elif store.exists():
+        if not args.overwrite:
+            raise BadInput(f"{out}: already holds results (manifest.json); choose another --out, "
+                           f"pass --resume to finish that batch, or --overwrite")
+        store.reset()
 
     map_months = None
     if args.map_months:
@@ -100,24 +130,92 @@ def cmd_run(args: argparse.Namespace) -> int:
         except ValueError:
             raise BadInput(f"--map-months: expected comma-separated months, found {args.map_months!r}") from None
 
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    out.mkdir(parents=True, exist_ok=True)
+    removed = store.clean()
+    done, _ = store.completed()
+    chunks = plan_chunks(points, reps, done)
+    total_runs = len(points) * reps
+    info = {
+        "scenarios": [{"name": s.name, "file": str(f), "scenario_hash": s.digest(), "resolved_scenario": s.resolved()}
+                      for (s, _), f in zip(loaded, args.scenarios, strict=True)],
+        "overrides": list(args.set or ()),
+        "sweeps": [{"path": p, "values": v} for p, v in sweeps],
+        **plan, "plan_hash": plan_hash, "seed_drawn_from_entropy": seed_drawn,
+        "seeds": "replication i runs with replication_seed(base_seed, i) in every scenario and point",
+        "time_step": first.time_step, "map": loaded[0][1].folder.name,
+        "executor": args.executor, "workers": workers, **environment(),
+        "created": (old or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+    }
+    (out / "manifest.json").write_text(json.dumps({**info, "status": "running"}, indent=2, default=str) + "\n")
+    names = ", ".join(s.name for s, _ in loaded)
+    print(f"Running {names}: {len(points)} scenario point(s) x {reps} replication(s) x {months} months, "
+          f"seed {seed}" + (" (drawn; pass --seed to repeat)" if seed_drawn else "")
+          + (f"; resuming, {len(done)} run(s) already done" if done else "")
+          + (f"; removed {removed} unfinished part(s)" if removed else ""), flush=True)
+
     t0 = time.perf_counter()
-    print(f"Running {spec.name} ({spec.title}): {reps} replication(s) x {months} months "
-          f"in {spec.time_step.replace("day", "dai")}ly steps, seed {seed}"
-          + (" (drawn; pass --seed to repeat)" if seed_drawn else ""), flush=True)
-    results = run_replications(spec, m, seed, reps, months, progress=_progress)
+    finished = len(done)
+    failures: list[dict] = []
+    bar = _Progress(total_runs, finished)
+    executor = "dask" if args.executor == "dask" else "local"
+    for res in execute(chunks, seed, months, workers if executor == "local" else max(workers, 1), executor,
+                       args.scheduler):
+        store.write(res.key, res.tables, res.completed, res.failures)
+        finished += len(res.completed)
+        failures += res.failures
+        bar.update(len(res.completed) + len(res.failures))
+    bar.close()
     wall = time.perf_counter() - t0
-    info = manifest(spec, m, str(args.scenario), seed, results, months, wall, seed_drawn)
-    info["overrides"] = list(args.set or ())
-    paths = write_results(results, out, info)
-    figures = make_figures(out, m, map_months, STEP_MONTHS[spec.time_step])
-    print(f"\nResults in {out}/")
-    for name, p in paths.items():
-        print(f"  {p.name:<24} {name}")
-    print(f"  figures/                 {len(figures)} figures: " + ", ".join(f.name for f in figures))
-    print()
-    print(_summary_table(out, {k: f.label for k, f in spec.factions.items()}))
-    print(f"\n{reps} run(s) in {wall:.1f} s")
+    store.write_event_log()
+    completed, _ = store.completed()
+    status = "complete" if len(completed) == total_runs else "incomplete"
+    (out / "manifest.json").write_text(json.dumps(
+        {**info, "status": status, "completed_runs": len(completed), "failed_runs": len(failures),
+         "wall_time_s": round(wall, 3)}, indent=2, default=str) + "\n")
+
+    print(f"\nResults in {out}/ (tables are folders of Parquet parts: pandas.read_parquet reads each as one)")
+    for name in ("trajectories", "provinces", "flows", "donors", "government", "events"):
+        print(f"  {name + '.parquet/':<24} {name}")
+    print("  events.txt               the event log in plain words")
+    print("  manifest.json            resolved scenarios, seeds, versions, wall time")
+    for (spec, m), p in ((sm, p) for p in points for sm in loaded if sm[0].name == p.scenario):
+        sub = None if len(points) == 1 else f"{p.key}"
+        if completed.isdisjoint({f"{p.key}-r{r:06d}" for r in range(reps)}):
+            continue
+        figs = make_figures(out, m, map_months, STEP_MONTHS[spec.time_step], scenario=p.scenario, point=p.point,
+                            subdir=sub)
+        where = f"figures/{sub + '/' if sub else ''}"
+        print(f"\n[{p.scenario}{' ' + json.dumps(p.values) if p.values else ''}] {where}: "
+              + ", ".join(f.name for f in figs))
+        print(_summary_table(out, {k: f.label for k, f in spec.factions.items()}, p.scenario, p.point))
+    print(f"\n{finished} of {total_runs} run(s) done; {len(failures)} failed; {wall:.1f} s")
+    if failures:
+        print(f"error: {len(failures)} run(s) failed; tracebacks in {store.errors}; rerun with --resume "
+              f"to retry them", file=sys.stderr)
+        for f in failures[:5]:
+            print(f"  {f['run']}: {f['error']}", file=sys.stderr)
+        return 1
     return 0
+
+
+class _Progress:
+    """A progress bar with an ETA on a terminal; silent otherwise."""
+
+    def __init__(self, total: int, done: int) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, unit="run", file=sys.stderr, smoothing=0.1)
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -206,14 +304,21 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     p = argparse.ArgumentParser(prog="run.py", description="Afghan conflict scenario laboratory")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run replications of a scenario and write results and figures")
-    r.add_argument("scenario", help="scenario YAML file, e.g. scenarios/baseline.yaml")
+    r = sub.add_parser("run", help="run scenarios x sweep points x replications; write results and figures")
+    r.add_argument("scenarios", nargs="+", help="scenario YAML files, e.g. scenarios/baseline.yaml")
     r.add_argument("--replications", "-n", type=int, help="number of replications (default: the scenario's)")
     r.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and recorded)")
     r.add_argument("--months", type=int, help="horizon in months (default: the scenario's)")
     r.add_argument("--out", help="output folder (default: results/<scenario>_<time>)")
     r.add_argument("--map-months", help="months to draw control maps at, e.g. 0,12,36,60")
     r.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...",
+                   help="sweep a field over values; several sweeps form a grid with the scenarios")
+    r.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores; 1 runs in-process)")
+    r.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local process pool, or Dask distributed (embedded LocalCluster or --scheduler)")
+    r.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    r.add_argument("--resume", action="store_true", help="finish a batch that was interrupted in --out")
     r.add_argument("--set", action="append", metavar="PATH=VALUE",
                    help="override a field of the resolved scenario, e.g. factions.nrf.strength=5000 (repeatable)")
     r.set_defaults(func=cmd_run)

@@ -1,17 +1,28 @@
-"""Batch: replications of a scenario, each with its own seed and streams.
+"""Batch: scenarios x sweep points x replications, on any executor, streamed to a store.
 
 Replication ``i`` of a batch with base seed ``S`` always runs with
 ``replication_seed(S, i)``, whatever the number of replications asked for, so the
-same replication draws the same random numbers in every scenario that has the same
-actors in the same order (common random numbers).
+same replication draws the same random numbers in every scenario and sweep point that
+has the same actors in the same order (common random numbers: comparisons are paired).
+
+Runs are grouped into chunks of consecutive replications of one scenario and sweep
+point. The chunk plan depends on the batch only, never on the executor or the number
+of workers, and each chunk is written as its own Parquet part, so the files of a batch
+are the same bit for bit however it was run. Executors: ``workers=1`` runs in this
+process; ``local`` uses a process pool with the spawn start method (set on the pool,
+not process-wide); ``dask`` uses Dask distributed, an embedded LocalCluster or a
+running scheduler. Workers build the tables; this process alone writes them.
 """
 
 from __future__ import annotations
 
+import itertools
 import platform
 import subprocess
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +30,13 @@ import mesa
 import numpy as np
 
 import sim
-from sim.geography import Map
+from sim.geography import Map, load_map
 from sim.model import ConflictModel
 from sim.random import STREAM_NAMES, replication_seed
 from sim.recorder import RunResult
-from sim.scenario import ScenarioSpec
+from sim.scenario import ScenarioError, ScenarioSpec, parse_override, set_path, validate_data
+
+CHUNK_SIZE = 10  # replications per chunk: fixed, so the files do not depend on the executor
 
 
 def run_one(spec: ScenarioSpec, map_: Map, base_seed: int, replication: int, months: int | None = None) -> RunResult:
@@ -34,13 +47,207 @@ def run_one(spec: ScenarioSpec, map_: Map, base_seed: int, replication: int, mon
 
 def run_replications(spec: ScenarioSpec, map_: Map, base_seed: int, replications: int, months: int | None = None,
                      progress: Callable[[int, int], None] | None = None) -> list[RunResult]:
-    """Run replications 0..n-1 in this process, in order."""
+    """Run replications 0..n-1 in this process, in order, keeping every result in memory."""
     out = []
     for i in range(replications):
         out.append(run_one(spec, map_, base_seed, i, months))
         if progress is not None:
             progress(i + 1, replications)
     return out
+
+
+# ------------------------------------------------------------------------------------------------ planning
+
+
+@dataclass(frozen=True)
+class Point:
+    """One scenario at one sweep point: the resolved scenario and the values swept to get it.
+
+    Attributes:
+        scenario: the scenario's name.
+        point: index of the sweep point (0 when nothing is swept).
+        values: swept path -> value at this point.
+        spec: the resolved scenario at this point.
+        map_folder: the map it runs on.
+    """
+
+    scenario: str
+    point: int
+    values: dict[str, Any]
+    spec: ScenarioSpec
+    map_folder: Path
+
+    @property
+    def key(self) -> str:
+        """Identifier of the point in file names and the run ledger."""
+        return f"{self.scenario}-p{self.point:03d}"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive replications of one point: the unit of work and of storage."""
+
+    point: Point
+    replications: tuple[int, ...]
+
+    @property
+    def key(self) -> str:
+        """Deterministic chunk identifier (names its Parquet parts)."""
+        return f"{self.point.key}-r{self.replications[0]:06d}-{self.replications[-1]:06d}"
+
+    def run_ids(self) -> list[str]:
+        """Identifiers of the runs in the chunk."""
+        return [run_id(self.point, r) for r in self.replications]
+
+
+def run_id(point: Point, replication: int) -> str:
+    """Identifier of one run: scenario, sweep point, replication."""
+    return f"{point.key}-r{replication:06d}"
+
+
+def parse_sweep(text: str) -> tuple[str, list[Any]]:
+    """``path=v1,v2,...`` -> (path, values), each value read as YAML.
+
+    Raises:
+        ScenarioError: without '=' or without values.
+    """
+    if "=" not in text:
+        raise ScenarioError(f"--sweep {text}: expected path=value1,value2,...")
+    path, raw = (x.strip() for x in text.split("=", 1))
+    values = [parse_override(f"{path}={v}")[1] for v in raw.split(",") if v.strip()]
+    if not path or not values:
+        raise ScenarioError(f"--sweep {text}: expected path=value1,value2,...")
+    return path, values
+
+
+def plan_points(scenarios: Sequence[tuple[ScenarioSpec, Map, dict[str, Any]]],
+                sweeps: Sequence[tuple[str, list[Any]]]) -> list[Point]:
+    """Every scenario at every point of the sweep grid (full factorial), each validated.
+
+    Args:
+        scenarios: (resolved scenario, map, its resolved data) per scenario.
+        sweeps: (dotted path, values) per swept field.
+
+    Raises:
+        ScenarioError: naming the sweep if a value makes an invalid scenario.
+    """
+    names = [s.name for s, _, _ in scenarios]
+    if len(set(names)) != len(names):
+        raise ScenarioError(f"scenarios: two scenarios share a name ({names}); names label the results")
+    grid = list(itertools.product(*[values for _, values in sweeps])) or [()]
+    points = []
+    for spec, m, data in scenarios:
+        for k, combo in enumerate(grid):
+            values = {path: v for (path, _), v in zip(sweeps, combo, strict=True)}
+            d = data
+            for path, v in values.items():
+                d = set_path(d, path, v, f"--sweep {path}")
+            point_spec = validate_data(d, f"--sweep {', '.join(f'{p}={v}' for p, v in values.items())}") \
+                if values else spec
+            points.append(Point(spec.name, k, values, point_spec, m.folder))
+    return points
+
+
+def plan_chunks(points: Sequence[Point], replications: int, done: set[str] = frozenset(),
+                chunk_size: int = CHUNK_SIZE) -> list[Chunk]:
+    """Chunks of the runs not yet done, in a fixed order (point, then replication)."""
+    chunks = []
+    for p in points:
+        for start in range(0, replications, chunk_size):
+            reps = tuple(r for r in range(start, min(start + chunk_size, replications))
+                         if run_id(p, r) not in done)
+            if reps:
+                chunks.append(Chunk(p, reps))
+    return chunks
+
+
+# ------------------------------------------------------------------------------------------------- workers
+
+
+@dataclass
+class ChunkResult:
+    """What a worker sends back: the chunk's tables (as Arrow IPC bytes) and its failures."""
+
+    key: str
+    tables: dict[str, bytes]
+    events_text: str
+    completed: list[str]
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+_MAPS: dict[str, Map] = {}
+
+
+def run_chunk(chunk: Chunk, base_seed: int, months: int | None) -> ChunkResult:
+    """Run a chunk in a worker: each run isolated, the successful ones turned into tables.
+
+    A run that raises is reported with its traceback and does not stop the others.
+    """
+    from sim.store import chunk_tables
+
+    t0 = time.perf_counter()
+    folder = str(chunk.point.map_folder)
+    m = _MAPS.get(folder) or _MAPS.setdefault(folder, load_map(folder))
+    results, failures = [], []
+    for r in chunk.replications:
+        try:
+            res = run_one(chunk.point.spec, m, base_seed, r, months)
+            results.append(res)
+        except Exception as exc:
+            failures.append({"run": run_id(chunk.point, r), "scenario": chunk.point.scenario,
+                             "point": chunk.point.point, "replication": r,
+                             "seed": replication_seed(base_seed, r), "error": repr(exc),
+                             "traceback": traceback.format_exc()})
+    tables, text = chunk_tables(results, chunk.point.point, chunk.point.values) if results else ({}, "")
+    return ChunkResult(chunk.key, tables, text, [run_id(chunk.point, r.replication) for r in results],
+                       failures, time.perf_counter() - t0)
+
+
+def execute(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int, executor: str,
+            scheduler: str | None = None) -> Iterator[ChunkResult]:
+    """Run chunks on the chosen executor; yield results as they complete (any order)."""
+    if executor == "dask":
+        yield from _execute_dask(chunks, base_seed, months, workers, scheduler)
+    elif workers <= 1:
+        for c in chunks:
+            yield run_chunk(c, base_seed, months)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # spawn on this pool only: no process-wide side effect, and no fork of a threaded parent
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = [pool.submit(run_chunk, c, base_seed, months) for c in chunks]
+            for f in as_completed(futures):
+                yield f.result()
+
+
+def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,
+                  scheduler: str | None) -> Iterator[ChunkResult]:
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(run_chunk, c, base_seed, months, key=f"chunk-{c.key}-{base_seed}", pure=False)
+                   for c in chunks]
+        for f in as_completed(futures):
+            yield f.result()
+            f.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ------------------------------------------------------------------------------------------------ manifest
 
 
 def git_commit(path: Path) -> str | None:
@@ -56,9 +263,21 @@ def git_commit(path: Path) -> str | None:
         return None
 
 
+def environment() -> dict[str, Any]:
+    """Versions and commit of the code that produced a batch."""
+    return {
+        "package_version": sim.__version__,
+        "git_commit": git_commit(Path(sim.__file__).parent),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "mesa": mesa.__version__,
+        "random_streams": list(STREAM_NAMES),
+    }
+
+
 def manifest(spec: ScenarioSpec, map_: Map, scenario_file: str, base_seed: int, results: list[RunResult],
              months: int, wall_time: float, seed_drawn: bool) -> dict[str, Any]:
-    """Run metadata: resolved scenario, seeds, versions, commit, wall time."""
+    """Run metadata of an in-memory batch of one scenario: resolved scenario, seeds, versions, wall time."""
     return {
         "scenario": spec.name,
         "scenario_hash": spec.digest(),
@@ -71,12 +290,7 @@ def manifest(spec: ScenarioSpec, map_: Map, scenario_file: str, base_seed: int, 
         "seed_drawn_from_entropy": seed_drawn,
         "replications": len(results),
         "runs": [{"replication": r.replication, "seed": r.seed} for r in results],
-        "random_streams": list(STREAM_NAMES),
-        "package_version": sim.__version__,
-        "git_commit": git_commit(Path(sim.__file__).parent),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "mesa": mesa.__version__,
+        **environment(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "wall_time_s": round(wall_time, 3),
         "resolved_scenario": spec.resolved(),

@@ -164,20 +164,34 @@ def default_map_months(horizon_months: int) -> list[int]:
     return sorted({s for s in (0, 12, 36, 60, horizon_months) if s <= horizon_months})
 
 
-def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None,
-                 months_per_step: float = 1.0) -> list[Path]:
-    """All standard figures for a results folder, written to ``folder/figures``.
+FIGURE_REPLICATIONS = 1000  # bands are drawn from at most this many replications per point
+
+
+def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, months_per_step: float = 1.0,
+                 scenario: str | None = None, point: int | None = None, subdir: str | None = None) -> list[Path]:
+    """The standard figures of one scenario point of a results folder.
 
     Args:
         folder: a results folder.
         m: the map the results were produced on.
         map_months: months (since the start) at which to draw control maps.
         months_per_step: the scenario's step length in months.
+        scenario: which scenario (default: all rows).
+        point: which sweep point (default: all rows).
+        subdir: where under ``folder/figures`` to write (default: directly there).
+
+    Returns:
+        The files written.
     """
-    figs = folder / "figures"
-    figs.mkdir(exist_ok=True)
-    traj = pd.read_parquet(folder / "trajectories.parquet")
-    prov = pd.read_parquet(folder / "provinces.parquet")
+    figs = folder / "figures" / subdir if subdir else folder / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    filt = [("replication", "<", FIGURE_REPLICATIONS)]
+    if scenario is not None:
+        filt.append(("scenario", "==", scenario))
+    if point is not None:
+        filt.append(("point", "==", point))
+    cols = ["actor", "date", "step", "replication", "territory_share", "population_share", "strength"]
+    traj = pd.read_parquet(folder / "trajectories.parquet", columns=cols, filters=filt)
     out = [
         plot_trajectories(traj, figs / "territory.png", "territory_share"),
         plot_trajectories(traj, figs / "population.png", "population_share"),
@@ -188,5 +202,8 @@ def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None,
     for month in map_months if map_months is not None else default_map_months(horizon_months):
         step = min(round(month / months_per_step), horizon)
         if 0 <= month <= horizon_months:
+            prov = pd.read_parquet(folder / "provinces.parquet", columns=["province", "actor", "date", "step",
+                                                                           "replication", "control"],
+                                   filters=[*filt, ("step", "==", step)])
             out.append(plot_control_map(prov, m, step, figs / f"map_month_{month:03d}.png"))
     return out

@@ -41,6 +41,7 @@ class RunResult:
         area: [P] province areas.
         gov: index of the government faction.
         events: (step, text) in plain words.
+        point: index of the sweep point the run belongs to (0 without a sweep).
     """
 
     scenario: str
@@ -74,6 +75,7 @@ class RunResult:
     area: np.ndarray
     gov: int
     events: list[tuple[int, str]] = field(default_factory=list)
+    point: int = 0
 
     @property
     def steps(self) -> int:
