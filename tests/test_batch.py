@@ -1,0 +1,145 @@
+"""Batches: identical results on every executor, crash-safe resume, isolated failures, sweeps and CRN."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import batch
+from sim.batch import execute, plan_chunks, plan_points
+from sim.scenario import load_scenario
+from sim.store import ShardStore
+from tests.conftest import BASELINE, ROOT
+
+RUN = [sys.executable, str(ROOT / "run.py"), "run"]
+
+
+def _points(paths=(BASELINE,), sweeps=()):
+    loaded = [load_scenario(p) for p in paths]
+    return plan_points([(s, m, s.model_dump(mode="python")) for s, m in loaded], sweeps)
+
+
+def _run_store(out: Path, points, reps, workers, executor, months=6):
+    store = ShardStore(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for res in execute(plan_chunks(points, reps), 77, months, workers, executor):
+        store.write(res.key, res.tables, res.completed, res.failures)
+    store.write_event_log()
+    return store
+
+
+def _digest(folder: Path) -> str:
+    files = sorted(f for f in folder.rglob("*.parquet") if f.is_file()) + [folder / "events.txt"]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(folder).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def test_same_files_for_one_worker_two_workers_and_dask(tmp_path):
+    pytest.importorskip("distributed", reason="Dask distributed is not installed")
+    points = _points()
+    one = _run_store(tmp_path / "one", points, 12, 1, "local")
+    two = _run_store(tmp_path / "two", points, 12, 2, "local")
+    dask = _run_store(tmp_path / "dask", points, 12, 2, "dask")  # a real LocalCluster with 2 worker processes
+    assert _digest(one.out) == _digest(two.out) == _digest(dask.out)
+    runs, _ = one.completed()
+    assert len(runs) == 12
+
+
+def test_replication_seed_does_not_depend_on_batch_size(tmp_path):
+    points = _points()
+    small = _run_store(tmp_path / "small", points, 3, 1, "local")
+    big = _run_store(tmp_path / "big", points, 12, 1, "local")
+    a = pd.read_parquet(small.out / "trajectories.parquet")
+    b = pd.read_parquet(big.out / "trajectories.parquet")
+    b = b[b["replication"] < 3].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b, check_categorical=False)
+
+
+def test_failing_run_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
+    real = batch.run_one
+
+    def flaky(spec, m, seed, replication, months=None):
+        if replication == 3:
+            raise RuntimeError("boom in replication 3")
+        return real(spec, m, seed, replication, months)
+
+    monkeypatch.setattr(batch, "run_one", flaky)
+    store = _run_store(tmp_path / "out", _points(), 8, 1, "local")
+    runs, _ = store.completed()
+    assert len(runs) == 7 and not any(r.endswith("r000003") for r in runs)
+    errors = [json.loads(line) for line in store.errors.read_text().splitlines()]
+    assert len(errors) == 1 and errors[0]["replication"] == 3
+    assert "boom in replication 3" in errors[0]["traceback"] and "Traceback" in errors[0]["traceback"]
+    assert sorted(pd.read_parquet(store.out / "trajectories.parquet")["replication"].unique()) == [0, 1, 2, 4, 5, 6, 7]
+
+
+def test_sweep_and_scenarios_form_a_grid_with_common_random_numbers(tmp_path):
+    out = tmp_path / "grid"
+    p = subprocess.run([*RUN, str(BASELINE), str(ROOT / "scenarios" / "slight_support.yaml"), "-n", "4", "-w", "1",
+                        "--seed", "3", "--months", "6", "--sweep", "states.us.arms_willingness=0.0,0.5",
+                        "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    traj = pd.read_parquet(out / "trajectories.parquet")
+    grid = traj.groupby(["scenario", "point"], observed=True)["replication"].nunique()
+    assert len(grid) == 4 and (grid == 4).all(), "2 scenarios x 2 sweep points x 4 replications"
+    assert set(traj["states.us.arms_willingness"]) == {0.0, 0.5}
+    seeds = traj.groupby(["scenario", "point", "replication"], observed=True)["seed"].first().unstack("replication")
+    assert (seeds.nunique() == 1).all(), "replication i has the same seed in every scenario and point"
+    man = json.loads((out / "manifest.json").read_text())
+    assert len(man["points"]) == 4 and man["status"] == "complete"
+    assert (out / "figures" / "baseline-p001" / "territory.png").is_file()
+
+
+def _files(folder: Path) -> dict[str, str]:
+    skip = {"manifest.json", "runs.jsonl"}
+    return {f.relative_to(folder).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in folder.rglob("*") if f.is_file() and f.name not in skip and "figures" not in f.parts}
+
+
+def test_killed_batch_resumes_to_the_same_results(tmp_path):
+    args = [str(BASELINE), "-n", "120", "-w", "1", "--seed", "9", "--months", "60"]
+    clean = tmp_path / "clean"
+    p = subprocess.run([*RUN, *args, "--out", str(clean)], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*RUN, *args, "--out", str(killed)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    ledger = killed / "runs.jsonl"
+    deadline = time.time() + 600
+    while time.time() < deadline and not (ledger.exists() and len(ledger.read_text().splitlines()) >= 3):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(ledger.read_text().splitlines())
+    assert 3 <= done_before < 12, "the batch was killed part-way"
+
+    p = subprocess.run([*RUN, *args, "--out", str(killed), "--resume"], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr
+    assert "resuming" in p.stdout
+    assert _files(killed) == _files(clean), "a killed and resumed batch equals a clean one"
+    runs = [r for line in ledger.read_text().splitlines() for r in json.loads(line)["runs"]]
+    assert len(runs) == len(set(runs)) == 120, "no run lost or duplicated"
+    traj = pd.read_parquet(killed / "trajectories.parquet", columns=["replication", "step", "actor"])
+    assert not traj.duplicated().any() and traj["replication"].nunique() == 120
+
+
+def test_resume_refuses_a_different_batch(tmp_path):
+    out = tmp_path / "b"
+    base = [*RUN, str(BASELINE), "-n", "2", "-w", "1", "--seed", "1", "--months", "3", "--out", str(out)]
+    assert subprocess.run(base, capture_output=True, text=True, timeout=600).returncode == 0
+    p = subprocess.run([*base[:-2], "--months", "4", "--out", str(out), "--resume"], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 2 and "different batch" in p.stderr
