@@ -38,7 +38,7 @@ def _run_store(out: Path, points, reps, workers, executor, months=6):
 
 
 def _digest(folder: Path) -> str:
-    files = sorted(f for f in folder.rglob("*.parquet") if f.is_file()) + [folder / "events.txt"]
+    files = [*sorted(f for f in folder.rglob("*.parquet") if f.is_file()), folder / "events.txt"]
     h = hashlib.sha256()
     for f in files:
         h.update(f.relative_to(folder).as_posix().encode())
