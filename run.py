@@ -218,6 +218,25 @@ class _Progress:
             self.bar.close()
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare results folders: report.md, CSV tables and figures."""
+    from sim.report import write_report
+
+    for f in args.folders:
+        if not (Path(f) / "manifest.json").is_file():
+            raise BadInput(f"{f}: not a results folder (no manifest.json)")
+    try:
+        months = [float(x) for x in args.months.split(",") if x.strip()]
+    except ValueError:
+        raise BadInput(f"--months: expected comma-separated months, found {args.months!r}") from None
+    try:
+        report = write_report(args.folders, Path(args.out), args.baseline, months)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    print(f"Report in {report}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check scenario files without running them."""
     from sim.scenario import ScenarioError, load_scenario
@@ -322,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="PATH=VALUE",
                    help="override a field of the resolved scenario, e.g. factions.nrf.strength=5000 (repeatable)")
     r.set_defaults(func=cmd_run)
+    c = sub.add_parser("compare", help="compare results folders: paired differences, probabilities, figures")
+    c.add_argument("folders", nargs="+", help="results folders from run.py run")
+    c.add_argument("--baseline", help="group to compare against (default: baseline, else the first)")
+    c.add_argument("--months", default="12,36,60", help="months at which to compare (default 12,36,60)")
+    c.add_argument("--out", required=True, help="folder for report.md, CSV tables and figures")
+    c.set_defaults(func=cmd_compare)
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+")
     v.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field (repeatable)")

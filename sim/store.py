@@ -64,6 +64,8 @@ def _assemble(parts: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFr
                 np.array([index[c] for c in v.categories], dtype=np.int32)[v.codes] for v in vals
             ]) if vals else np.zeros(0, np.int32)
             out[col] = pd.Categorical.from_codes(codes, categories=cats)
+        elif columns[col] == "string":
+            out[col] = pd.array(np.concatenate(vals), dtype="string")
         else:
             out[col] = np.concatenate(vals).astype(columns[col], copy=False)
     return pd.DataFrame(out)
@@ -206,7 +208,7 @@ def events_frame(results: Sequence[RunResult]) -> pd.DataFrame:
         if r.events:
             t = np.array([s for s, _ in r.events])
             parts.append({**_run_columns(r, t), "text": np.array([x for _, x in r.events], dtype=object)})
-    return _assemble(parts, {**_RUN, "text": "object"})
+    return _assemble(parts, {**_RUN, "text": "string"})
 
 
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:

@@ -1,0 +1,341 @@
+"""Analysis of results folders: outcomes, paired comparisons, end-state probabilities, adequacy.
+
+Everything here reads results folders only, so batches run elsewhere can be analysed
+anywhere, and every function is importable for notebooks::
+
+    from sim.analysis import load, outcomes, paired_differences
+    res = load("results/batch_a", "results/batch_b")
+    out = outcomes(res)                        # one row per (group, replication, step)
+    paired_differences(out, baseline="baseline", months=[12, 36, 60])
+
+A *group* is one scenario at one sweep point. Comparisons against the baseline pair
+runs by replication: replication i used the same seed and random streams in every
+group (common random numbers), so the paired difference removes the shared noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+BOOTSTRAP = 2000  # resamples for confidence intervals
+BOOTSTRAP_SEED = 20221001  # fixed: a report is reproducible to the digit
+Z95 = 1.959963984540054
+
+
+@dataclass
+class Results:
+    """Tables and metadata of one or more results folders.
+
+    Attributes:
+        trajectories: the trajectories table of every folder.
+        government: the government table (cohesion, legitimacy).
+        manifests: the manifest of each folder.
+        kinds: (scenario, actor) -> faction kind, from the resolved scenarios.
+        splits: scenario -> key of the government's breakaway, if it has one.
+        months_per_step: scenario -> step length in months.
+        swept: the swept paths (columns of trajectories).
+    """
+
+    trajectories: pd.DataFrame
+    government: pd.DataFrame
+    manifests: list[dict[str, Any]]
+    kinds: dict[tuple[str, str], str]
+    splits: dict[str, str]
+    months_per_step: dict[str, float]
+    swept: list[str]
+
+
+def load(*folders: str | Path) -> Results:
+    """Read results folders (their trajectories and government tables, and manifests).
+
+    Raises:
+        FileNotFoundError: a folder without a manifest.
+        ValueError: two folders holding the same scenario and point (ambiguous groups).
+    """
+    from sim.setup import STEP_MONTHS
+
+    trajs, govs, mans = [], [], []
+    kinds: dict[tuple[str, str], str] = {}
+    splits: dict[str, str] = {}
+    mps: dict[str, float] = {}
+    swept: list[str] = []
+    seen: dict[tuple[str, int], str] = {}
+    for folder in map(Path, folders):
+        man_path = folder / "manifest.json"
+        if not man_path.is_file():
+            raise FileNotFoundError(f"{folder}: not a results folder (no manifest.json)")
+        man = json.loads(man_path.read_text(encoding="utf-8"))
+        mans.append(man)
+        for sc in man["scenarios"]:
+            spec = sc["resolved_scenario"]
+            for key, f in spec["factions"].items():
+                kinds[(spec["name"], key)] = f["kind"]
+                if f.get("splits_into"):
+                    splits[spec["name"]] = f["splits_into"]
+            mps[spec["name"]] = STEP_MONTHS[spec.get("time_step", "month")]
+        for p in man["points"]:
+            k = (p["scenario"], p["point"])
+            if k in seen:
+                raise ValueError(f"{folder}: scenario {k[0]} point {k[1]} is also in {seen[k]}")
+            seen[k] = str(folder)
+        swept += [s["path"] for s in man.get("sweeps", []) if s["path"] not in swept]
+        t = pd.read_parquet(folder / "trajectories.parquet")
+        t["scenario"] = t["scenario"].astype(str)
+        t["actor"] = t["actor"].astype(str)
+        trajs.append(t)
+        g = pd.read_parquet(folder / "government.parquet")
+        g["scenario"] = g["scenario"].astype(str)
+        govs.append(g)
+    return Results(pd.concat(trajs, ignore_index=True), pd.concat(govs, ignore_index=True), mans, kinds, splits,
+                   mps, swept)
+
+
+def group_label(scenario: str, point: int, values: dict[str, Any] | None) -> str:
+    """Readable name of a group: the scenario, and its swept values if any."""
+    if not values:
+        return scenario if point == 0 else f"{scenario}#{point}"
+    return f"{scenario}[" + ", ".join(f"{k}={v}" for k, v in values.items()) + "]"
+
+
+def outcomes(res: Results) -> pd.DataFrame:
+    """One row per group, replication and step, with the outcomes the report uses.
+
+    Columns: group, scenario, point, replication, seed, step, month, date; resistance_territory
+    (share of the country held by factions of kind resistance), resistance_population,
+    resistance_provinces (sum of provinces held by resistance factions), resistance_strength,
+    government_territory, split (whether the government's breakaway has fighters), and the
+    swept values.
+    """
+    t = res.trajectories
+    kind = pd.Series([res.kinds.get(k, "") for k in zip(t["scenario"], t["actor"], strict=True)], index=t.index)
+    keys = ["scenario", "point", "replication", "seed", "step", "date"]
+    rst = t[kind == "resistance"].groupby(keys, observed=True)[
+        ["territory_share", "population_share", "provinces_held", "strength"]].sum()
+    gov = t[kind == "government"].groupby(keys, observed=True)["territory_share"].sum()
+    out = pd.DataFrame({
+        "resistance_territory": rst["territory_share"],
+        "resistance_population": rst["population_share"],
+        "resistance_provinces": rst["provinces_held"],
+        "resistance_strength": rst["strength"],
+        "government_territory": gov,
+    }).reset_index()
+    split_rows = t[[res.splits.get(s) == a for s, a in zip(t["scenario"], t["actor"], strict=True)]]
+    split = (split_rows.set_index(keys)["strength"] > 0).rename("split")
+    out = out.merge(split.reset_index(), on=keys, how="left")
+    out["split"] = out["split"].fillna(False).astype(bool)
+    out["month"] = out["step"] * out["scenario"].map(res.months_per_step).astype(float)
+    values = _point_values(res)
+    out["group"] = [group_label(s, p, values.get((s, p))) for s, p in zip(out["scenario"], out["point"], strict=True)]
+    for path in res.swept:
+        out[path] = [values.get((s, p), {}).get(path) for s, p in zip(out["scenario"], out["point"], strict=True)]
+    return out
+
+
+def _point_values(res: Results) -> dict[tuple[str, int], dict[str, Any]]:
+    return {(p["scenario"], p["point"]): p["values"] for m in res.manifests for p in m["points"]}
+
+
+def at_months(out: pd.DataFrame, months: Sequence[float]) -> pd.DataFrame:
+    """Rows at (or, with finer steps, nearest after) each requested month, with a ``at_month`` column."""
+    parts = []
+    for m in months:
+        sel = out[out["month"] >= m - 1e-9]
+        if sel.empty:
+            continue
+        first = sel.groupby(["group", "replication"], observed=True)["month"].transform("min")
+        part = sel[sel["month"] == first].copy()
+        part["at_month"] = m
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else out.iloc[0:0].assign(at_month=[])
+
+
+# --------------------------------------------------------------------------------------------- statistics
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """Wilson score 95% interval for a proportion k/n."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    d = 1 + Z95**2 / n
+    c = (p + Z95**2 / (2 * n)) / d
+    h = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / d
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+def bootstrap_ci(x: np.ndarray, stat=np.mean, resamples: int = BOOTSTRAP,
+                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of a statistic (seeded: reproducible)."""
+    x = np.asarray(x, dtype=float)
+    if x.size < 2:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, x.size, size=(resamples, x.size))
+    stats = stat(x[idx], axis=1)
+    return (float(np.quantile(stats, 0.025)), float(np.quantile(stats, 0.975)))
+
+
+def a12(x: np.ndarray, y: np.ndarray) -> float:
+    """Vargha-Delaney A12: the probability that a draw from x exceeds one from y (ties count half).
+
+    0.5 means no effect; 0.56, 0.64 and 0.71 are the conventional small, medium and large
+    thresholds (Vargha & Delaney 2000).
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.size == 0 or y.size == 0:
+        return math.nan
+    ranks = pd.Series(np.concatenate([x, y])).rank().to_numpy()
+    r1 = ranks[: x.size].sum()
+    return float((r1 / x.size - (x.size + 1) / 2) / y.size)
+
+
+def a12_magnitude(a: float) -> str:
+    """Vargha-Delaney's verbal scale for |A12 - 0.5|."""
+    d = abs(a - 0.5)
+    return "negligible" if d < 0.06 else "small" if d < 0.14 else "medium" if d < 0.21 else "large"
+
+
+def runs_needed(sd: float, half_width: float) -> int:
+    """Replications for a 95% CI of the mean no wider than +-half_width (normal approximation)."""
+    if not half_width > 0 or not np.isfinite(sd):
+        return 0
+    return max(2, math.ceil((Z95 * sd / half_width) ** 2))
+
+
+# ------------------------------------------------------------------------------------------------ tables
+
+OUTCOMES = {
+    "resistance_territory": "resistance share of the country's area",
+    "resistance_population": "resistance share of the population",
+    "resistance_provinces": "provinces held by resistance groups",
+    "government_territory": "government share of the country's area",
+}
+
+
+def summary_table(out: pd.DataFrame, months: Sequence[float]) -> pd.DataFrame:
+    """Per group and month: median, 50% and 90% bands and mean of each outcome."""
+    rows = []
+    for (g, m), d in at_months(out, months).groupby(["group", "at_month"], observed=True, sort=False):
+        for col in OUTCOMES:
+            v = d[col].to_numpy(float)
+            q = np.quantile(v, [0.05, 0.25, 0.5, 0.75, 0.95])
+            rows.append({"group": g, "month": m, "outcome": col, "n": v.size, "mean": v.mean(), "median": q[2],
+                         "q05": q[0], "q25": q[1], "q75": q[3], "q95": q[4]})
+    return pd.DataFrame(rows)
+
+
+def end_state_probabilities(out: pd.DataFrame, months: Sequence[float],
+                            thresholds: Sequence[float] = (0.01, 0.05, 0.10)) -> pd.DataFrame:
+    """Per group and month: probability of each end state, with a Wilson 95% interval."""
+    rows = []
+    for (g, m), d in at_months(out, months).groupby(["group", "at_month"], observed=True, sort=False):
+        n = len(d)
+        states = {f"resistance holds >= {x:.0%} of the country": d["resistance_territory"] >= x for x in thresholds}
+        states["resistance holds at least one province"] = d["resistance_provinces"] >= 1
+        states["resistance wiped out (under 0.01% of the country)"] = d["resistance_territory"] < 1e-4
+        states["the government has split"] = d["split"]
+        for name, hit in states.items():
+            k = int(hit.sum())
+            lo, hi = wilson(k, n)
+            rows.append({"group": g, "month": m, "end_state": name, "n": n, "probability": k / n if n else math.nan,
+                         "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def time_to_event(out: pd.DataFrame) -> pd.DataFrame:
+    """Per group: months until the resistance first holds a province and until the split (censored at the end)."""
+    rows = []
+    events = {"resistance first holds a province": out["resistance_provinces"] >= 1,
+              "the government splits": out["split"]}
+    for name, hit in events.items():
+        d = out.assign(hit=hit.to_numpy())
+        for g, dg in d.groupby("group", observed=True, sort=False):
+            firsts = dg[dg["hit"]].groupby("replication")["month"].min()
+            n = dg["replication"].nunique()
+            k = len(firsts)
+            q = np.quantile(firsts, [0.25, 0.5, 0.75]) if k else [math.nan] * 3
+            rows.append({"group": g, "event": name, "runs": n, "runs_with_event": k,
+                         "share_with_event": k / n if n else math.nan, "median_month_if_any": q[1],
+                         "q25_month": q[0], "q75_month": q[2], "horizon_month": float(dg["month"].max())})
+    return pd.DataFrame(rows)
+
+
+def paired_differences(out: pd.DataFrame, baseline: str, months: Sequence[float]) -> pd.DataFrame:
+    """Each group minus the baseline group, paired by replication, with bootstrap CIs and A12.
+
+    Raises:
+        ValueError: when the baseline group is not in the results.
+    """
+    if baseline not in set(out["group"]):
+        raise ValueError(f"baseline {baseline!r} is not among the groups {sorted(set(out['group']))}")
+    sel = at_months(out, months)
+    base = sel[sel["group"] == baseline].set_index(["at_month", "replication"])
+    rows = []
+    for (g, m), d in sel[sel["group"] != baseline].groupby(["group", "at_month"], observed=True, sort=False):
+        d = d.set_index("replication")
+        b = base.loc[m] if m in base.index.get_level_values(0) else None
+        if b is None:
+            continue
+        common = d.index.intersection(b.index)
+        for col in OUTCOMES:
+            x = d.loc[common, col].to_numpy(float)
+            y = b.loc[common, col].to_numpy(float)
+            diff = x - y
+            lo, hi = bootstrap_ci(diff)
+            a = a12(x, y)
+            sd = float(diff.std(ddof=1)) if diff.size > 1 else math.nan
+            rows.append({"group": g, "baseline": baseline, "month": m, "outcome": col, "pairs": diff.size,
+                         "mean_difference": float(diff.mean()) if diff.size else math.nan,
+                         "ci_low": lo, "ci_high": hi,
+                         "ci_excludes_zero": bool(lo > 0 or hi < 0) if np.isfinite(lo) else False,
+                         "a12": a, "effect": a12_magnitude(a) if np.isfinite(a) else "",
+                         "sd_of_difference": sd})
+    return pd.DataFrame(rows)
+
+
+def adequacy(out: pd.DataFrame, month: float, paired: pd.DataFrame | None = None,
+             precision: float = 0.001) -> pd.DataFrame:
+    """Are there enough replications? CI half-width now and runs needed for a stated precision.
+
+    For each group's mean resistance territory at ``month``: the 95% CI half-width now and
+    the runs needed for +-``precision`` (0.1 percentage point of the country by default). For
+    each paired difference: the runs needed to tell it from zero (half-width = |difference|/2).
+    """
+    rows = []
+    for g, d in at_months(out, [month]).groupby("group", observed=True, sort=False):
+        v = d["resistance_territory"].to_numpy(float)
+        sd = float(v.std(ddof=1)) if v.size > 1 else math.nan
+        hw = Z95 * sd / math.sqrt(v.size) if v.size > 1 else math.nan
+        rows.append({"what": f"mean resistance territory, {g}", "runs": v.size, "ci_half_width": hw,
+                     "target_half_width": precision, "runs_needed": runs_needed(sd, precision),
+                     "enough": bool(hw <= precision) if np.isfinite(hw) else False})
+    if paired is not None and len(paired):
+        p = paired[(paired["month"] == month) & (paired["outcome"] == "resistance_territory")]
+        for _, r in p.iterrows():
+            hw = Z95 * r["sd_of_difference"] / math.sqrt(r["pairs"]) if r["pairs"] > 1 else math.nan
+            target = abs(r["mean_difference"]) / 2
+            rows.append({"what": f"paired difference, {r['group']} - {r['baseline']}", "runs": int(r["pairs"]),
+                         "ci_half_width": hw, "target_half_width": target,
+                         "runs_needed": runs_needed(r["sd_of_difference"], target),
+                         "enough": bool(hw <= target) if np.isfinite(hw) and target > 0 else False})
+    return pd.DataFrame(rows)
+
+
+def lever_table(out: pd.DataFrame, path: str, month: float) -> pd.DataFrame:
+    """Outcome against a swept lever's value: median and bands per scenario and value."""
+    sel = at_months(out, [month])
+    rows = []
+    for (s, v), d in sel.groupby(["scenario", path], observed=True, sort=True):
+        q = np.quantile(d["resistance_territory"], [0.05, 0.25, 0.5, 0.75, 0.95])
+        rows.append({"scenario": s, "value": v, "month": month, "runs": len(d), "median": q[2], "q05": q[0],
+                     "q25": q[1], "q75": q[3], "q95": q[4],
+                     "p_holds_province": float((d["resistance_provinces"] >= 1).mean())})
+    return pd.DataFrame(rows)

@@ -1,0 +1,93 @@
+"""Statistics of the comparison report, and the compare command end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import analysis
+from tests.conftest import BASELINE, ROOT
+
+
+def test_a12_known_values():
+    assert analysis.a12([3, 4, 5], [0, 1, 2]) == 1.0
+    assert analysis.a12([0, 1, 2], [3, 4, 5]) == 0.0
+    assert analysis.a12([1, 2, 3], [1, 2, 3]) == 0.5, "identical samples: no effect"
+    # 2 beats 1 and ties 2: (1 + 0.5) / 2
+    assert analysis.a12([2], [1, 2]) == pytest.approx(0.75)
+    assert analysis.a12_magnitude(0.5) == "negligible" and analysis.a12_magnitude(0.75) == "large"
+
+
+def test_wilson_interval():
+    lo, hi = analysis.wilson(0, 30)
+    assert lo == 0.0 and hi == pytest.approx(0.1135, abs=1e-3)
+    lo, hi = analysis.wilson(15, 30)
+    assert lo < 0.5 < hi and hi - lo < 0.4
+
+
+def test_bootstrap_ci_covers_and_is_reproducible():
+    x = np.random.default_rng(1).normal(2.0, 1.0, 200)
+    lo, hi = analysis.bootstrap_ci(x)
+    assert lo < 2.0 < hi and hi - lo < 0.4
+    assert analysis.bootstrap_ci(x) == (lo, hi), "a fixed seed: the report is reproducible"
+
+
+def test_runs_needed():
+    # sd 1, half-width 0.196 -> (1.96 / 0.196)^2 = 100
+    assert analysis.runs_needed(1.0, Z := 0.19599639845400542) == 100
+    assert Z > 0
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cmp")
+    res = tmp / "res"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", str(BASELINE),
+                        str(ROOT / "scenarios" / "slight_support.yaml"), "-n", "20", "-w", "1", "--seed", "4",
+                        "--months", "24", "--sweep", "states.us.budget=5,20", "--out", str(res)],
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr
+    rep = tmp / "report"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", str(res), "--baseline",
+                        "baseline[states.us.budget=5]", "--months", "12,24", "--out", str(rep)],
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr
+    return res, rep
+
+
+def test_compare_writes_report_tables_and_figures(compared):
+    _, rep = compared
+    text = (rep / "report.md").read_text()
+    for section in ("Paired differences", "End-state probabilities", "Replication adequacy", "Time to event",
+                    "Lever: `states.us.budget`"):
+        assert section in text, section
+    for f in ("fan_resistance_territory.png", "distributions.png", "probability_holds_province.png",
+              "lever_states.us.budget.png"):
+        assert (rep / "figures" / f).is_file(), f
+    paired = pd.read_csv(rep / "paired_differences.csv")
+    assert {"ci_low", "ci_high", "a12", "mean_difference"} <= set(paired.columns)
+    row = paired[(paired["group"] == "slight_support[states.us.budget=20]") & (paired["month"] == 24)
+                 & (paired["outcome"] == "resistance_territory")].iloc[0]
+    # scientific claim: more US money for the resistance raises its territory against the baseline
+    assert row["mean_difference"] > 0 and row["ci_low"] > 0 and row["a12"] > 0.6
+    ends = pd.read_csv(rep / "end_states.csv")
+    assert ((ends["ci_low"] <= ends["probability"]) & (ends["probability"] <= ends["ci_high"])).all()
+    assert len(pd.read_csv(rep / "adequacy.csv")) >= 4
+
+
+def test_analysis_is_importable_on_results(compared):
+    res, _ = compared
+    r = analysis.load(res)
+    out = analysis.outcomes(r)
+    assert set(out["group"]) == {f"{s}[states.us.budget={b}]" for s in ("baseline", "slight_support") for b in (5, 20)}
+    assert out.groupby("group")["replication"].nunique().eq(20).all()
+
+
+def test_compare_bad_input(tmp_path):
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", str(tmp_path), "--out", str(tmp_path / "r")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "not a results folder" in p.stderr and "Traceback" not in p.stderr
