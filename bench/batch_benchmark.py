@@ -1,0 +1,133 @@
+"""Batch benchmark (not a test; the numbers go in notes): throughput and memory of whole batches.
+
+    uv run python bench/batch_benchmark.py [--runs 4000] [--memory-runs 1000,20000] [--months 60]
+
+1. Runs per second for N baseline runs through the project's batch runner (plan, execute,
+   write Parquet parts), with 1 and 2 worker processes, against ``mesa.batch_run`` with 2
+   processes on the same runs (``sim.mesa_compat.BatchConflictModel``, its DataCollector
+   collecting every month, every row kept in memory as batch_run does).
+2. Peak memory, summed over the process tree (read from /proc every 0.1 s), of
+   ``run.py run`` with 2 workers for each batch size, to show it stays flat as runs grow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sim.batch import execute, plan_chunks, plan_points  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+from sim.store import ShardStore  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+
+
+def ours(runs: int, months: int, workers: int) -> float:
+    """Runs per second through plan -> execute -> store."""
+    spec, m = load_scenario(BASELINE)
+    points = plan_points([(spec, m, spec.model_dump(mode="python"))], [])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ShardStore(Path(tmp))
+        t = time.perf_counter()
+        for res in execute(plan_chunks(points, runs), 1, months, workers, "local"):
+            store.write(res.key, res.tables, res.completed, res.failures)
+        return runs / (time.perf_counter() - t)
+
+
+def mesa_batch(runs: int, months: int, processes: int) -> float:
+    """Runs per second through mesa.batch_run."""
+    import mesa
+
+    from sim.mesa_compat import BatchConflictModel
+
+    t = time.perf_counter()
+    rows = mesa.batch_run(BatchConflictModel, {"scenario": str(BASELINE), "months": months},
+                          rng=list(range(runs)), number_processes=processes, display_progress=False,
+                          max_steps=10_000)
+    assert len(rows) == runs
+    return runs / (time.perf_counter() - t)
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, bytes."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            status = (d / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        p = int(d.name)
+        children.setdefault(int(fields.get("PPid", "0").strip()), []).append(p)
+        rss[p] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack += children.get(p, [])
+    return total
+
+
+def peak_memory(runs: int, months: int, workers: int) -> tuple[float, float]:
+    """(peak MB over the process tree, wall seconds) of a run.py batch."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, str(ROOT / "run.py"), "run", str(BASELINE), "-n", str(runs), "-w", str(workers),
+               "--seed", "1", "--months", str(months), "--out", str(Path(tmp) / "out"), "--map-months", "0"]
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peak = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, _tree_rss(proc.pid))
+                time.sleep(0.1)
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        rc = proc.wait()
+        stop.set()
+        th.join()
+        assert rc == 0, f"batch failed: {cmd}"
+        return peak / 2**20, time.perf_counter() - t
+
+
+def main() -> None:
+    """Run the benchmark and print a table."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=4000)
+    ap.add_argument("--memory-runs", default="1000,20000")
+    ap.add_argument("--months", type=int, default=60)
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} cores; baseline, {args.months} months per run")
+    ours(20, args.months, 1)  # warm-up: kernels compiled or loaded from cache
+    r1 = ours(args.runs, args.months, 1)
+    r2 = ours(args.runs, args.months, 2)
+    rm = mesa_batch(args.runs, args.months, 2)
+    print(f"{args.runs} runs: ours 1 worker {r1:.1f} runs/s; ours 2 workers {r2:.1f} runs/s "
+          f"({r2 / r1:.2f}x); mesa.batch_run 2 processes {rm:.1f} runs/s (ours 2 workers {r2 / rm:.2f}x)")
+    peaks = {}
+    for n in (int(x) for x in args.memory_runs.split(",")):
+        mb, secs = peak_memory(n, args.months, 2)
+        peaks[n] = mb
+        print(f"{n} runs with 2 workers: peak memory over all processes {mb:.0f} MB, {secs:.0f} s")
+    if len(peaks) >= 2:
+        lo, hi = min(peaks), max(peaks)
+        print(f"peak memory ratio {hi} vs {lo} runs: {peaks[hi] / peaks[lo]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
