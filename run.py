@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+SMALL_BATCH = 100  # runs below which the default is to run in this process
 
 
 class BadInput(Exception):
@@ -130,7 +131,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         except ValueError:
             raise BadInput(f"--map-months: expected comma-separated months, found {args.map_months!r}") from None
 
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    # small batches run faster in this process than a pool can start (each worker loads the kernels)
+    workers = args.workers if args.workers is not None else \
+        ((os.cpu_count() or 1) if len(points) * reps >= SMALL_BATCH else 1)
     out.mkdir(parents=True, exist_ok=True)
     removed = store.clean()
     done, _ = store.completed()
@@ -333,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...",
                    help="sweep a field over values; several sweeps form a grid with the scenarios")
-    r.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores; 1 runs in-process)")
+    r.add_argument("--workers", "-w", type=int,
+                   help="worker processes (default: all cores, or 1 for batches under 100 runs; 1 runs in-process)")
     r.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local process pool, or Dask distributed (embedded LocalCluster or --scheduler)")
     r.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
