@@ -48,14 +48,15 @@ def _summary_table(folder: Path, labels: dict[str, str], scenario: str, point: i
     import numpy as np
     import pandas as pd
 
+    # read only what the table needs: a batch may hold millions of rows
     filt = [("scenario", "==", scenario), ("point", "==", point)]
-    steps = pd.read_parquet(folder / "trajectories.parquet", columns=["step"], filters=filt)["step"]
-    horizon = int(steps.max())
+    first = pd.read_parquet(folder / "trajectories.parquet", columns=["step", "actor", "territory_share"],
+                            filters=[*filt, ("replication", "<", 50)])
+    horizon = int(first["step"].max())
+    ever = first.groupby("actor", observed=True)["territory_share"].max()
     traj = pd.read_parquet(folder / "trajectories.parquet",
                            columns=["actor", "date", "replication", "territory_share", "provinces_held"],
                            filters=[*filt, ("step", "==", horizon)])
-    ever = pd.read_parquet(folder / "trajectories.parquet", columns=["actor", "territory_share"], filters=filt)
-    ever = ever.groupby("actor", observed=True)["territory_share"].max()
     reps = traj["replication"].nunique()
     date = str(traj["date"].iloc[0])[:10]
     lines = [f"Territory share on {date} (step {horizon}), over {reps} replication(s):",

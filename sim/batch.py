@@ -214,14 +214,21 @@ def execute(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers
             yield run_chunk(c, base_seed, months)
     else:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         # spawn on this pool only: no process-wide side effect, and no fork of a threaded parent
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(run_chunk, c, base_seed, months) for c in chunks]
-            for f in as_completed(futures):
-                yield f.result()
+            # a bounded window of chunks in flight: memory does not grow with the batch
+            todo = iter(chunks)
+            running = {pool.submit(run_chunk, c, base_seed, months) for c in itertools.islice(todo, 2 * workers)}
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    yield f.result()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        running.add(pool.submit(run_chunk, nxt, base_seed, months))
 
 
 def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,
@@ -236,11 +243,20 @@ def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, w
                                dashboard_address=None)
         client = Client(cluster)
     try:
-        futures = [client.submit(run_chunk, c, base_seed, months, key=f"chunk-{c.key}-{base_seed}", pure=False)
-                   for c in chunks]
-        for f in as_completed(futures):
+        todo = iter(chunks)
+        window = 2 * max(workers, len(client.scheduler_info().get("workers", {})), 1)
+
+        def submit(c: Chunk) -> Any:
+            return client.submit(run_chunk, c, base_seed, months, key=f"chunk-{c.key}-{base_seed}", pure=False)
+
+        # a bounded window of chunks in flight, as for the local pool
+        queue = as_completed([submit(c) for c in itertools.islice(todo, window)])
+        for f in queue:
             yield f.result()
             f.release()
+            nxt = next(todo, None)
+            if nxt is not None:
+                queue.add(submit(nxt))
     finally:
         client.close()
         if cluster is not None:
