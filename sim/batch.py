@@ -10,7 +10,7 @@ point. The chunk plan depends on the batch only, never on the executor or the nu
 of workers, and each chunk is written as its own Parquet part, so the files of a batch
 are the same bit for bit however it was run. Executors: ``workers=1`` runs in this
 process; ``local`` uses a process pool whose start method is set on the pool, not
-process-wide (fork on Linux when the parent runs no other thread, else spawn);
+process-wide (a fork server that has imported the model, else spawn);
 ``dask`` uses Dask distributed, an embedded LocalCluster or a running scheduler.
 Workers build the tables; this process alone writes them.
 """
@@ -20,8 +20,6 @@ from __future__ import annotations
 import itertools
 import platform
 import subprocess
-import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -219,12 +217,15 @@ def execute(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        # The start method is set on this pool only (no process-wide side effect). On Linux, a
-        # parent with no other threads forks: workers start at once with the model's kernels
-        # loaded, instead of importing the whole stack again (seconds each). Elsewhere, or if
-        # the parent runs threads (unsafe to fork), spawn.
-        method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
-        ctx = multiprocessing.get_context(method)
+        # The start method is set on this pool only (no process-wide side effect). Where it
+        # exists, a fork server that has imported the model once forks the workers: they start
+        # at once, and never inherit the parent's threads (forking a threaded parent can
+        # deadlock). Elsewhere, spawn.
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["sim.batch", "sim.store"])
+        else:
+            ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             # a bounded window of chunks in flight: memory does not grow with the batch
             todo = iter(chunks)
