@@ -171,7 +171,6 @@ class ChunkResult:
 
     key: str
     tables: dict[str, bytes]
-    events_text: str
     completed: list[str]
     failures: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
@@ -200,8 +199,8 @@ def run_chunk(chunk: Chunk, base_seed: int, months: int | None) -> ChunkResult:
                              "point": chunk.point.point, "replication": r,
                              "seed": replication_seed(base_seed, r), "error": repr(exc),
                              "traceback": traceback.format_exc()})
-    tables, text = chunk_tables(results, chunk.point.point, chunk.point.values) if results else ({}, "")
-    return ChunkResult(chunk.key, tables, text, [run_id(chunk.point, r.replication) for r in results],
+    tables = chunk_tables(results, chunk.point.point, chunk.point.values) if results else {}
+    return ChunkResult(chunk.key, tables, [run_id(chunk.point, r.replication) for r in results],
                        failures, time.perf_counter() - t0)
 
 
@@ -296,26 +295,4 @@ def environment() -> dict[str, Any]:
         "numpy": np.__version__,
         "mesa": mesa.__version__,
         "random_streams": list(STREAM_NAMES),
-    }
-
-
-def manifest(spec: ScenarioSpec, map_: Map, scenario_file: str, base_seed: int, results: list[RunResult],
-             months: int, wall_time: float, seed_drawn: bool) -> dict[str, Any]:
-    """Run metadata of an in-memory batch of one scenario: resolved scenario, seeds, versions, wall time."""
-    return {
-        "scenario": spec.name,
-        "scenario_hash": spec.digest(),
-        "scenario_file": scenario_file,
-        "map": map_.folder.name,
-        "months": months,
-        "time_step": spec.time_step,
-        "start": spec.start.isoformat(),
-        "base_seed": base_seed,
-        "seed_drawn_from_entropy": seed_drawn,
-        "replications": len(results),
-        "runs": [{"replication": r.replication, "seed": r.seed} for r in results],
-        **environment(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "wall_time_s": round(wall_time, 3),
-        "resolved_scenario": spec.resolved(),
     }

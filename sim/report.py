@@ -19,6 +19,13 @@ from sim.plots import _META
 _COLOURS = plt.get_cmap("tab10").colors
 
 
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata=_META)
+    plt.close(fig)
+    return path
+
+
 def _fan(out: pd.DataFrame, path: Path, col: str = "resistance_territory") -> Path:
     fig, ax = plt.subplots(figsize=(9, 5))
     for k, (g, d) in enumerate(out.groupby("group", observed=True, sort=False)):
@@ -33,10 +40,7 @@ def _fan(out: pd.DataFrame, path: Path, col: str = "resistance_territory") -> Pa
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Median, 50% and 90% bands across replications", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata=_META)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _distributions(out: pd.DataFrame, months: Sequence[float], path: Path) -> Path:
@@ -51,10 +55,7 @@ def _distributions(out: pd.DataFrame, months: Sequence[float], path: Path) -> Pa
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=None))
         ax.grid(alpha=0.3, axis="y")
     axes[0][0].set_ylabel("resistance share of the country")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata=_META)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _probability_over_time(out: pd.DataFrame, path: Path) -> Path:
@@ -67,10 +68,7 @@ def _probability_over_time(out: pd.DataFrame, path: Path) -> Path:
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata=_META)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _lever(table: pd.DataFrame, path_name: str, path: Path) -> Path:
@@ -88,10 +86,7 @@ def _lever(table: pd.DataFrame, path_name: str, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Where does the lever tip the outcome? (median, 50% and 90% bands)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata=_META)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _md(df: pd.DataFrame, pct: Sequence[str] = (), digits: int = 4) -> str:

@@ -1,11 +1,14 @@
 """Store: run results to long-form Parquet tables, an event log and a manifest.
 
 The store never runs models; analysis reads only what it writes, so results made
-elsewhere (a cluster) can be analysed anywhere. Files are first written under a
-temporary name and then renamed, so an interrupted write never leaves a truncated
-file under the final name.
+elsewhere (a cluster) can be analysed anywhere. Each table is a folder of Parquet parts
+(``trajectories.parquet/part-<chunk>.parquet``), one per chunk of runs, read as one
+table by pandas, polars, pyarrow or DuckDB (see :class:`ShardStore`). Files are first
+written under a temporary name and then renamed, so an interrupted write never leaves
+a truncated file under the final name. Amounts are per step.
 
-Tables (one row per ...):
+Tables (one row per ...; every table also has scenario, point, replication, seed,
+step and date):
 
 * ``trajectories.parquet``: run x step x faction: territory_share, population_share,
   provinces_held, strength, funds, materiel, in_front.
@@ -211,61 +214,10 @@ def events_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     return _assemble(parts, {**_RUN, "text": "string"})
 
 
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
-    os.replace(tmp, path)
-
-
 def _atomic_text(text: str, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-
-
-def event_log_text(results: Sequence[RunResult], limit_runs: int | None = None) -> str:
-    """The event log in plain words, grouped by run."""
-    lines: list[str] = []
-    for r in results[:limit_runs]:
-        lines.append(f"# {r.scenario}, replication {r.replication} (seed {r.seed})")
-        if not r.events:
-            lines.append("  (no events)")
-        for step, text in r.events:
-            lines.append(f"  month {step} ({str(r.dates[step])[:7]}): {text}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def write_results(results: Sequence[RunResult], out: Path, manifest: dict[str, Any]) -> dict[str, Path]:
-    """Write every table, the event log and the manifest (last, so it marks completion).
-
-    Args:
-        results: the runs, in replication order.
-        out: output folder (created if missing).
-        manifest: run metadata; the list of written files is added.
-
-    Returns:
-        Paths of the written files by table name.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    frames = {
-        "trajectories": trajectories_frame(results),
-        "provinces": provinces_frame(results),
-        "flows": flows_frame(results),
-        "donors": donors_frame(results),
-        "government": government_frame(results),
-        "events": events_frame(results),
-    }
-    paths: dict[str, Path] = {}
-    for name, df in frames.items():
-        paths[name] = out / f"{name}.parquet"
-        _atomic_parquet(df, paths[name])
-    paths["event_log"] = out / "events.txt"
-    _atomic_text(event_log_text(results), paths["event_log"])
-    manifest = {**manifest, "files": {k: p.name for k, p in paths.items()}}
-    paths["manifest"] = out / "manifest.json"
-    _atomic_text(json.dumps(manifest, indent=2, default=str) + "\n", paths["manifest"])
-    return paths
 
 
 def read_table(folder: str | Path, name: str) -> pd.DataFrame:
@@ -286,8 +238,8 @@ def _parquet_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def chunk_tables(results: Sequence[RunResult], point: int, values: dict[str, Any]) -> tuple[dict[str, bytes], str]:
-    """A chunk's tables as Parquet bytes (built in the worker), and its event log text.
+def chunk_tables(results: Sequence[RunResult], point: int, values: dict[str, Any]) -> dict[str, bytes]:
+    """A chunk's tables as Parquet bytes (built in the worker).
 
     Swept values become columns of the trajectories table, named by their path.
     """
@@ -303,7 +255,7 @@ def chunk_tables(results: Sequence[RunResult], point: int, values: dict[str, Any
         "government": government_frame(results),
         "events": events_frame(results),
     }
-    return {k: _parquet_bytes(v) for k, v in frames.items()}, event_log_text(results)
+    return {k: _parquet_bytes(v) for k, v in frames.items()}
 
 
 class ShardStore:
