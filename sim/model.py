@@ -130,6 +130,7 @@ class ConflictModel(Model):
         # luck is drawn per month, whatever the step, so a finer step does not average it away
         months_drawn = int(np.ceil(T * self.dt - 1e-9))
         self._normals = self.streams.combat.standard_normal((months_drawn, P, st.n_territorial))
+        self._noise = self._luck(self.pars.combat_noise)
         self._noise_month = np.minimum(np.floor(np.arange(T) * self.dt + 1e-9).astype(int), months_drawn - 1)
         self._alliance_draws = self.streams.alliances.random((T, F + 1))
         self._split_draws = self.streams.cohesion.random(T)
@@ -183,8 +184,14 @@ class ConflictModel(Model):
         """Add a plain-words event to the log."""
         self.events.append((t, text))
 
+    def _luck(self, sd: float) -> np.ndarray:
+        """Lognormal combat luck with mean 1 from the run's normal draws: ``exp(sd z - sd^2 / 2)``."""
+        return np.exp(sd * self._normals - 0.5 * sd * sd)
+
     def rebind(self, spec: ScenarioSpec) -> None:
         """Run on from now with the rules of ``spec`` (an event changed them); the state is kept."""
+        if spec.parameters.combat_noise != self.pars.combat_noise:
+            self._noise = self._luck(spec.parameters.combat_noise)
         self.active_spec = spec
         self.setup = compile_setup(spec, self.setup.map)
         self.pars = spec.parameters
@@ -228,14 +235,14 @@ class ConflictModel(Model):
         """Phase 4: deployment, contest for control, attrition, defections, capital loss."""
         st, p, m = self.setup, self.pars, self.setup.map
         combat.fight(
-            self.control, self.strength, self.materiel, self.sentiment, self._normals[self._noise_month[t - 1]],
+            self.control, self.strength, self.materiel, self.sentiment, self._noise[self._noise_month[t - 1]],
             st.noise_column, self.front,
             self.offensive, self.protection, self.momentum, m.nb_ptr, m.nb_idx, st.home, st.territorial,
             st.effectiveness, st.extraction, st.alignment, st.guerrilla, st.stealth, st.hostility, st.defection,
             st.area_ratio, m.ruggedness, st.terrain_rate, p.spillover, p.home_weight, p.deployment_focus,
             p.popular_support_weight, p.materiel_reference, p.materiel_boost, p.front_synergy,
             p.contest_decisiveness, p.aimed_fire, p.area_fire, p.concealment, p.max_loss_share,
-            p.collateral_rate, p.defection_scale, p.combat_noise, self.dt, self.harm, self.losses)
+            p.collateral_rate, p.defection_scale, self.dt, self.harm, self.losses)
         self._capital_check(t)
 
     def _capital_check(self, t: int) -> None:

@@ -257,7 +257,7 @@ def defections(strength: np.ndarray, momentum: np.ndarray, propensity: np.ndarra
 
 @jit
 def fight(control: np.ndarray, strength: np.ndarray, materiel: np.ndarray, sentiment: np.ndarray,
-          normals: np.ndarray, noise_column: np.ndarray, front: np.ndarray, offensive: np.ndarray,
+          noise: np.ndarray, noise_column: np.ndarray, front: np.ndarray, offensive: np.ndarray,
           protection: np.ndarray,
           momentum: np.ndarray, nb_ptr: np.ndarray, nb_idx: np.ndarray, home: np.ndarray, territorial: np.ndarray,
           effectiveness: np.ndarray, extraction: np.ndarray, alignment: np.ndarray, guerrilla: np.ndarray,
@@ -266,8 +266,7 @@ def fight(control: np.ndarray, strength: np.ndarray, materiel: np.ndarray, senti
           terrain_rate: np.ndarray, spillover: float, home_weight: float, focus: float,
           support_weight: float, materiel_reference: float, materiel_boost: float, synergy: float,
           decisiveness: float, aimed: float, area: float, concealment: float, max_loss: float,
-          collateral: float, defection_scale: float, noise_sd: float, dt: float, harm: np.ndarray,
-          lost: np.ndarray) -> None:
+          collateral: float, defection_scale: float, dt: float, harm: np.ndarray, lost: np.ndarray) -> None:
     """One month of combat: deploy, contest, shift control, attrition, defections.
 
     Updates control and strength in place; fills ``harm`` (provinces x shooting
@@ -290,8 +289,7 @@ def fight(control: np.ndarray, strength: np.ndarray, materiel: np.ndarray, senti
             arms = 1.0 + materiel_boost * m / (m + materiel_reference)
         for i in range(P):
             power[i, f] = deployed[i, f] * effectiveness[f] * arms * extraction[i, f] \
-                * (1.0 - support_weight + 2.0 * support_weight * support[i, f]) \
-                * np.exp(noise_sd * normals[i, col] - 0.5 * noise_sd * noise_sd)
+                * (1.0 - support_weight + 2.0 * support_weight * support[i, f]) * noise[i, col]
     target = contest_shares(power, control, front, synergy, decisiveness)
     rate = terrain_rate * dt
     intel = control * support
