@@ -247,7 +247,7 @@ def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, w
         client = Client(scheduler)
     else:
         cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")  # any free port: never clashes with a running cluster
         client = Client(cluster)
     try:
         todo = iter(chunks)
