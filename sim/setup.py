@@ -71,7 +71,6 @@ class Setup:
     strength0: np.ndarray  # [F]
     funds0: np.ndarray  # [F]
     materiel0: np.ndarray  # [F]
-    dormant0: np.ndarray  # [F] bool
     cohesion0: float
     split_child: int  # -1 if the government cannot split
     split_strength: float
@@ -285,7 +284,6 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         strength0=fvec("strength"),
         funds0=fvec("funds"),
         materiel0=fvec("materiel"),
-        dormant0=np.array([f.dormant for f in fs]),
         affinity=affinity,
         econ=dvec("economic_interest"),
         ct=dvec("ct_interest"),

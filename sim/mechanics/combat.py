@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.jit import jit
+from sim.mechanics.resources import materiel_bonus
 from sim.mechanics.space import neighbour_mean
 
 
@@ -276,6 +277,7 @@ def fight(control: np.ndarray, strength: np.ndarray, materiel: np.ndarray, senti
     deployed = deploy(control, neighbour_mean(control, nb_ptr, nb_idx), home, strength, territorial, spillover,
                       home_weight, focus)
     support = local_support(sentiment, alignment)
+    arms = materiel_bonus(materiel, strength, materiel_reference, materiel_boost)
     power = np.empty((P, F))
     for f in range(F):
         col = noise_column[f]
@@ -283,12 +285,8 @@ def fight(control: np.ndarray, strength: np.ndarray, materiel: np.ndarray, senti
             for i in range(P):
                 power[i, f] = 0.0
             continue
-        arms = 1.0
-        if strength[f] > 0.0:
-            m = materiel[f] / (strength[f] * 1e-3)
-            arms = 1.0 + materiel_boost * m / (m + materiel_reference)
         for i in range(P):
-            power[i, f] = deployed[i, f] * effectiveness[f] * arms * extraction[i, f] \
+            power[i, f] = deployed[i, f] * effectiveness[f] * arms[f] * extraction[i, f] \
                 * (1.0 - support_weight + 2.0 * support_weight * support[i, f]) * noise[i, col]
     target = contest_shares(power, control, front, synergy, decisiveness)
     rate = terrain_rate * dt

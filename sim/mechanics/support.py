@@ -29,37 +29,9 @@ Equations (s donor, f faction, g government):
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from sim.jit import jit
-
-
-class Decisions(NamedTuple):
-    """One month of donor decisions (arrays donors x factions unless noted).
-
-    Attributes:
-        stance: v_s, stance toward the government (donors).
-        money: cash given, million USD.
-        arms: arms given, million USD of materiel.
-        sanctuary: sanctuary offered, in [0, 1].
-        trade: trade revenue brought to the government, million USD (donors).
-        pressure: p_s in [0, 1] (donors).
-        revenue_factor: share of government revenue left after sanctions and closures.
-        recognised: who recognises the government after this month (donors, bool).
-        legitimacy: L in [0, 1].
-    """
-
-    stance: np.ndarray
-    money: np.ndarray
-    arms: np.ndarray
-    sanctuary: np.ndarray
-    trade: np.ndarray
-    pressure: np.ndarray
-    revenue_factor: float
-    recognised: np.ndarray
-    legitimacy: float
 
 
 @jit
