@@ -164,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar = _Progress(total_runs, finished)
     executor = "dask" if args.executor == "dask" else "local"
     for res in execute(chunks, seed, months, workers if executor == "local" else max(workers, 1), executor,
-                       args.scheduler):
+                       args.scheduler, out=out):
         store.write(res.key, res.tables, res.completed, res.failures)
         finished += len(res.completed)
         failures += res.failures

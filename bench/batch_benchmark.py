@@ -1,10 +1,13 @@
 """Batch benchmark (not a test; the numbers go in notes): throughput and memory of whole batches.
 
-    uv run python bench/batch_benchmark.py [--runs 4000] [--memory-runs 1000,20000] [--months 60]
+    uv run python bench/batch_benchmark.py [--runs 4000] [--repeats 3] [--memory-runs 1000,20000] [--months 60]
 
 1. Runs per second for N baseline runs through the project's batch runner (plan, execute,
    write Parquet parts), with 1 and 2 worker processes, against ``mesa.batch_run`` with 2
-   processes on the same runs (``sim.mesa_compat.BatchConflictModel``, its DataCollector
+   processes on the same runs. The 1- and 2-worker batches alternate, ``--repeats`` times,
+   and the medians are reported with every repeat (this machine's speed drifts by 10-20%
+   from minute to minute, so one pair of numbers says little). A 2-worker batch includes
+   starting its pool (``sim.mesa_compat.BatchConflictModel``, its DataCollector
    collecting every month, every row kept in memory as batch_run does).
 2. Peak memory, summed over the process tree (read from /proc every 0.1 s), of
    ``run.py run`` with 2 workers for each batch size, to show it stays flat as runs grow.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +42,7 @@ def ours(runs: int, months: int, workers: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         store = ShardStore(Path(tmp))
         t = time.perf_counter()
-        for res in execute(plan_chunks(points, runs), 1, months, workers, "local"):
+        for res in execute(plan_chunks(points, runs), 1, months, workers, "local", out=Path(tmp)):
             store.write(res.key, res.tables, res.completed, res.failures)
         return runs / (time.perf_counter() - t)
 
@@ -111,16 +115,25 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=4000)
     ap.add_argument("--memory-runs", default="1000,20000")
     ap.add_argument("--months", type=int, default=60)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores; baseline, {args.months} months per run")
     ours(20, args.months, 1)  # warm-up: kernels compiled or loaded from cache
-    r1 = ours(args.runs, args.months, 1)
-    r2 = ours(args.runs, args.months, 2)
+    one, two = [], []
+    for k in range(args.repeats):
+        one.append(ours(args.runs, args.months, 1))
+        two.append(ours(args.runs, args.months, 2))
+        print(f"repeat {k + 1}: 1 worker {one[-1]:.1f} runs/s, 2 workers {two[-1]:.1f} runs/s "
+              f"({two[-1] / one[-1]:.2f}x)", flush=True)
+    r1, r2 = statistics.median(one), statistics.median(two)
+    ratios = sorted(b / a for a, b in zip(one, two, strict=True))
     rm = mesa_batch(args.runs, args.months, 2)
-    print(f"{args.runs} runs: ours 1 worker {r1:.1f} runs/s; ours 2 workers {r2:.1f} runs/s "
-          f"({r2 / r1:.2f}x); mesa.batch_run 2 processes {rm:.1f} runs/s (ours 2 workers {r2 / rm:.2f}x)")
+    print(f"{args.runs} runs, median of {args.repeats}: ours 1 worker {r1:.1f} runs/s; ours 2 workers {r2:.1f} runs/s; "
+          f"2 workers / 1 worker, median of the paired repeats {statistics.median(ratios):.2f}x "
+          f"(each: {', '.join(f'{x:.2f}' for x in ratios)}); "
+          f"mesa.batch_run 2 processes {rm:.1f} runs/s (ours 2 workers {r2 / rm:.2f}x)")
     peaks = {}
-    for n in (int(x) for x in args.memory_runs.split(",")):
+    for n in (int(x) for x in args.memory_runs.split(",") if x.strip()):
         mb, secs = peak_memory(n, args.months, 2)
         peaks[n] = mb
         print(f"{n} runs with 2 workers: peak memory over all processes {mb:.0f} MB, {secs:.0f} s")

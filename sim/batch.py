@@ -12,7 +12,8 @@ are the same bit for bit however it was run. Executors: ``workers=1`` runs in th
 process; ``local`` uses a process pool whose start method is set on the pool, not
 process-wide (a fork server that has imported the model, else spawn);
 ``dask`` uses Dask distributed, an embedded LocalCluster or a running scheduler.
-Workers build the tables; this process alone writes them.
+Workers build the tables; local workers write their parts themselves, Dask
+workers send them back; this process alone writes the run ledger that makes parts count.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from __future__ import annotations
 import itertools
 import platform
 import subprocess
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,12 +182,20 @@ class ChunkResult:
 _MAPS: dict[str, Map] = {}
 
 
-def run_chunk(chunk: Chunk, base_seed: int, months: int | None) -> ChunkResult:
+def run_chunk(chunk: Chunk, base_seed: int, months: int | None, out: Path | None = None) -> ChunkResult:
     """Run a chunk in a worker: each run isolated, the successful ones turned into tables.
 
     A run that raises is reported with its traceback and does not stop the others.
+
+    Args:
+        chunk: the runs to do.
+        base_seed: the batch's seed.
+        months: horizon override.
+        out: a results folder on this machine: the worker writes the chunk's parts there
+            itself and sends back only their names (no megabytes through a pipe to a busy
+            parent). None: the tables travel back as bytes (remote workers).
     """
-    from sim.store import chunk_tables
+    from sim.store import chunk_tables, write_parts
 
     t0 = time.perf_counter()
     folder = str(chunk.point.map_folder)
@@ -200,42 +211,119 @@ def run_chunk(chunk: Chunk, base_seed: int, months: int | None) -> ChunkResult:
                              "seed": replication_seed(base_seed, r), "error": repr(exc),
                              "traceback": traceback.format_exc()})
     tables = chunk_tables(results, chunk.point.point, chunk.point.values) if results else {}
+    if out is not None:
+        write_parts(out, chunk.key, tables)
+        tables = {}
     return ChunkResult(chunk.key, tables, [run_id(chunk.point, r.replication) for r in results],
                        failures, time.perf_counter() - t0)
 
 
 def execute(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int, executor: str,
-            scheduler: str | None = None) -> Iterator[ChunkResult]:
-    """Run chunks on the chosen executor; yield results as they complete (any order)."""
+            scheduler: str | None = None, out: Path | None = None) -> Iterator[ChunkResult]:
+    """Run chunks on the chosen executor; yield results as they complete (any order).
+
+    Args:
+        chunks: the work, from :func:`plan_chunks`.
+        base_seed: the batch's seed.
+        months: horizon override.
+        workers: processes that compute (``local``) or Dask workers to start.
+        executor: ``local`` or ``dask``.
+        scheduler: address of a running Dask scheduler.
+        out: the results folder, when it is on this machine: local workers write their
+            chunk's parts there directly. Dask workers always send tables back as bytes
+            (they may run on machines that do not see the folder).
+    """
     if executor == "dask":
         yield from _execute_dask(chunks, base_seed, months, workers, scheduler)
     elif workers <= 1:
         for c in chunks:
-            yield run_chunk(c, base_seed, months)
+            yield run_chunk(c, base_seed, months, out)
     else:
-        import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        yield from _execute_pool(chunks, base_seed, months, workers, out)
 
-        # The start method is set on this pool only (no process-wide side effect). Where it
-        # exists, a fork server that has imported the model once forks the workers: they start
-        # at once, and never inherit the parent's threads (forking a threaded parent can
-        # deadlock). Elsewhere, spawn.
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["sim.batch", "sim.store"])
-        else:
-            ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            # a bounded window of chunks in flight: memory does not grow with the batch
-            todo = iter(chunks)
-            running = {pool.submit(run_chunk, c, base_seed, months) for c in itertools.islice(todo, 2 * workers)}
-            while running:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    yield f.result()
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        running.add(pool.submit(run_chunk, nxt, base_seed, months))
+
+def _ready() -> bool:
+    """A no-op task: its completion tells that a pool process is running."""
+    return True
+
+
+def _execute_pool(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,
+                  out: Path | None) -> Iterator[ChunkResult]:
+    """``workers`` processes compute: this one and a pool of ``workers - 1``.
+
+    This process runs chunks itself between handing out the pool's results: on a machine
+    with as many cores as workers, no core waits for a coordinator that mostly sleeps, and
+    the seconds the pool takes to start (imports, kernels) are not lost. A chunk's bytes
+    do not depend on which process ran it.
+    """
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # The start method is set on this pool only (no process-wide side effect). Where it
+    # exists, a fork server forks the workers: it imports the model and loads its compiled
+    # kernels once (sim.warmup), so workers start at once with everything loaded, and never
+    # inherit this process's threads (forking a threaded process can deadlock). Elsewhere, spawn.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["sim.batch", "sim.store", "sim.warmup"])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    todo = iter(chunks)
+    lock = threading.Lock()  # guards todo and pending, shared with the starter thread
+    pending: set[Future[ChunkResult]] = set()
+    window = 2 * (workers - 1)  # chunks in flight in the pool: memory does not grow with the batch
+
+    def take() -> Chunk | None:
+        with lock:
+            return next(todo, None)
+
+    def feed(n: int) -> None:
+        for _ in range(n):
+            c = take()
+            if c is None:
+                return
+            f = pool.submit(run_chunk, c, base_seed, months, out)
+            with lock:
+                pending.add(f)
+
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
+        # The first submit blocks until the fork server is up (seconds): a thread makes it,
+        # and takes chunks only once a worker runs, so a small batch is not left waiting.
+        failed: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                pool.submit(_ready).result()
+                feed(window)
+            except BaseException as exc:  # raised in this process's thread below
+                failed.append(exc)
+
+        starter = threading.Thread(target=start, name="pool-start", daemon=True)
+        starter.start()
+        while True:
+            with lock:
+                finished = {f for f in pending if f.done()}
+                pending -= finished
+            for f in finished:
+                yield f.result()
+            if not starter.is_alive():
+                if failed:
+                    raise failed[0]
+                with lock:
+                    room = window - len(pending)
+                feed(room)
+            c = take()
+            if c is None:
+                break
+            yield run_chunk(c, base_seed, months, out)
+        starter.join()
+        if failed:
+            raise failed[0]
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            pending -= finished
+            for f in finished:
+                yield f.result()
 
 
 def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,

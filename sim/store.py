@@ -265,6 +265,36 @@ def chunk_tables(results: Sequence[RunResult], point: int, values: dict[str, Any
     return {k: _parquet_bytes(v) for k, v in frames.items()}
 
 
+def write_parts(out: Path, key: str, tables: dict[str, bytes]) -> None:
+    """Write a chunk's tables as its parts, each under a temporary name, then renamed.
+
+    Safe to call from any process on the machine: names are unique per chunk, and a part
+    is only ever replaced whole. The ledger line that makes the parts count is written
+    afterwards by :meth:`ShardStore.write`, in the process that owns the store.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for table, data in tables.items():
+        folder = out / f"{table}.parquet"
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f".part-{key}.parquet.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, folder / f"part-{key}.parquet")
+
+
+def _whole_parquet(path: Path) -> bool:
+    """Whether a file looks like a complete Parquet file: its magic number at both ends."""
+    try:
+        size = path.stat().st_size
+        if size < 12:
+            return False
+        with path.open("rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, os.SEEK_END)
+            return head == b"PAR1" and fh.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
 class ShardStore:
     """A results folder written chunk by chunk: crash-safe, resumable, readable as one dataset.
 
@@ -303,8 +333,28 @@ class ShardStore:
         return runs, chunks
 
     def clean(self) -> int:
-        """Remove temporary files and parts of chunks the ledger does not list; returns how many."""
+        """Make the folder hold exactly the chunks its ledger lists, whole; returns files removed.
+
+        Removes temporary files and parts of chunks the ledger does not list (a crash between
+        a chunk's parts and its ledger line). A ledger line whose chunk lacks a part, or has
+        one that is not a whole Parquet file (a machine that lost power before the disk had
+        it all, a file deleted by hand), is taken out of the ledger with the chunk's parts,
+        so that ``--resume`` runs the chunk again instead of trusting it.
+        """
         _, chunks = self.completed()
+        broken = {c for c in chunks if not all(_whole_parquet(self.out / f"{t}.parquet" / f"part-{c}.parquet")
+                                               for t in TABLES)}
+        if broken:
+            kept = []
+            for line in self.ledger.read_text(encoding="utf-8").splitlines():
+                try:
+                    if json.loads(line)["chunk"] in broken:
+                        continue
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    continue
+                kept.append(line + "\n")
+            _atomic_text("".join(kept), self.ledger)
+            chunks -= broken
         removed = 0
         for table in TABLES:
             folder = self.out / f"{table}.parquet"
@@ -328,15 +378,8 @@ class ShardStore:
         shutil.rmtree(self.out / "figures", ignore_errors=True)
 
     def write(self, key: str, tables: dict[str, bytes], runs: list[str], failures: list[dict[str, Any]]) -> None:
-        """Write a chunk's parts, then its ledger line; failures go to errors.jsonl."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        for table, data in tables.items():
-            folder = self.out / f"{table}.parquet"
-            folder.mkdir(exist_ok=True)
-            path = folder / f"part-{key}.parquet"
-            tmp = folder / f".part-{key}.parquet.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+        """Write a chunk's parts (if the worker has not), then its ledger line; failures go to errors.jsonl."""
+        write_parts(self.out, key, tables)
         if failures:
             with self.errors.open("a", encoding="utf-8") as fh:
                 for f in failures:
