@@ -132,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except ValueError:
             raise BadInput(f"--map-months: expected comma-separated months, found {args.map_months!r}") from None
 
-    # small batches run faster in this process than a pool can start (each worker loads the kernels)
+    # small batches: a pool's start (seconds) would cost more than it saves
     workers = args.workers if args.workers is not None else \
         ((os.cpu_count() or 1) if len(points) * reps >= SMALL_BATCH else 1)
     out.mkdir(parents=True, exist_ok=True)
@@ -222,6 +222,18 @@ class _Progress:
             self.bar.close()
 
 
+def _shares(text: str, option: str) -> list[float]:
+    """Comma-separated percentages of the country (0-100] -> shares in (0, 1]."""
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise BadInput(f"{option}: expected comma-separated percentages, found {text!r}") from None
+    bad = [v for v in values if not 0 < v <= 100]
+    if not values or bad:
+        raise BadInput(f"{option}: expected percentages of the country in (0, 100], found {text!r}")
+    return [v / 100 for v in values]
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare results folders: report.md, CSV tables and figures."""
     from sim.report import write_report
@@ -233,8 +245,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         months = [float(x) for x in args.months.split(",") if x.strip()]
     except ValueError:
         raise BadInput(f"--months: expected comma-separated months, found {args.months!r}") from None
+    holds = _shares(args.holds, "--holds")
+    wiped = _shares(args.wiped_out, "--wiped-out")
+    if len(wiped) != 1:
+        raise BadInput(f"--wiped-out: expected one percentage, found {args.wiped_out!r}")
     try:
-        report = write_report(args.folders, Path(args.out), args.baseline, months)
+        report = write_report(args.folders, Path(args.out), args.baseline, months, holds, wiped[0])
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     print(f"Report in {report}")
@@ -338,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...",
                    help="sweep a field over values; several sweeps form a grid with the scenarios")
     r.add_argument("--workers", "-w", type=int,
-                   help="worker processes (default: all cores, or 1 for batches under 100 runs; 1 runs in-process)")
+                   help="processes that compute: this one and a pool of W-1 (default: all cores, or 1 for "
+                        "batches under 100 runs; 1 runs in this process only)")
     r.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local process pool, or Dask distributed (embedded LocalCluster or --scheduler)")
     r.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
@@ -351,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--baseline", help="group to compare against (default: baseline, else the first)")
     c.add_argument("--months", default="12,36,60", help="months at which to compare (default 12,36,60)")
     c.add_argument("--out", required=True, help="folder for report.md, CSV tables and figures")
+    c.add_argument("--holds", default="1,5,10", metavar="PCT,...",
+                   help="end states: the resistance holds at least these percentages of the country (default 1,5,10)")
+    c.add_argument("--wiped-out", default="0.01", metavar="PCT",
+                   help="the resistance counts as wiped out under this percentage of the country (default 0.01)")
     c.set_defaults(func=cmd_compare)
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+")

@@ -53,16 +53,11 @@ class Results:
     swept: list[str]
 
 
-def load(*folders: str | Path) -> Results:
-    """Read results folders (their trajectories and government tables, and manifests).
-
-    Raises:
-        FileNotFoundError: a folder without a manifest.
-        ValueError: two folders holding the same scenario and point (ambiguous groups).
-    """
+def _read_meta(folders: Sequence[str | Path]) -> Results:
+    """Manifests and what they say of the scenarios; tables left empty."""
     from sim.setup import STEP_MONTHS
 
-    trajs, govs, mans = [], [], []
+    mans: list[dict[str, Any]] = []
     kinds: dict[tuple[str, str], str] = {}
     splits: dict[str, str] = {}
     mps: dict[str, float] = {}
@@ -87,6 +82,22 @@ def load(*folders: str | Path) -> Results:
                 raise ValueError(f"{folder}: scenario {k[0]} point {k[1]} is also in {seen[k]}")
             seen[k] = str(folder)
         swept += [s["path"] for s in man.get("sweeps", []) if s["path"] not in swept]
+    return Results(pd.DataFrame(), pd.DataFrame(), mans, kinds, splits, mps, swept)
+
+
+def load(*folders: str | Path) -> Results:
+    """Read results folders (their trajectories and government tables, and manifests).
+
+    This holds every row in memory; for the outcomes of large batches use
+    :func:`load_outcomes`, which reads the tables a part at a time.
+
+    Raises:
+        FileNotFoundError: a folder without a manifest.
+        ValueError: two folders holding the same scenario and point (ambiguous groups).
+    """
+    res = _read_meta(folders)
+    trajs, govs = [], []
+    for folder in map(Path, folders):
         t = pd.read_parquet(folder / "trajectories.parquet")
         t["scenario"] = t["scenario"].astype(str)
         t["actor"] = t["actor"].astype(str)
@@ -94,8 +105,9 @@ def load(*folders: str | Path) -> Results:
         g = pd.read_parquet(folder / "government.parquet")
         g["scenario"] = g["scenario"].astype(str)
         govs.append(g)
-    return Results(pd.concat(trajs, ignore_index=True), pd.concat(govs, ignore_index=True), mans, kinds, splits,
-                   mps, swept)
+    res.trajectories = pd.concat(trajs, ignore_index=True)
+    res.government = pd.concat(govs, ignore_index=True)
+    return res
 
 
 def group_label(scenario: str, point: int, values: dict[str, Any] | None) -> str:
@@ -103,6 +115,43 @@ def group_label(scenario: str, point: int, values: dict[str, Any] | None) -> str
     if not values:
         return scenario if point == 0 else f"{scenario}#{point}"
     return f"{scenario}[" + ", ".join(f"{k}={v}" for k, v in values.items()) + "]"
+
+
+_KEYS = ["scenario", "point", "replication", "seed", "step", "date"]
+_OUTCOME_INPUTS = [*_KEYS, "actor", "territory_share", "population_share", "provinces_held", "strength"]
+
+
+def _outcome_rows(t: pd.DataFrame, kinds: dict[tuple[str, str], str], splits: dict[str, str]) -> pd.DataFrame:
+    """Trajectory rows (any subset of whole runs) -> one row per run and step, outcomes only."""
+    scen = t["scenario"].astype(str).to_numpy()
+    actor = t["actor"].astype(str).to_numpy()
+    kind = np.array([kinds.get(k, "") for k in zip(scen, actor, strict=True)], dtype=object)
+    rst = t[kind == "resistance"].groupby(_KEYS, observed=True)[
+        ["territory_share", "population_share", "provinces_held", "strength"]].sum()
+    gov = t[kind == "government"].groupby(_KEYS, observed=True)["territory_share"].sum()
+    out = pd.DataFrame({
+        "resistance_territory": rst["territory_share"],
+        "resistance_population": rst["population_share"],
+        "resistance_provinces": rst["provinces_held"],
+        "resistance_strength": rst["strength"],
+        "government_territory": gov,
+    }).reset_index()
+    split_rows = t[np.array([splits.get(s) == a for s, a in zip(scen, actor, strict=True)], dtype=bool)]
+    split = (split_rows.set_index(_KEYS)["strength"] > 0).rename("split")
+    out = out.merge(split.reset_index(), on=_KEYS, how="left")
+    out["split"] = out["split"].fillna(False).astype(bool)
+    out["scenario"] = out["scenario"].astype(str)
+    return out
+
+
+def _finish_outcomes(out: pd.DataFrame, res: Results) -> pd.DataFrame:
+    """Add month, group and the swept values to outcome rows."""
+    out["month"] = out["step"] * out["scenario"].map(res.months_per_step).astype(float)
+    values = _point_values(res)
+    out["group"] = [group_label(s, p, values.get((s, p))) for s, p in zip(out["scenario"], out["point"], strict=True)]
+    for path in res.swept:
+        out[path] = [values.get((s, p), {}).get(path) for s, p in zip(out["scenario"], out["point"], strict=True)]
+    return out
 
 
 def outcomes(res: Results) -> pd.DataFrame:
@@ -114,29 +163,30 @@ def outcomes(res: Results) -> pd.DataFrame:
     government_territory, split (whether the government's breakaway has fighters), and the
     swept values.
     """
-    t = res.trajectories
-    kind = pd.Series([res.kinds.get(k, "") for k in zip(t["scenario"], t["actor"], strict=True)], index=t.index)
-    keys = ["scenario", "point", "replication", "seed", "step", "date"]
-    rst = t[kind == "resistance"].groupby(keys, observed=True)[
-        ["territory_share", "population_share", "provinces_held", "strength"]].sum()
-    gov = t[kind == "government"].groupby(keys, observed=True)["territory_share"].sum()
-    out = pd.DataFrame({
-        "resistance_territory": rst["territory_share"],
-        "resistance_population": rst["population_share"],
-        "resistance_provinces": rst["provinces_held"],
-        "resistance_strength": rst["strength"],
-        "government_territory": gov,
-    }).reset_index()
-    split_rows = t[[res.splits.get(s) == a for s, a in zip(t["scenario"], t["actor"], strict=True)]]
-    split = (split_rows.set_index(keys)["strength"] > 0).rename("split")
-    out = out.merge(split.reset_index(), on=keys, how="left")
-    out["split"] = out["split"].fillna(False).astype(bool)
-    out["month"] = out["step"] * out["scenario"].map(res.months_per_step).astype(float)
-    values = _point_values(res)
-    out["group"] = [group_label(s, p, values.get((s, p))) for s, p in zip(out["scenario"], out["point"], strict=True)]
-    for path in res.swept:
-        out[path] = [values.get((s, p), {}).get(path) for s, p in zip(out["scenario"], out["point"], strict=True)]
-    return out
+    return _finish_outcomes(_outcome_rows(res.trajectories, res.kinds, res.splits), res)
+
+
+def load_outcomes(*folders: str | Path) -> tuple[pd.DataFrame, Results]:
+    """The outcomes of results folders, read one Parquet part at a time.
+
+    Same rows as ``outcomes(load(*folders))``, but only the columns the outcomes need are
+    read and each part is reduced (actors summed) before the next is read: memory grows with
+    runs x steps, not runs x steps x actors x columns, so batches of tens of thousands of
+    runs compare on a laptop.
+
+    Returns:
+        The outcomes, and the folders' metadata (tables left empty).
+    """
+    res = _read_meta(folders)
+    parts = []
+    for folder in map(Path, folders):
+        table = folder / "trajectories.parquet"
+        files = sorted(table.glob("part-*.parquet")) if table.is_dir() else [table]
+        for f in files:
+            parts.append(_outcome_rows(pd.read_parquet(f, columns=_OUTCOME_INPUTS), res.kinds, res.splits))
+    out = pd.concat(parts, ignore_index=True).sort_values(["scenario", "point", "replication", "step"],
+                                                         kind="stable", ignore_index=True)
+    return _finish_outcomes(out, res), res
 
 
 def _point_values(res: Results) -> dict[tuple[str, int], dict[str, Any]]:
@@ -178,8 +228,12 @@ def bootstrap_ci(x: np.ndarray, stat=np.mean, resamples: int = BOOTSTRAP,
     if x.size < 2:
         return (math.nan, math.nan)
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, x.size, size=(resamples, x.size))
-    stats = stat(x[idx], axis=1)
+    # resamples drawn in blocks of about 4 million indices, so memory stays bounded for large
+    # samples (one call for 2,000 or fewer values); the blocks depend on the sample size only,
+    # so the interval is reproducible
+    block = max(1, min(resamples, 4_000_000 // x.size))
+    stats = np.concatenate([stat(x[rng.integers(0, x.size, size=(min(block, resamples - k), x.size))], axis=1)
+                            for k in range(0, resamples, block)])
     return (float(np.quantile(stats, 0.025)), float(np.quantile(stats, 0.975)))
 
 
@@ -232,15 +286,29 @@ def summary_table(out: pd.DataFrame, months: Sequence[float]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def end_state_probabilities(out: pd.DataFrame, months: Sequence[float],
-                            thresholds: Sequence[float] = (0.01, 0.05, 0.10)) -> pd.DataFrame:
-    """Per group and month: probability of each end state, with a Wilson 95% interval."""
+HOLDS = (0.01, 0.05, 0.10)  # default end states: the resistance holds at least these shares of the country
+WIPED_OUT = 1e-4  # default: the resistance is "wiped out" below this share of the country (0.01%)
+
+
+def end_state_probabilities(out: pd.DataFrame, months: Sequence[float], thresholds: Sequence[float] = HOLDS,
+                            wiped_out: float = WIPED_OUT) -> pd.DataFrame:
+    """Per group and month: probability of each end state, with a Wilson 95% interval.
+
+    Args:
+        out: outcomes, from :func:`outcomes` or :func:`load_outcomes`.
+        months: months at which to evaluate.
+        thresholds: shares of the country; one end state "the resistance holds at least x" each.
+        wiped_out: the share of the country under which the resistance counts as wiped out
+            (control is partial, so it rarely reaches exactly zero).
+    """
     rows = []
     for (g, m), d in at_months(out, months).groupby(["group", "at_month"], observed=True, sort=False):
         n = len(d)
-        states = {f"resistance holds >= {x:.0%} of the country": d["resistance_territory"] >= x for x in thresholds}
+        states = {f"resistance holds >= {_pct(x)} of the country": d["resistance_territory"] >= x
+                  for x in thresholds}
         states["resistance holds at least one province"] = d["resistance_provinces"] >= 1
-        states["resistance wiped out (under 0.01% of the country)"] = d["resistance_territory"] < 1e-4
+        states[f"resistance wiped out (under {_pct(wiped_out)} of the country)"] = \
+            d["resistance_territory"] < wiped_out
         states["the government has split"] = d["split"]
         for name, hit in states.items():
             k = int(hit.sum())
@@ -248,6 +316,11 @@ def end_state_probabilities(out: pd.DataFrame, months: Sequence[float],
             rows.append({"group": g, "month": m, "end_state": name, "n": n, "probability": k / n if n else math.nan,
                          "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
+
+
+def _pct(x: float) -> str:
+    """A share as a short percentage: 0.05 -> '5%', 0.0001 -> '0.01%'."""
+    return f"{x * 100:.4g}%"
 
 
 def time_to_event(out: pd.DataFrame) -> pd.DataFrame:

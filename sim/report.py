@@ -109,7 +109,8 @@ def _md(df: pd.DataFrame, pct: Sequence[str] = (), digits: int = 4) -> str:
 
 
 def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | None = None,
-                 months: Sequence[float] = (12, 36, 60)) -> Path:
+                 months: Sequence[float] = (12, 36, 60), holds: Sequence[float] = analysis.HOLDS,
+                 wiped_out: float = analysis.WIPED_OUT) -> Path:
     """Compare the groups of the given results folders and write report.md, CSV tables and figures.
 
     Args:
@@ -117,6 +118,8 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
         out_dir: where to write the report.
         baseline: the group the others are compared with (default: 'baseline' if present, else the first).
         months: months at which outcomes are compared.
+        holds: shares of the country for the end states "the resistance holds at least x".
+        wiped_out: share of the country under which the resistance counts as wiped out.
 
     Returns:
         The path of report.md.
@@ -124,8 +127,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
     Raises:
         ValueError: for an unknown baseline or a month beyond every horizon.
     """
-    res = analysis.load(*folders)
-    out = analysis.outcomes(res)
+    out, res = analysis.load_outcomes(*folders)
     groups = list(dict.fromkeys(out["group"]))
     baseline = baseline or ("baseline" if "baseline" in groups else groups[0])
     horizon = float(out["month"].max())
@@ -135,7 +137,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
     figs.mkdir(exist_ok=True)
 
     summary = analysis.summary_table(out, months)
-    probs = analysis.end_state_probabilities(out, months)
+    probs = analysis.end_state_probabilities(out, months, holds, wiped_out)
     tte = analysis.time_to_event(out)
     paired = analysis.paired_differences(out, baseline, months) if len(groups) > 1 else pd.DataFrame()
     adequacy = analysis.adequacy(out, months[-1], paired if len(paired) else None)

@@ -391,17 +391,37 @@ class ShardStore:
                 os.fsync(fh.fileno())
 
     def write_event_log(self) -> Path:
-        """events.txt from the events table, in a fixed order whatever order chunks finished in."""
+        """events.txt from the events table, sorted by scenario, point, replication and step.
+
+        Read one part at a time, in the order of the chunks they hold (a chunk is one
+        scenario point and a range of replications), so memory does not grow with the batch
+        and the file does not depend on the order in which chunks finished.
+        """
+        import re
+
         path = self.out / "events.txt"
         folder = self.out / "events.parquet"
-        lines: list[str] = []
-        if folder.is_dir() and any(folder.iterdir()):
-            ev = pd.read_parquet(folder).sort_values(["scenario", "point", "replication", "step"], kind="stable")
-            for (scen, point, rep, seed), g in ev.groupby(["scenario", "point", "replication", "seed"],
-                                                          observed=True, sort=False):
-                lines.append(f"# {scen}, point {point}, replication {rep} (seed {seed})")
-                lines += [f"  step {s} ({str(d)[:10]}): {t}" for s, d, t in zip(g["step"], g["date"], g["text"],
-                                                                                strict=True)]
-                lines.append("")
-        _atomic_text("\n".join(lines) + "\n", path)
+        pattern = re.compile(r"^part-(.*)-p(\d+)-r(\d+)-(\d+)\.parquet$")
+        parts = []
+        if folder.is_dir():
+            for f in folder.iterdir():
+                m = pattern.match(f.name)
+                if m:
+                    parts.append(((m.group(1), int(m.group(2)), int(m.group(3))), f))
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for _, f in sorted(parts, key=lambda x: x[0]):
+                ev = pd.read_parquet(f)
+                if ev.empty:
+                    continue
+                ev = ev.sort_values(["replication", "step"], kind="stable")
+                for (scen, point, rep, seed), g in ev.groupby(["scenario", "point", "replication", "seed"],
+                                                              observed=True, sort=False):
+                    fh.write(f"# {scen}, point {point}, replication {rep} (seed {seed})\n")
+                    for s, d, t in zip(g["step"], g["date"], g["text"], strict=True):
+                        fh.write(f"  step {s} ({str(d)[:10]}): {t}\n")
+                    fh.write("\n")
+            if not parts or fh.tell() == 0:
+                fh.write("\n")
+        os.replace(tmp, path)
         return path

@@ -36,6 +36,15 @@ def test_bootstrap_ci_covers_and_is_reproducible():
     assert analysis.bootstrap_ci(x) == (lo, hi), "a fixed seed: the report is reproducible"
 
 
+def test_bootstrap_of_a_large_sample_is_drawn_in_blocks():
+    x = np.random.default_rng(2).normal(0.0, 1.0, 50_000)  # 2000 x 50,000 indices: 25 blocks of 80 resamples
+    rng = np.random.default_rng(analysis.BOOTSTRAP_SEED)
+    means = np.concatenate([x[rng.integers(0, x.size, size=(80, x.size))].mean(axis=1) for _ in range(25)])
+    lo, hi = analysis.bootstrap_ci(x)
+    assert (lo, hi) == (float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975)))
+    assert lo < x.mean() < hi and hi - lo == pytest.approx(2 * 1.96 / np.sqrt(x.size), rel=0.1)
+
+
 def test_runs_needed():
     # sd 1, half-width 0.196 -> (1.96 / 0.196)^2 = 100
     assert analysis.runs_needed(1.0, Z := 0.19599639845400542) == 100
@@ -85,6 +94,37 @@ def test_analysis_is_importable_on_results(compared):
     out = analysis.outcomes(r)
     assert set(out["group"]) == {f"{s}[states.us.budget={b}]" for s in ("baseline", "slight_support") for b in (5, 20)}
     assert out.groupby("group")["replication"].nunique().eq(20).all()
+
+
+def test_streamed_outcomes_equal_the_in_memory_ones(compared):
+    res, _ = compared
+    whole = analysis.outcomes(analysis.load(res))
+    streamed, _ = analysis.load_outcomes(res)
+    keys = ["scenario", "point", "replication", "step"]
+    whole = whole.sort_values(keys, ignore_index=True)
+    pd.testing.assert_frame_equal(streamed[whole.columns], whole, check_categorical=False)
+
+
+def test_compare_end_states_are_set_on_the_command_line(compared, tmp_path):
+    res, _ = compared
+    rep = tmp_path / "r"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", str(res), "--months", "24",
+                        "--holds", "0.5,2", "--wiped-out", "0.1", "--out", str(rep)],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    ends = pd.read_csv(rep / "end_states.csv")
+    names = set(ends["end_state"])
+    assert {"resistance holds >= 0.5% of the country", "resistance holds >= 2% of the country",
+            "resistance wiped out (under 0.1% of the country)"} <= names
+    out, _ = analysis.load_outcomes(res)
+    at = analysis.at_months(out, [24])
+    for g, d in at.groupby("group"):
+        row = ends[(ends["group"] == g) & (ends["end_state"] == "resistance wiped out (under 0.1% of the country)")]
+        assert row["probability"].iloc[0] == pytest.approx((d["resistance_territory"] < 0.001).mean())
+    for bad in (["--holds", "0"], ["--holds", "5,x"], ["--wiped-out", "101"], ["--wiped-out", "1,2"]):
+        p = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", str(res), *bad, "--out", str(rep)],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 2 and bad[0] in p.stderr and "Traceback" not in p.stderr, (bad, p.stderr)
 
 
 def test_compare_bad_input(tmp_path):
