@@ -354,8 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...",
                    help="sweep a field over values; several sweeps form a grid with the scenarios")
     r.add_argument("--workers", "-w", type=int,
-                   help="processes that compute: this one and a pool of W-1 (default: all cores, or 1 for "
-                        "batches under 100 runs; 1 runs in this process only)")
+                   help="worker processes (default: all cores, or 1 for batches under 100 runs; 1 runs in "
+                        "this process)")
     r.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local process pool, or Dask distributed (embedded LocalCluster or --scheduler)")
     r.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")

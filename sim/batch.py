@@ -250,12 +250,13 @@ def _ready() -> bool:
 
 def _execute_pool(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,
                   out: Path | None) -> Iterator[ChunkResult]:
-    """``workers`` processes compute: this one and a pool of ``workers - 1``.
+    """A pool of ``workers`` processes; this process runs chunks itself only while it starts.
 
-    This process runs chunks itself between handing out the pool's results: on a machine
-    with as many cores as workers, no core waits for a coordinator that mostly sleeps, and
-    the seconds the pool takes to start (imports, kernels) are not lost. A chunk's bytes
-    do not depend on which process ran it.
+    Starting the pool takes seconds (the fork server imports the model and loads its
+    kernels) on one core: meanwhile this process runs chunks on another instead of idling.
+    Once a worker runs, this process only hands out work and results (workers write their
+    own parts), so its memory stays that of one chunk however long the batch. A chunk's
+    bytes do not depend on which process ran it.
     """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -270,64 +271,38 @@ def _execute_pool(chunks: Sequence[Chunk], base_seed: int, months: int | None, w
     else:
         ctx = multiprocessing.get_context("spawn")
     todo = iter(chunks)
-    lock = threading.Lock()  # guards todo and pending, shared with the starter thread
-    pending: set[Future[ChunkResult]] = set()
-    window = 2 * (workers - 1)  # chunks in flight in the pool: memory does not grow with the batch
-
-    def take() -> Chunk | None:
-        with lock:
-            return next(todo, None)
-
-    def feed(n: int) -> None:
-        for _ in range(n):
-            c = take()
-            if c is None:
-                return
-            f = pool.submit(run_chunk, c, base_seed, months, out)
-            with lock:
-                pending.add(f)
-
     # A worker is replaced (forked afresh from the warm fork server, in milliseconds) after
     # RECYCLE chunks: a model process's resident memory creeps up by some kilobytes a run
-    # (allocator fragmentation, not Python objects), and a batch's memory must not grow with it.
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx, max_tasks_per_child=RECYCLE) as pool:
-        # The first submit blocks until the fork server is up (seconds): a thread makes it,
-        # and takes chunks only once a worker runs, so a small batch is not left waiting.
-        failed: list[BaseException] = []
+    # (native allocations, not Python objects), and a batch's memory must not grow with it.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=RECYCLE) as pool:
+        # The first submit blocks until the fork server is up: a thread makes it.
+        ready: Future[Any] = Future()
 
         def start() -> None:
             try:
                 pool.submit(_ready).result()
-                feed(window)
+                ready.set_result(True)
             except BaseException as exc:  # raised in this process's thread below
-                failed.append(exc)
+                ready.set_exception(exc)
 
         starter = threading.Thread(target=start, name="pool-start", daemon=True)
         starter.start()
-        while True:
-            with lock:
-                finished = {f for f in pending if f.done()}
-                pending -= finished
-            for f in finished:
-                yield f.result()
-            if not starter.is_alive():
-                if failed:
-                    raise failed[0]
-                with lock:
-                    room = window - len(pending)
-                feed(room)
-            c = take()
+        while not ready.done():
+            c = next(todo, None)
             if c is None:
                 break
             yield run_chunk(c, base_seed, months, out)
         starter.join()
-        if failed:
-            raise failed[0]
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            pending -= finished
+        ready.result()
+        # a bounded window of chunks in flight: memory does not grow with the batch
+        running = {pool.submit(run_chunk, c, base_seed, months, out) for c in itertools.islice(todo, 2 * workers)}
+        while running:
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
             for f in finished:
                 yield f.result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    running.add(pool.submit(run_chunk, nxt, base_seed, months, out))
 
 
 def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,

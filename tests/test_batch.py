@@ -59,6 +59,15 @@ def test_same_files_for_one_worker_two_workers_and_dask(tmp_path):
     assert len(runs) == 12
 
 
+def test_recycled_workers_give_the_same_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "RECYCLE", 1)  # a fresh worker process for every chunk
+    points = _points()
+    one = _run_store(tmp_path / "one", points, 60, 1, "local", months=3)
+    recycled = _run_store(tmp_path / "recycled", points, 60, 2, "local", months=3)
+    assert _digest(one.out) == _digest(recycled.out)
+    assert len(recycled.completed()[0]) == 60
+
+
 def test_replication_seed_does_not_depend_on_batch_size(tmp_path):
     points = _points()
     small = _run_store(tmp_path / "small", points, 3, 1, "local")
