@@ -46,17 +46,16 @@ def _default_out(name: str) -> Path:
 
 def _summary_table(folder: Path, labels: dict[str, str], scenario: str, point: int) -> str:
     import numpy as np
-    import pandas as pd
 
-    # read only what the table needs: a batch may hold millions of rows
-    filt = [("scenario", "==", scenario), ("point", "==", point)]
-    first = pd.read_parquet(folder / "trajectories.parquet", columns=["step", "actor", "territory_share"],
-                            filters=[*filt, ("replication", "<", 50)])
+    from sim.store import read_parts
+
+    # read only what the table needs, a part at a time: a batch may hold millions of rows
+    first = read_parts(folder, "trajectories", ["step", "actor", "territory_share"], [("replication", "<", 50)],
+                       scenario=scenario, point=point, below_replication=50)
     horizon = int(first["step"].max())
     ever = first.groupby("actor", observed=True)["territory_share"].max()
-    traj = pd.read_parquet(folder / "trajectories.parquet",
-                           columns=["actor", "date", "replication", "territory_share", "provinces_held"],
-                           filters=[*filt, ("step", "==", horizon)])
+    traj = read_parts(folder, "trajectories", ["actor", "date", "replication", "territory_share", "provinces_held"],
+                      [("step", "==", horizon)], scenario=scenario, point=point)
     reps = traj["replication"].nunique()
     date = str(traj["date"].iloc[0])[:10]
     lines = [f"Territory share on {date} (step {horizon}), over {reps} replication(s):",

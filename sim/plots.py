@@ -185,13 +185,13 @@ def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, 
     """
     figs = folder / "figures" / subdir if subdir else folder / "figures"
     figs.mkdir(parents=True, exist_ok=True)
+    from sim.store import read_parts
+
+    # only the parts of this point that hold the first replications are opened
     filt = [("replication", "<", FIGURE_REPLICATIONS)]
-    if scenario is not None:
-        filt.append(("scenario", "==", scenario))
-    if point is not None:
-        filt.append(("point", "==", point))
+    sel = {"scenario": scenario, "point": point, "below_replication": FIGURE_REPLICATIONS}
     cols = ["actor", "date", "step", "replication", "territory_share", "population_share", "strength"]
-    traj = pd.read_parquet(folder / "trajectories.parquet", columns=cols, filters=filt)
+    traj = read_parts(folder, "trajectories", cols, filt, **sel)
     out = [
         plot_trajectories(traj, figs / "territory.png", "territory_share"),
         plot_trajectories(traj, figs / "population.png", "population_share"),
@@ -202,8 +202,7 @@ def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, 
     for month in map_months if map_months is not None else default_map_months(horizon_months):
         step = min(round(month / months_per_step), horizon)
         if 0 <= month <= horizon_months:
-            prov = pd.read_parquet(folder / "provinces.parquet", columns=["province", "actor", "date", "step",
-                                                                           "replication", "control"],
-                                   filters=[*filt, ("step", "==", step)])
+            prov = read_parts(folder, "provinces", ["province", "actor", "date", "step", "replication", "control"],
+                              [*filt, ("step", "==", step)], **sel)
             out.append(plot_control_map(prov, m, step, figs / f"map_month_{month:03d}.png"))
     return out

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -281,6 +282,55 @@ def write_parts(out: Path, key: str, tables: dict[str, bytes]) -> None:
         os.replace(tmp, folder / f"part-{key}.parquet")
 
 
+_PART = re.compile(r"^part-(.*)-p(\d+)-r(\d+)-(\d+)\.parquet$")  # part-<scenario>-p<point>-r<first>-<last>
+
+
+def part_files(out: Path, table: str, scenario: str | None = None, point: int | None = None,
+               below_replication: int | None = None) -> list[Path]:
+    """The Parquet parts of a table, in chunk order (scenario, point, first replication).
+
+    Args:
+        out: a results folder.
+        table: e.g. ``"trajectories"``.
+        scenario: only the parts of this scenario.
+        point: only the parts of this sweep point.
+        below_replication: only parts holding some replication below this number.
+
+    Part names say what they hold, so a selection opens no file it does not need.
+    """
+    folder = out / f"{table}.parquet"
+    found = []
+    if folder.is_dir():
+        for f in folder.iterdir():
+            m = _PART.match(f.name)
+            if not m:
+                continue
+            scen, pt, first = m.group(1), int(m.group(2)), int(m.group(3))
+            if (scenario is None or scen == scenario) and (point is None or pt == point) \
+                    and (below_replication is None or first < below_replication):
+                found.append(((scen, pt, first), f))
+    return [f for _, f in sorted(found, key=lambda x: x[0])]
+
+
+def read_parts(out: Path, table: str, columns: Sequence[str], filters: list[tuple[str, str, Any]] | None = None,
+               **selection: Any) -> pd.DataFrame:
+    """Rows of a table read one part at a time (filters applied to each), for the selected parts.
+
+    Memory holds the rows kept, never a whole batch's table: what the figures and the summary
+    of a batch of tens of thousands of runs need.
+    """
+    frames = [pd.read_parquet(f, columns=list(columns), filters=filters or None)
+              for f in part_files(out, table, **selection)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    df = pd.concat(frames, ignore_index=True)
+    for c in columns:  # parts of one scenario share their categories; keep them categorical
+        if isinstance(frames[0][c].dtype, pd.CategoricalDtype) and not isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype("category")
+    return df
+
+
 def _whole_parquet(path: Path) -> bool:
     """Whether a file looks like a complete Parquet file: its magic number at both ends."""
     try:
@@ -397,20 +447,11 @@ class ShardStore:
         scenario point and a range of replications), so memory does not grow with the batch
         and the file does not depend on the order in which chunks finished.
         """
-        import re
-
         path = self.out / "events.txt"
-        folder = self.out / "events.parquet"
-        pattern = re.compile(r"^part-(.*)-p(\d+)-r(\d+)-(\d+)\.parquet$")
-        parts = []
-        if folder.is_dir():
-            for f in folder.iterdir():
-                m = pattern.match(f.name)
-                if m:
-                    parts.append(((m.group(1), int(m.group(2)), int(m.group(3))), f))
+        parts = part_files(self.out, "events")
         tmp = path.with_name(f".{path.name}.tmp")
         with tmp.open("w", encoding="utf-8") as fh:
-            for _, f in sorted(parts, key=lambda x: x[0]):
+            for f in parts:
                 ev = pd.read_parquet(f)
                 if ev.empty:
                     continue
