@@ -150,20 +150,22 @@ def main() -> None:
         print(f"{_measure(*args.measure):.3f}")
         return
     print(f"machine: {os.cpu_count()} cores; baseline, {args.months} months per run")
-    ours(20, args.months, 1)  # warm-up: kernels compiled (once) into numba's cache
-    one, two = [], []
-    for k in range(args.repeats):
-        one.append(ours(args.runs, args.months, 1))
-        two.append(ours(args.runs, args.months, 2))
-        print(f"repeat {k + 1}: 1 worker {one[-1]:.1f} runs/s, 2 workers {two[-1]:.1f} runs/s "
-              f"({two[-1] / one[-1]:.2f}x)", flush=True)
-    r1, r2 = statistics.median(one), statistics.median(two)
-    ratios = sorted(b / a for a, b in zip(one, two, strict=True))
-    rm = mesa_batch(args.runs, args.months, 2)
-    print(f"{args.runs} runs, median of {args.repeats}: ours 1 worker {r1:.1f} runs/s; ours 2 workers {r2:.1f} runs/s; "
-          f"2 workers / 1 worker, median of the paired repeats {statistics.median(ratios):.2f}x "
-          f"(each: {', '.join(f'{x:.2f}' for x in ratios)}); "
-          f"mesa.batch_run 2 processes {rm:.1f} runs/s (ours 2 workers {r2 / rm:.2f}x)")
+    if args.repeats > 0:  # --repeats 0: memory only
+        ours(20, args.months, 1)  # warm-up: kernels compiled (once) into numba's cache
+        one, two = [], []
+        for k in range(args.repeats):
+            one.append(ours(args.runs, args.months, 1))
+            two.append(ours(args.runs, args.months, 2))
+            print(f"repeat {k + 1}: 1 worker {one[-1]:.1f} runs/s, 2 workers {two[-1]:.1f} runs/s "
+                  f"({two[-1] / one[-1]:.2f}x)", flush=True)
+        r1, r2 = statistics.median(one), statistics.median(two)
+        ratios = sorted(b / a for a, b in zip(one, two, strict=True))
+        rm = mesa_batch(args.runs, args.months, 2)
+        print(f"{args.runs} runs, median of {args.repeats}: ours 1 worker {r1:.1f} runs/s; "
+              f"ours 2 workers {r2:.1f} runs/s; "
+              f"2 workers / 1 worker, median of the paired repeats {statistics.median(ratios):.2f}x "
+              f"(each: {', '.join(f'{x:.2f}' for x in ratios)}); "
+              f"mesa.batch_run 2 processes {rm:.1f} runs/s (ours 2 workers {r2 / rm:.2f}x)")
     peaks = {}
     for n in (int(x) for x in args.memory_runs.split(",") if x.strip()):
         rss, pss, secs = peak_memory(n, args.months, 2)
