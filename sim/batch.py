@@ -171,7 +171,10 @@ def plan_chunks(points: Sequence[Point], replications: int, done: set[str] = fro
 
 @dataclass
 class ChunkResult:
-    """What a worker sends back: the chunk's tables (as Arrow IPC bytes) and its failures."""
+    """What a worker sends back: its tables, the runs it completed and its failures.
+
+    The tables are Parquet bytes, or none when the worker wrote the parts itself.
+    """
 
     key: str
     tables: dict[str, bytes]

@@ -368,18 +368,24 @@ class ShardStore:
         """Whether the folder already holds a batch."""
         return self.ledger.exists() or (self.out / "manifest.json").exists()
 
+    def _records(self) -> list[tuple[str, dict[str, Any]]]:
+        """The ledger's lines with what they record; a torn line (a crash) is left out: its chunk is redone."""
+        out = []
+        if self.ledger.exists():
+            for line in self.ledger.read_text(encoding="utf-8").splitlines():
+                try:
+                    out.append((line, json.loads(line)))
+                except json.JSONDecodeError:
+                    continue
+        return out
+
     def completed(self) -> tuple[set[str], set[str]]:
         """Runs and chunks recorded as complete in the ledger (a torn last line is ignored)."""
         runs: set[str] = set()
         chunks: set[str] = set()
-        if self.ledger.exists():
-            for line in self.ledger.read_text(encoding="utf-8").splitlines():
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut by a crash: its chunk is redone
-                runs.update(rec["runs"])
-                chunks.add(rec["chunk"])
+        for _, rec in self._records():
+            runs.update(rec["runs"])
+            chunks.add(rec["chunk"])
         return runs, chunks
 
     def clean(self) -> int:
@@ -395,15 +401,8 @@ class ShardStore:
         broken = {c for c in chunks if not all(_whole_parquet(self.out / f"{t}.parquet" / f"part-{c}.parquet")
                                                for t in TABLES)}
         if broken:
-            kept = []
-            for line in self.ledger.read_text(encoding="utf-8").splitlines():
-                try:
-                    if json.loads(line)["chunk"] in broken:
-                        continue
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    continue
-                kept.append(line + "\n")
-            _atomic_text("".join(kept), self.ledger)
+            _atomic_text("".join(line + "\n" for line, rec in self._records() if rec["chunk"] not in broken),
+                         self.ledger)
             chunks -= broken
         removed = 0
         for table in TABLES:
@@ -462,7 +461,7 @@ class ShardStore:
                     for s, d, t in zip(g["step"], g["date"], g["text"], strict=True):
                         fh.write(f"  step {s} ({str(d)[:10]}): {t}\n")
                     fh.write("\n")
-            if not parts or fh.tell() == 0:
+            if fh.tell() == 0:  # no event in the batch
                 fh.write("\n")
         os.replace(tmp, path)
         return path

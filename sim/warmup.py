@@ -48,7 +48,6 @@ def warm_up() -> None:
     chunk_tables([result], 0, {})  # imports what writing Parquet needs
 
 
-
 try:
     warm_up()  # on import: the fork server only imports the modules it preloads
 except Exception:  # an optimisation only: a real failure shows in the runs, with its traceback
