@@ -78,9 +78,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from sim.batch import environment, execute, parse_sweep, plan_chunks, plan_points
+    from sim.calendar import STEP_MONTHS
     from sim.plots import make_figures
     from sim.scenario import load_scenario
-    from sim.setup import STEP_MONTHS
     from sim.store import ShardStore
 
     loaded = [load_scenario(f, args.set or ()) for f in args.scenarios]

@@ -55,7 +55,7 @@ class Results:
 
 def _read_meta(folders: Sequence[str | Path]) -> Results:
     """Manifests and what they say of the scenarios; tables left empty."""
-    from sim.setup import STEP_MONTHS
+    from sim.calendar import STEP_MONTHS
 
     mans: list[dict[str, Any]] = []
     kinds: dict[tuple[str, str], str] = {}

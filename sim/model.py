@@ -13,13 +13,14 @@ from mesa import Model
 from mesa.discrete_space import Network
 
 from sim.actors import DONOR_CLASSES, FACTION_CLASSES, Donor, Faction, Government
+from sim.calendar import horizon_steps, step_dates
 from sim.events import EventRunner
 from sim.geography import Map
 from sim.mechanics import alliances, combat, resources, sentiment, space, support, terror
 from sim.random import Streams, make_streams
 from sim.recorder import Recorder, RunResult
 from sim.scenario import ScenarioSpec
-from sim.setup import Setup, compile_setup, horizon_steps, step_dates
+from sim.setup import Setup, compile_setup
 
 
 class ConflictModel(Model):

@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.calendar import horizon_steps
 from sim.geography import DEFAULT_MAP, Map, MapError, load_map
 from sim.parameters import Parameters
 
@@ -661,8 +662,6 @@ def check_events(spec: ScenarioSpec, m: Map, path: str) -> None:
         if w.month is not None and w.month > spec.months:
             raise ScenarioError(f"{where}: when.month: {w.month} is after the horizon ({spec.months} months)")
         if w.step is not None:
-            from sim.setup import horizon_steps  # a late import: setup depends on this module
-
             if w.step > horizon_steps(spec.months, spec.time_step):
                 raise ScenarioError(f"{where}: when.step: {w.step} is after the last step")
         if w.not_before is not None and w.trigger in ("date", "month", "step"):

@@ -7,12 +7,11 @@ initial state arrays.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.calendar import STEP_MONTHS
 from sim.geography import Map
 from sim.scenario import ScenarioSpec
 
@@ -99,32 +98,6 @@ class Setup:
     weight: np.ndarray
     donor_border: np.ndarray  # [S,P] 1 where a donor borders a province
     pressure_weight: np.ndarray  # [S] strongest pressure instrument of each donor (cohesion)
-
-
-DAYS_PER_MONTH = 365.2425 / 12  # mean Gregorian month
-STEP_MONTHS = {"month": 1.0, "week": 7.0 / DAYS_PER_MONTH, "day": 1.0 / DAYS_PER_MONTH}
-STEP_DAYS = {"week": 7, "day": 1}
-
-
-def horizon_steps(months: float, time_step: str) -> int:
-    """Number of steps that cover ``months`` months at this time step (at least one)."""
-    return max(1, round(months / STEP_MONTHS[time_step]))
-
-
-@functools.lru_cache(maxsize=64)
-def step_dates(start: dt.date, steps: int, time_step: str = "month") -> np.ndarray:
-    """Calendar date each step stands for (step 0 is the start date); read-only, cached.
-
-    Monthly steps keep the day of the month (clipped months are not needed: the day
-    is carried as an offset from the first); weekly and daily steps add 7 or 1 days.
-    """
-    if time_step == "month":
-        first = np.datetime64(start.replace(day=1), "M")
-        dates = (first + np.arange(steps + 1)).astype("datetime64[D]") + np.timedelta64(start.day - 1, "D")
-    else:
-        dates = np.datetime64(start, "D") + np.arange(steps + 1) * np.timedelta64(STEP_DAYS[time_step], "D")
-    dates.setflags(write=False)
-    return dates
 
 
 _CACHE: dict[tuple[int, int], Setup] = {}
