@@ -264,7 +264,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for f in args.files:
         try:
             spec, _ = load_scenario(f, args.set or ())
-            print(f"{f}: ok ({spec.name}, {len(spec.factions)} factions, {len(spec.states)} donors)")
+            print(f"{f}: ok ({spec.name}, {len(spec.factions)} factions, {len(spec.donors)} donors)")
         except ScenarioError as exc:
             print(f"error: {exc}", file=sys.stderr)
             bad += 1

@@ -56,7 +56,7 @@ def main() -> None:
         "run": [rate(lambda i: run_one(spec, m, 1, i, args.months), args.runs) for _ in range(args.repeats)],
         "run+tables": [rate(with_tables, max(args.runs // 4, 1)) for _ in range(args.repeats)],
     }
-    print(f"scenario {spec.name}, {args.months} months, {len(spec.factions)} factions, {len(spec.states)} donors, "
+    print(f"scenario {spec.name}, {args.months} months, {len(spec.factions)} factions, {len(spec.donors)} donors, "
           f"{m.n} provinces; {args.runs} runs x {args.repeats} repeats, one process")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}")

@@ -6,4 +6,4 @@ stepped month by month, recorded into a :class:`sim.recorder.RunResult`, stored 
 Parquet (:mod:`sim.store`) and analysed (:mod:`sim.analysis`, :mod:`sim.plots`).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.scenario import FactionSpec, StateSpec
+from sim.scenario import DonorSpec, FactionSpec
 
 if TYPE_CHECKING:
     from sim.model import ConflictModel
@@ -33,7 +33,7 @@ class Actor(mesa.Agent):
 
     model: ConflictModel
 
-    def __init__(self, model: ConflictModel, key: str, index: int, spec: FactionSpec | StateSpec) -> None:
+    def __init__(self, model: ConflictModel, key: str, index: int, spec: FactionSpec | DonorSpec) -> None:
         super().__init__(model)
         self.key = key
         self.label = spec.label
@@ -128,7 +128,7 @@ class JihadistGroup(Faction):
 class Donor(Actor):
     """A foreign state or the diaspora. Summary of rule: give support, apply pressure (support.py)."""
 
-    spec: StateSpec
+    spec: DonorSpec
 
     @property
     def threat(self) -> float:

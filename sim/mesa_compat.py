@@ -4,11 +4,11 @@
     from sim.mesa_compat import BatchConflictModel
     rows = mesa.batch_run(BatchConflictModel,
                           {"scenario": "scenarios/baseline.yaml", "months": 36,
-                           "states__us__arms_willingness": [0.0, 0.5]},
+                           "donors__us__arms_willingness": [0.0, 0.5]},
                           rng=[1, 2, 3], number_processes=2, data_collection_period=12)
 
 Keyword names other than ``scenario`` and ``months`` are dotted scenario paths written
-with ``__`` (``states__us__arms_willingness`` is ``states.us.arms_willingness``); they are
+with ``__`` (``donors__us__arms_willingness`` is ``donors.us.arms_willingness``); they are
 validated like ``--set``. ``rng`` is the run's integer seed. The project's own batch
 runner (``run.py run``) is faster, streams results to disk and can resume; this class is
 for users who start from Mesa's tools.

@@ -118,7 +118,7 @@ class ConflictModel(Model):
             FACTION_CLASSES[f.kind](self, k, i, f) for i, (k, f) in enumerate(spec.factions.items())
         ]
         self.donors: list[Donor] = [
-            DONOR_CLASSES[d.kind](self, k, i, d) for i, (k, d) in enumerate(spec.states.items())
+            DONOR_CLASSES[d.kind](self, k, i, d) for i, (k, d) in enumerate(spec.donors.items())
         ]
         gov = self.factions[st.gov]
         assert isinstance(gov, Government)
@@ -199,7 +199,7 @@ class ConflictModel(Model):
         for agent in self.factions:
             agent.spec = spec.factions[agent.key]
         for agent in self.donors:
-            agent.spec = spec.states[agent.key]
+            agent.spec = spec.donors[agent.key]
 
     # ------------------------------------------------------------------------------------------------------
     def _support_phase(self, t: int) -> None:

@@ -100,7 +100,7 @@ class FactionSpec(_Strict):
     dormant: bool = Field(False, description="exists only after a split creates it")
 
 
-class StateSpec(_Strict):
+class DonorSpec(_Strict):
     """A foreign state or the diaspora: a donor that supports and pressures factions."""
 
     label: str = Field(description="name shown in outputs")
@@ -212,7 +212,7 @@ class EventSpec(_Strict):
     """A scheduled or conditional event: what it says, when it fires, what it changes.
 
     ``set``, ``scale`` and ``shift`` change the scenario's rules from then on (dotted
-    paths under ``parameters``, ``factions.<key>`` or ``states.<key>``); ``state``
+    paths under ``parameters``, ``factions.<key>`` or ``donors.<key>``); ``state``
     changes the run's state at once.
     """
 
@@ -250,7 +250,7 @@ class ScenarioSpec(_Strict):
     replications: int = Field(20, ge=1, le=100000, description="default number of replications")
     parameters: Parameters = Field(default_factory=Parameters)
     factions: dict[str, FactionSpec]
-    states: dict[str, StateSpec] = Field(default_factory=dict)
+    donors: dict[str, DonorSpec] = Field(default_factory=dict)
     events: list[EventSpec] = Field(default_factory=list, description="scheduled and conditional events")
 
     @model_validator(mode="after")
@@ -520,7 +520,7 @@ def check_references(spec: ScenarioSpec, m: Map, path: str) -> None:
     """
     provinces = list(m.names)
     factions = list(spec.factions)
-    states = list(spec.states)
+    states = list(spec.donors)
 
     def need(name: str, pool: list[str], where: str, what: str) -> None:
         if name not in pool:
@@ -547,16 +547,16 @@ def check_references(spec: ScenarioSpec, m: Map, path: str) -> None:
             raise ScenarioError(f"{path}: factions.{k}.control: a non-territorial faction holds no ground")
         if f.dormant and (f.control or f.strength):
             raise ScenarioError(f"{path}: factions.{k}: a dormant faction starts with no control and no strength")
-    for s, st in spec.states.items():
+    for s, st in spec.donors.items():
         for f in st.affinity:
-            need(f, factions, f"states.{s}.affinity.{f}", "faction")
+            need(f, factions, f"donors.{s}.affinity.{f}", "faction")
         for p in st.backlash:
-            need(p, states, f"states.{s}.backlash.{p}", "state")
+            need(p, states, f"donors.{s}.backlash.{p}", "state")
         for r in st.rivals:
-            need(r, states, f"states.{s}.rivals", "state")
+            need(r, states, f"donors.{s}.rivals", "state")
         if st.country is not None and st.country not in m.countries:
             raise ScenarioError(
-                f"{path}: states.{s}.country: {st.country!r} borders no province of the map"
+                f"{path}: donors.{s}.country: {st.country!r} borders no province of the map"
                 f"{_suggest(st.country, list(m.countries))}"
             )
     # initial control: the non-remainder shares in a province may not exceed 1
@@ -585,9 +585,9 @@ def _event_path_problem(spec: ScenarioSpec, path: str) -> str | None:
         if parts[1] not in Parameters.model_fields:
             return f"unknown parameter{_suggest(parts[1], list(Parameters.model_fields))}"
         return None
-    if parts[0] in ("factions", "states"):
-        pool = spec.factions if parts[0] == "factions" else spec.states
-        model = FactionSpec if parts[0] == "factions" else StateSpec
+    if parts[0] in ("factions", "donors"):
+        pool = spec.factions if parts[0] == "factions" else spec.donors
+        model = FactionSpec if parts[0] == "factions" else DonorSpec
         frozen = FROZEN_FACTION_FIELDS if parts[0] == "factions" else FROZEN_STATE_FIELDS
         if len(parts) < 3:
             return f"expected {parts[0]}.<key>.<field>"
@@ -598,7 +598,7 @@ def _event_path_problem(spec: ScenarioSpec, path: str) -> str | None:
         if parts[2] in frozen:
             return f"{parts[2]!r} is initial state or identity; an event changes it through 'state:' effects"
         return None
-    return "an event may change only parameters.*, factions.<key>.* and states.<key>.*"
+    return "an event may change only parameters.*, factions.<key>.* and donors.<key>.*"
 
 
 def _get_path(data: dict[str, Any], path: str) -> Any:
@@ -630,9 +630,9 @@ def apply_event(spec: ScenarioSpec, event: EventSpec, source: str = "event") -> 
                 value = current * value if kind == "scale" else current + value
             data = set_path(data, path, value, where)
     for state in event.state.recognise:
-        data = set_path(data, f"states.{state}.recognition_threshold", ALWAYS, source)
+        data = set_path(data, f"donors.{state}.recognition_threshold", ALWAYS, source)
     for state in event.state.withdraw_recognition:
-        data = set_path(data, f"states.{state}.recognition_threshold", NEVER, source)
+        data = set_path(data, f"donors.{state}.recognition_threshold", NEVER, source)
     return validate_data(data, source)
 
 
@@ -642,7 +642,7 @@ def check_events(spec: ScenarioSpec, m: Map, path: str) -> None:
     Raises:
         ScenarioError: naming the event (``events[i]``) and the field.
     """
-    factions, states = list(spec.factions), list(spec.states)
+    factions, states = list(spec.factions), list(spec.donors)
     end = spec.start + dt.timedelta(days=round(spec.months * 365.2425 / 12))
     names: set[str] = set()
     current = spec
@@ -708,6 +708,9 @@ def validate_data(data: dict[str, Any], source: str) -> ScenarioSpec:
     Raises:
         ScenarioError: with the dotted field path.
     """
+    if isinstance(data, dict) and "states" in data:
+        # the section was called ``states`` before 0.2; the diaspora is a donor, not a state
+        raise ScenarioError(f"{source}: states: this section is now called 'donors' (rename the key)")
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as exc:

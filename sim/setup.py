@@ -129,9 +129,9 @@ def compile_setup(spec: ScenarioSpec, m: Map) -> Setup:
 def _compile(spec: ScenarioSpec, m: Map) -> Setup:
     pars = spec.parameters
     fk = tuple(spec.factions)
-    dk = tuple(spec.states)
+    dk = tuple(spec.donors)
     fs = [spec.factions[k] for k in fk]
-    ds = [spec.states[k] for k in dk]
+    ds = [spec.donors[k] for k in dk]
     P, F, S = m.n, len(fk), len(dk)
     fi = {k: i for i, k in enumerate(fk)}
     di = {k: i for i, k in enumerate(dk)}

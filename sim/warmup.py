@@ -32,7 +32,7 @@ _SCENARIO = {
                  "home": ["Kunar"], "patrons": ["gov"], "capacity": 1000, "attack_rate": 0.5,
                  "targets": {"north": 1.0}},
     },
-    "states": {
+    "donors": {
         "north": {"label": "Northland", "country": "Tajikistan", "budget": 2, "arms_willingness": 0.5,
                   "sanctuary_willingness": 0.5, "affinity": {"gov": -0.3, "rebels": 0.5}, "strike_capacity": 0.5},
         "south": {"label": "Southland", "country": "Pakistan", "budget": 1, "affinity": {"gov": 0.5}, "trade": 3},

@@ -106,7 +106,7 @@ factions:
     capacity: 1000
     attack_rate: 0.5
     targets: {north: 1.0}
-states:
+donors:
   north:
     label: Northland
     country: Northland

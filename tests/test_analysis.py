@@ -57,12 +57,12 @@ def compared(tmp_path_factory):
     res = tmp / "res"
     p = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", str(BASELINE),
                         str(ROOT / "scenarios" / "slight_support.yaml"), "-n", "20", "-w", "1", "--seed", "4",
-                        "--months", "24", "--sweep", "states.us.budget=5,20", "--out", str(res)],
+                        "--months", "24", "--sweep", "donors.us.budget=5,20", "--out", str(res)],
                        capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr
     rep = tmp / "report"
     p = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", str(res), "--baseline",
-                        "baseline[states.us.budget=5]", "--months", "12,24", "--out", str(rep)],
+                        "baseline[donors.us.budget=5]", "--months", "12,24", "--out", str(rep)],
                        capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr
     return res, rep
@@ -72,14 +72,14 @@ def test_compare_writes_report_tables_and_figures(compared):
     _, rep = compared
     text = (rep / "report.md").read_text()
     for section in ("Paired differences", "End-state probabilities", "Replication adequacy", "Time to event",
-                    "Lever: `states.us.budget`"):
+                    "Lever: `donors.us.budget`"):
         assert section in text, section
     for f in ("fan_resistance_territory.png", "distributions.png", "probability_holds_province.png",
               "lever_states.us.budget.png"):
         assert (rep / "figures" / f).is_file(), f
     paired = pd.read_csv(rep / "paired_differences.csv")
     assert {"ci_low", "ci_high", "a12", "mean_difference"} <= set(paired.columns)
-    row = paired[(paired["group"] == "slight_support[states.us.budget=20]") & (paired["month"] == 24)
+    row = paired[(paired["group"] == "slight_support[donors.us.budget=20]") & (paired["month"] == 24)
                  & (paired["outcome"] == "resistance_territory")].iloc[0]
     # scientific claim: more US money for the resistance raises its territory against the baseline
     assert row["mean_difference"] > 0 and row["ci_low"] > 0 and row["a12"] > 0.6
@@ -92,7 +92,7 @@ def test_analysis_is_importable_on_results(compared):
     res, _ = compared
     r = analysis.load(res)
     out = analysis.outcomes(r)
-    assert set(out["group"]) == {f"{s}[states.us.budget={b}]" for s in ("baseline", "slight_support") for b in (5, 20)}
+    assert set(out["group"]) == {f"{s}[donors.us.budget={b}]" for s in ("baseline", "slight_support") for b in (5, 20)}
     assert out.groupby("group")["replication"].nunique().eq(20).all()
 
 

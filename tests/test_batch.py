@@ -99,13 +99,13 @@ def test_failing_run_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
 def test_sweep_and_scenarios_form_a_grid_with_common_random_numbers(tmp_path):
     out = tmp_path / "grid"
     p = subprocess.run([*RUN, str(BASELINE), str(ROOT / "scenarios" / "slight_support.yaml"), "-n", "4", "-w", "1",
-                        "--seed", "3", "--months", "6", "--sweep", "states.us.arms_willingness=0.0,0.5",
+                        "--seed", "3", "--months", "6", "--sweep", "donors.us.arms_willingness=0.0,0.5",
                         "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     traj = pd.read_parquet(out / "trajectories.parquet")
     grid = traj.groupby(["scenario", "point"], observed=True)["replication"].nunique()
     assert len(grid) == 4 and (grid == 4).all(), "2 scenarios x 2 sweep points x 4 replications"
-    assert set(traj["states.us.arms_willingness"]) == {0.0, 0.5}
+    assert set(traj["donors.us.arms_willingness"]) == {0.0, 0.5}
     seeds = traj.groupby(["scenario", "point", "replication"], observed=True)["seed"].first().unstack("replication")
     assert (seeds.nunique() == 1).all(), "replication i has the same seed in every scenario and point"
     man = json.loads((out / "manifest.json").read_text())
@@ -183,17 +183,17 @@ def test_mesa_batch_run_still_works():
     from sim.mesa_compat import BatchConflictModel
 
     rows = mesa.batch_run(BatchConflictModel, {"scenario": str(BASELINE), "months": 6,
-                                               "states__us__arms_willingness": [0.0, 0.5]},
+                                               "donors__us__arms_willingness": [0.0, 0.5]},
                           rng=[1, 2], number_processes=1, display_progress=False)
     assert len(rows) == 4
-    assert {r["states__us__arms_willingness"] for r in rows} == {0.0, 0.5}
+    assert {r["donors__us__arms_willingness"] for r in rows} == {0.0, 0.5}
     assert all(0 < r["resistance_territory"] < 0.05 and r["Step"] == 6 for r in rows)
     # the same seed and parameters give the same outcome as the project's own runner
     from sim.model import ConflictModel
 
-    spec, m = load_scenario(BASELINE, ["states.us.arms_willingness=0.0"])
+    spec, m = load_scenario(BASELINE, ["donors.us.arms_willingness=0.0"])
     own = ConflictModel(spec, m, 1, months=6).run()
     nrf_like = [spec.factions[k].kind == "resistance" for k in own.factions]
     expected = float(own.territory_share[-1][nrf_like].sum())
-    got = next(r for r in rows if r["states__us__arms_willingness"] == 0.0 and r["iteration"] == 0)
+    got = next(r for r in rows if r["donors__us__arms_willingness"] == 0.0 and r["iteration"] == 0)
     assert got["resistance_territory"] == pytest.approx(expected, rel=1e-12)

@@ -37,9 +37,9 @@ def test_every_parameter_has_a_source_or_rationale():
 
 
 def test_every_schema_field_is_documented():
-    from sim.scenario import FactionSpec, StateSpec
+    from sim.scenario import DonorSpec, FactionSpec
 
-    missing = [n for model in (FactionSpec, StateSpec) for n in model.model_fields if f"`{n}`" not in ODD]
+    missing = [n for model in (FactionSpec, DonorSpec) for n in model.model_fields if f"`{n}`" not in ODD]
     assert not missing, f"scenario fields missing from docs/ODD.md: {missing}"
 
 

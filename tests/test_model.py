@@ -71,7 +71,7 @@ def test_invariants_hold_for_any_parameters(baseline, seed, control_rate, noise,
     spec, m = baseline
     s = variant(spec, **{"parameters.control_rate": control_rate, "parameters.combat_noise": noise,
                          "parameters.deployment_focus": focus, "parameters.front_synergy": synergy,
-                         "parameters.upkeep": upkeep, "states.us.arms_willingness": us_arms})
+                         "parameters.upkeep": upkeep, "donors.us.arms_willingness": us_arms})
     check_invariants(run(s, m, seed, months=24))
 
 
@@ -118,7 +118,7 @@ def test_more_outside_support_never_lowers_resistance_territory(baseline):
     levels = [0.0, 0.3, 0.8]
     means = []
     for w in levels:
-        s = variant(spec, **{"states.us.arms_willingness": w, "states.europe.arms_willingness": w})
+        s = variant(spec, **{"donors.us.arms_willingness": w, "donors.europe.arms_willingness": w})
         means.append(resistance_territory([run(s, m, k, 36) for k in SEEDS]).mean())
     # tolerance: mean over 20 paired seeds; support must not hurt, and a strong dose must help clearly
     assert means[1] >= means[0] - 1e-4, f"slight support lowered resistance territory: {means}"
@@ -151,7 +151,7 @@ def test_rugged_terrain_slows_change(baseline):
 
 def test_terror_threat_turns_pakistan(baseline):
     spec, m = baseline
-    touchy = variant(spec, **{"states.pakistan.threat_sensitivity": 2.0})
+    touchy = variant(spec, **{"donors.pakistan.threat_sensitivity": 2.0})
     base_stance = np.mean([run(spec, m, k, 24).stance[-1, 3] for k in range(5)])
     touchy_stance = np.mean([run(touchy, m, k, 24).stance[-1, 3] for k in range(5)])
     assert touchy_stance < base_stance, "a state more sensitive to TTP attacks turns against the Taliban"
@@ -191,7 +191,7 @@ def test_actors_are_mesa_agents_and_provinces_network_cells(baseline):
 
     spec, m = baseline
     mdl = ConflictModel(spec, m, 1, months=3)
-    assert len(mdl.agents) == len(spec.factions) + len(spec.states)
+    assert len(mdl.agents) == len(spec.factions) + len(spec.donors)
     assert isinstance(mdl.government, Government) and mdl.government.key == "taliban"
     kinds = {type(a) for a in mdl.agents}
     assert {ResistanceGroup, JihadistGroup, ForeignState, Diaspora} <= kinds

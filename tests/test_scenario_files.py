@@ -44,23 +44,23 @@ def test_extends_merges_deeply(tmp_path):
     base, _ = load_scenario(BASELINE)
     assert spec.factions["nrf"].strength == 4000
     assert spec.factions["nrf"].control == base.factions["nrf"].control, "untouched fields are inherited"
-    assert spec.states == base.states and spec.name == "kid"
+    assert spec.donors == base.donors and spec.name == "kid"
     assert spec.digest() != base.digest(), "the hash names the resolved scenario"
 
 
 def test_null_removes_an_inherited_entry(tmp_path):
-    with pytest.raises(ScenarioError, match=re.escape("states.diaspora.affinity.ainlm: unknown faction")):
+    with pytest.raises(ScenarioError, match=re.escape("donors.diaspora.affinity.ainlm: unknown faction")):
         load_scenario(child(tmp_path, "name: kid\nfactions:\n  ainlm: null\n"))
-    body = "name: kid\nfactions:\n  ainlm: null\nstates:\n  diaspora:\n    affinity:\n      ainlm: null\n"
+    body = "name: kid\nfactions:\n  ainlm: null\ndonors:\n  diaspora:\n    affinity:\n      ainlm: null\n"
     spec, _ = load_scenario(child(tmp_path, body))
-    assert "ainlm" not in spec.factions and "ainlm" not in spec.states["diaspora"].affinity
+    assert "ainlm" not in spec.factions and "ainlm" not in spec.donors["diaspora"].affinity
 
 
 def test_set_overrides(baseline):
     spec, _ = load_scenario(BASELINE, ["factions.nrf.strength=5000", "parameters.control_rate=0.2",
-                                       "states.us.affinity.nrf=0.5"])
+                                       "donors.us.affinity.nrf=0.5"])
     assert spec.factions["nrf"].strength == 5000 and spec.parameters.control_rate == 0.2
-    assert spec.states["us"].affinity["nrf"] == 0.5
+    assert spec.donors["us"].affinity["nrf"] == 0.5
 
 
 def test_scheduled_event_fires_once_with_its_words(baseline):
@@ -131,7 +131,7 @@ BAD = {
     "shares_over_one": ("extends: BASE\nfactions:\n  nrf:\n    control: {Panjshir: 0.9}\n  aff:\n"
                         "    control: {Panjshir: 0.5}\n", "add up to"),
     "two_governments": ("extends: BASE\nfactions:\n  nrf:\n    kind: government\n", "exactly one"),
-    "unknown_state_ref": ("extends: BASE\nstates:\n  us:\n    backlash: {rusia: 0.5}\n", "did you mean 'russia'"),
+    "unknown_state_ref": ("extends: BASE\ndonors:\n  us:\n    backlash: {rusia: 0.5}\n", "did you mean 'russia'"),
     "missing_extends": ("extends: nowhere.yaml\nname: x\n", "extends: file not found"),
     "event_before_start": ("extends: BASE\nevents:\n  - {name: e, text: t, when: {date: 2001-01-01}}\n",
                            "outside the run"),
@@ -144,7 +144,7 @@ BAD = {
     "event_impossible_attack": ("extends: BASE\nevents:\n  - {name: e, text: t, when: {attack: "
                                 "{by: tip, hits: pakistan}}}\n", "never targets"),
     "event_bad_value": ("extends: BASE\nevents:\n  - {name: e, text: t, when: {step: 2}, "
-                        "set: {states.us.budget: lots}}\n", "budget"),
+                        "set: {donors.us.budget: lots}}\n", "budget"),
 }
 
 
