@@ -10,15 +10,12 @@ wolf_sheep example where ``Sheep`` and ``Wolf`` override only what differs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 import mesa
 import numpy as np
 
 from sim.scenario import DonorSpec, FactionSpec
-
-if TYPE_CHECKING:
-    from sim.model import ConflictModel
 
 
 class Actor(mesa.Agent):
@@ -29,11 +26,12 @@ class Actor(mesa.Agent):
         label: display name (``National Resistance Front``).
         index: position of this actor in the model's arrays.
         spec: the scenario's parameters for this actor.
+
+    The model is a :class:`sim.model.ConflictModel` (typed as a Mesa model: actors sit below
+    the model and do not import it); an actor reads its numbers from the model's state.
     """
 
-    model: ConflictModel
-
-    def __init__(self, model: ConflictModel, key: str, index: int, spec: FactionSpec | DonorSpec) -> None:
+    def __init__(self, model: mesa.Model, key: str, index: int, spec: FactionSpec | DonorSpec) -> None:
         super().__init__(model)
         self.key = key
         self.label = spec.label
@@ -42,9 +40,24 @@ class Actor(mesa.Agent):
 
 
 class Faction(Actor):
-    """An armed actor. Summary of rule: raise resources, deploy, fight (see sim.mechanics)."""
+    """An armed actor. Summary of rule: raise resources, deploy, fight (see sim.mechanics).
+
+    Class attributes say what differs between kinds of faction (the subclasses override them):
+
+    Attributes:
+        kind: the ``kind`` that names this class in scenario files.
+        resistance: counts as the armed resistance in outcomes and event triggers.
+        donor_backed: donors may back it (other than the government and jihadist groups:
+            no state backs ISKP openly); whether they do is their inclination.
+        fights_own_kind: fights other factions of the same kind (resistance groups do not
+            fight each other).
+    """
 
     spec: FactionSpec
+    kind: ClassVar[str] = ""
+    resistance: ClassVar[bool] = False
+    donor_backed: ClassVar[bool] = False
+    fights_own_kind: ClassVar[bool] = True
 
     @property
     def strength(self) -> float:
@@ -90,10 +103,21 @@ class Government(Faction):
         split: whether the split has happened.
     """
 
-    def __init__(self, model: ConflictModel, key: str, index: int, spec: FactionSpec) -> None:
-        super().__init__(model, key, index, spec)
-        self.cohesion = spec.cohesion
-        self.split = False
+    kind = "government"
+
+    @property
+    def cohesion(self) -> float:
+        """Current cohesion in [0, 1] (the model's state)."""
+        return float(self.model.state.cohesion[0])
+
+    @cohesion.setter
+    def cohesion(self, value: float) -> None:
+        self.model.state.cohesion[0] = value
+
+    @property
+    def split(self) -> bool:
+        """Whether the split has happened."""
+        return bool(self.model.state.split[0])
 
 
 class ResistanceGroup(Faction):
@@ -102,6 +126,11 @@ class ResistanceGroup(Faction):
     Summary of rule: as a Faction; recruits from the actively aggrieved population and
     former security forces; may join a united front.
     """
+
+    kind = "resistance"
+    resistance = True
+    donor_backed = True
+    fights_own_kind = False
 
     @property
     def in_front(self) -> bool:
@@ -115,6 +144,9 @@ class Insurgency(Faction):
     Summary of rule: as a Faction; it fights every other territorial faction.
     """
 
+    kind = "insurgent"
+    donor_backed = True
+
 
 class JihadistGroup(Faction):
     """A jihadist group: sheltered by the government (al Qaeda, TTP, ...) or its rival (ISKP).
@@ -123,6 +155,8 @@ class JihadistGroup(Faction):
     attacks that raise its target states' threat perception; a territorial one (ISKP)
     also fights for ground.
     """
+
+    kind = "jihadist"
 
 
 class Donor(Actor):
@@ -150,9 +184,6 @@ class Diaspora(Donor):
 
 
 FACTION_CLASSES: dict[str, type[Faction]] = {
-    "government": Government,
-    "resistance": ResistanceGroup,
-    "insurgent": Insurgency,
-    "jihadist": JihadistGroup,
+    cls.kind: cls for cls in (Government, ResistanceGroup, Insurgency, JihadistGroup)
 }
 DONOR_CLASSES: dict[str, type[Donor]] = {"state": ForeignState, "diaspora": Diaspora}

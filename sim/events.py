@@ -13,14 +13,11 @@ draw no random numbers, so a scenario with events keeps the baseline's random st
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
+from mesa import Model
 
 from sim.scenario import EventSpec, ScenarioSpec, apply_event
-
-if TYPE_CHECKING:
-    from sim.model import ConflictModel
 
 # (scenario id, fired event indices) -> scenario after those events, shared by all runs of a process
 _SPECS: dict[tuple[int, tuple[int, ...]], tuple[ScenarioSpec, ScenarioSpec]] = {}
@@ -29,8 +26,13 @@ _SPECS: dict[tuple[int, tuple[int, ...]], tuple[ScenarioSpec, ScenarioSpec]] = {
 class EventRunner:
     """The events of one run: which have fired, and how to fire the others."""
 
-    def __init__(self, model: ConflictModel) -> None:
-        """Resolve time triggers to step numbers for this run's calendar."""
+    def __init__(self, model: Model) -> None:
+        """Resolve time triggers to step numbers for this run's calendar.
+
+        Args:
+            model: the :class:`sim.model.ConflictModel` whose events these are (typed as a
+                Mesa model: this module sits below the model and does not import it).
+        """
         self.model = model
         self.events: list[EventSpec] = list(model.spec.events)
         self.fired: list[int] = []
@@ -47,8 +49,18 @@ class EventRunner:
                 self.fire_step[i] = math.floor(w.month / model.dt + 1e-9) + 1
             elif w.step is not None:
                 self.fire_step[i] = w.step
-        st = model.setup
-        self.resistance = np.array([model.spec.factions[k].kind == "resistance" for k in st.faction_keys])
+
+    def span_end(self, first: int) -> int:
+        """The last step that can run with ``first`` before the next event may fire.
+
+        While a condition is pending, steps run one at a time (a condition is checked at the
+        start of every step); otherwise they run up to the step before the next timed event.
+        """
+        horizon = self.model.horizon
+        if any(i not in self.fire_step for i in self.pending):
+            return first
+        later = [self.fire_step[i] for i in self.pending if self.fire_step[i] > first]
+        return min([horizon, *(s - 1 for s in later)])
 
     def check(self, t: int) -> None:
         """Fire every pending event whose trigger holds at the start of step ``t``."""
@@ -66,13 +78,13 @@ class EventRunner:
             return False
         st = m.setup
         if w.resistance_holds is not None:
-            combined = m.control[:, self.resistance].sum(axis=1)
+            combined = m.control[:, st.resistance].sum(axis=1)
             return int((combined >= m.pars.held_threshold).sum()) >= w.resistance_holds
         if w.attack is not None:
             if t < 2:
                 return False
             by, hits = st.faction_keys.index(w.attack.by), st.donor_keys.index(w.attack.hits)
-            return bool(m.recorder.attacks[t - 1, by, hits] > 0)
+            return bool(m.state.attacks[by, hits] > 0)  # last step's attacks
         if w.territory is not None:
             share = m.territory[st.faction_keys.index(w.territory.actor)]
             if w.territory.at_least is not None:

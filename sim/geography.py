@@ -56,7 +56,6 @@ class Map:
         ruggedness: share of rugged (mountainous) terrain, in [0, 1].
         prior: prior share of the population opposed to the Taliban, in [0, 1].
         adjacency: symmetric boolean matrix, True where two provinces share a border.
-        neighbour_mean: row-normalised adjacency (mean over neighbours as a matrix product).
         countries: the foreign countries on the map's borders, sorted.
         border: boolean matrix countries x provinces, True where a province touches that country.
         distance_km: great-circle distance between provincial capitals (km).
@@ -75,7 +74,6 @@ class Map:
     ruggedness: np.ndarray
     prior: np.ndarray
     adjacency: np.ndarray
-    neighbour_mean: np.ndarray
     countries: tuple[str, ...]
     border: np.ndarray
     distance_km: np.ndarray
@@ -196,7 +194,6 @@ def load_map(folder: str | Path = DEFAULT_MAP) -> Map:
             raise MapError(f"{a_path}: row {k}: a province cannot border itself ({a!r})")
         adjacency[index[a], index[b]] = adjacency[index[b], index[a]] = True
     degree = adjacency.sum(axis=1)
-    neighbour_mean = adjacency / np.maximum(degree, 1)[:, None]
 
     b_path = folder / "borders.csv"
     brows = _read_csv(b_path, ("province", "country"))
@@ -210,9 +207,8 @@ def load_map(folder: str | Path = DEFAULT_MAP) -> Map:
 
     nb_ptr = np.concatenate([[0], np.cumsum(degree)]).astype(np.int64)
     nb_idx = np.nonzero(adjacency)[1].astype(np.int64)
-    arrays = [population, area, lat, lon, rug, prior, adjacency, neighbour_mean, border, nb_ptr, nb_idx]
+    # the arrays stay writeable: the kernels take them, and numba types read-only arrays slowly
     distance = haversine_km(lat, lon)
-    del arrays  # kept writeable: the kernels take them, and numba types read-only arrays slowly
     return Map(
         folder=folder,
         names=tuple(names),
@@ -225,7 +221,6 @@ def load_map(folder: str | Path = DEFAULT_MAP) -> Map:
         ruggedness=rug,
         prior=prior,
         adjacency=adjacency,
-        neighbour_mean=neighbour_mean,
         countries=countries,
         border=border,
         distance_km=distance,

@@ -1,58 +1,59 @@
 """ConflictModel: the monthly loop over provinces, factions and donors.
 
-The model owns the state as arrays (provinces x factions control, per-faction
-strength and funds, per-province sentiment and population, per-donor threat and
-recognition) and calls the submodels of :mod:`sim.mechanics` in a fixed order. It
-never writes files: a :class:`sim.recorder.Recorder` keeps what it observes.
+The model owns the run's bundles (:mod:`sim.bundles`): the constants compiled from the
+scenario and map, the parameters, the state arrays, the draws and the record. It runs the
+phases of :data:`sim.schedule.PHASES` in order; between scenario events it runs whole
+spans of steps in one compiled call. It never writes files: the record is frozen into a
+:class:`sim.recorder.RunResult` at the end, and the event log is written in plain words
+from the record (:mod:`sim.narrate`).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from mesa import Model
 from mesa.discrete_space import Network
 
 from sim.actors import DONOR_CLASSES, FACTION_CLASSES, Donor, Faction, Government
+from sim.bundles import Const, Draws, Pars, Record, State, blank_record, blank_state
 from sim.calendar import horizon_steps, step_dates
 from sim.events import EventRunner
 from sim.geography import Map
-from sim.mechanics import alliances, combat, resources, sentiment, space, support, terror
+from sim.narrate import narrate
 from sim.random import Streams, make_streams
-from sim.recorder import Recorder, RunResult
+from sim.recorder import RECORDED, RunResult
+from sim.recorder import step as record_step
 from sim.scenario import ScenarioSpec
+from sim.schedule import run_steps
 from sim.setup import Setup, compile_setup
 
 
 class ConflictModel(Model):
     """Afghanistan's provinces, armed factions and foreign states, stepped month by month.
 
-    Step order (ODD element 3; each phase is one full pass over all actors):
+    Step order (ODD element 3): ``sim.schedule.PHASES``, each phase one full pass over all actors:
 
-    0. events                scenario events whose trigger holds fire (sim.events)
-    1. ``_support_phase``    donors decide support and pressure from their interests,
-                             threat, reputation and the groups' success (mechanisms 1, 6-8);
-    2.                       then the flows are paid: money, arms and trade; sanctuary,
-                             recognition, sanctions and closures take effect; all go to the ledger
-    3. ``_resource_phase``   factions tax, pay upkeep and recruit from the aggrieved,
-                             their supporters and former security forces (mechanisms 4, 9)
-    4. ``_combat_phase``     deployment, contest for control, attrition, capital loss,
-                             defections (mechanism 3 gates gains)
-    5. ``_sentiment_phase``  sentiment and migration (mechanisms 4, 5)
-    6. ``_alliance_phase``   resistance fronts form or break; the government's cohesion
-                             moves and it may split (mechanism 2, 7)
-    7. ``_terror_phase``     sheltered groups grow, states strike, attacks raise threat (mechanism 6)
-    8. ``_observe``          momentum and held provinces update; the recorder takes the month
+    0. events           scenario events whose trigger holds fire (sim.events, in Python)
+    1. support.step     donors decide support and pressure; money, arms and trade are paid;
+                        sanctuary, recognition, sanctions and closures take effect (mechanisms 1, 6-8)
+    2. resources.step   factions tax, pay upkeep and recruit from the aggrieved, their
+                        supporters and former security forces (mechanisms 4, 9)
+    3. combat.step      deployment, contest for control, attrition, defections, capital loss
+                        (mechanism 3 gates gains)
+    4. sentiment.step   sentiment and migration (mechanisms 4, 5)
+    5. alliances.step   resistance fronts form or break; the government's cohesion moves and
+                        it may split (mechanisms 2, 7)
+    6. terror.step      sheltered groups grow, states strike, attacks raise threat (mechanism 6)
+    7. space.step       territory, momentum and held provinces
+    8. recorder.step    the recorder takes the step
 
     Attributes:
-        spec: the resolved scenario.
-        setup: constant arrays compiled from the scenario and map.
+        spec: the resolved scenario; ``active_spec`` the scenario as events have changed it.
+        setup: names, initial state and constants compiled from the scenario and map.
+        const, pars, state, draws, record: the bundles the compiled phases take.
         streams: the run's named random streams.
-        grid: the provinces as cells of a Mesa Network.
-        control: [P, F] control shares, rows summing to 1.
-        strength, funds, materiel: [F] fighters, million USD, million USD of arms.
-        sentiment, population: [P] anti-Taliban share and people.
-        threat, recognised: [D] donors' threat perception and recognition of the government.
-        front: [F] bool, members of the united front.
         events: list of (step, text) in plain words.
     """
 
@@ -72,78 +73,72 @@ class ConflictModel(Model):
         self.seed = seed
         self.replication = replication
         self.spec = spec
-        self.active_spec = spec  # the scenario as events have changed it so far
+        self.active_spec = spec
         self.months = months if months is not None else spec.months
-        st = compile_setup(spec, map_)
-        self.setup: Setup = st
-        self.pars = spec.parameters
-        self.dt = st.dt  # months per step: rates are per month, scaled by the step
+        self.setup: Setup = compile_setup(spec, map_)
+        self.const: Const = self.setup.const
+        self.pars: Pars = self.setup.pars
+        self.dt = self.const.dt  # months per step: rates are per month, scaled by the step
         self.horizon = horizon_steps(self.months, spec.time_step)
         self.dates = step_dates(spec.start, self.horizon, spec.time_step)
-        self.grid = Network(map_.graph(), random=self.random, layout=None)
-
-        # state arrays (copies of the compiled initial state), updated in place by the kernels
-        P, F, D = map_.n, len(st.faction_keys), len(st.donor_keys)
-        self.control = st.control0.copy()
-        self.strength = st.strength0.copy()
-        self.funds = st.funds0.copy()
-        self.materiel = st.materiel0.copy()
-        self.sentiment = map_.prior.copy()
-        self.population = map_.population.astype(float)
-        self.threat = st.threat0.copy()
-        self.recognised = st.recognised0.copy()
-        self.front = np.zeros(F, dtype=bool)
-        self.momentum = np.zeros(F)
-        self.patron_share = np.zeros((F, D))
-        self.protection = np.zeros((P, F))
-        self.harm = np.zeros((P, F))
-        self.revenue = np.zeros(F)
-        self.recruits = np.zeros(F)
-        self.losses = np.zeros(F)
-        self.offensive = np.ones(F)
-        self.security_pool = self.pars.former_security_pool
-        self.capital_lost = np.zeros(F, dtype=bool)
-        self.territory = st.area_weight @ self.control
-        self.held = self.control >= self.pars.held_threshold
-        self._held_before = self.held.copy()
-        self.legitimacy = float(st.weight @ self.recognised) / max(float(st.weight.sum()), 1e-12)
-        self.revenue_factor = 1.0
-        self.migrants = 0.0
+        self.state: State = self._initial_state()
+        self.draws: Draws = self._draw()
+        self.record: Record = blank_record(self.horizon, map_.n, len(self.setup.faction_keys),
+                                           len(self.setup.donor_keys))
         self.events: list[tuple[int, str]] = []
-        self._joined = np.zeros(F, dtype=bool)
-        self._left = np.zeros(F, dtype=bool)
-
-        # actors: one agent per faction and donor, in scenario order
         self.factions: list[Faction] = [
             FACTION_CLASSES[f.kind](self, k, i, f) for i, (k, f) in enumerate(spec.factions.items())
         ]
         self.donors: list[Donor] = [
             DONOR_CLASSES[d.kind](self, k, i, d) for i, (k, d) in enumerate(spec.donors.items())
         ]
-        gov = self.factions[st.gov]
+        gov = self.factions[self.setup.gov]
         assert isinstance(gov, Government)
         self.government: Government = gov
-
-        # every stream draws a fixed amount per step, whatever happens, so replication i
-        # sees the same numbers in every scenario with the same actors (common random numbers)
-        P, F, T = map_.n, len(st.faction_keys), self.horizon
-        # luck only matters for factions that hold ground: one column per territorial faction
-        # luck is drawn per month, whatever the step, so a finer step does not average it away
-        months_drawn = int(np.ceil(T * self.dt - 1e-9))
-        self._normals = self.streams.combat.standard_normal((months_drawn, P, st.n_territorial))
-        self._noise = self._luck(self.pars.combat_noise)
-        self._noise_month = np.minimum(np.floor(np.arange(T) * self.dt + 1e-9).astype(int), months_drawn - 1)
-        self._alliance_draws = self.streams.alliances.random((T, F + 1))
-        self._split_draws = self.streams.cohesion.random(T)
-        self._attack_draws = self.streams.terror.random((T, F))
-
-        self.recorder = Recorder(self, T)
-        self.recorder.observe(self, 0)
+        record_step(self.const, self.pars, self.state, self.draws, self.record, 0)
         self._events = EventRunner(self) if spec.events else None
+
+    def _initial_state(self) -> State:
+        st = self.setup
+        P, F, D = st.map.n, len(st.faction_keys), len(st.donor_keys)
+        s = blank_state(P, F, D)
+        for name, value in (("control", st.control0), ("strength", st.strength0), ("funds", st.funds0),
+                            ("materiel", st.materiel0), ("sentiment", st.map.prior),
+                            ("population", st.map.population), ("threat", st.threat0),
+                            ("recognised", st.recognised0)):
+            getattr(s, name)[...] = value
+        s.territory[:] = st.area_weight @ s.control
+        s.held[...] = s.control >= self.pars.held_threshold
+        s.security_pool[0] = self.pars.former_security_pool
+        s.legitimacy[0] = float(st.const.weight @ s.recognised) / max(float(st.const.weight.sum()), 1e-12)
+        s.cohesion[0] = st.const.cohesion0
+        return s
+
+    def _draw(self) -> Draws:
+        """Every stream draws a fixed amount, whatever happens (common random numbers).
+
+        Replication i then sees the same numbers in every scenario with the same actors.
+        Luck matters only for factions that hold ground (one column each) and is drawn per
+        month, whatever the step, so a finer step does not average it away.
+        """
+        P, F, T, dt = self.setup.map.n, len(self.setup.faction_keys), self.horizon, self.dt
+        months_drawn = int(np.ceil(T * dt - 1e-9))
+        self._normals = self.streams.combat.standard_normal((months_drawn, P, self.setup.n_territorial))
+        return Draws(
+            luck=self._luck(self.pars.combat_noise),
+            luck_month=np.minimum(np.floor(np.arange(T) * dt + 1e-9).astype(int), months_drawn - 1),
+            alliance=self.streams.alliances.random((T, F + 1)),
+            split=self.streams.cohesion.random(T),
+            attack=self.streams.terror.random((T, F)),
+        )
+
+    def _luck(self, sd: float) -> np.ndarray:
+        """Lognormal combat luck with mean 1 from the run's normal draws: ``exp(sd z - sd^2 / 2)``."""
+        return np.exp(sd * self._normals - 0.5 * sd * sd)
 
     # ------------------------------------------------------------------------------------------------------
     def step(self) -> None:
-        """Advance one month through the phases listed in the class docstring.
+        """Advance one step through the phases (class docstring).
 
         Called by Mesa's event loop (``model.step()``, ``mesa.batch_run``), which has
         already counted the step: ``self.steps`` is 1 in the first month.
@@ -151,182 +146,126 @@ class ConflictModel(Model):
         t = self.steps
         if t > self.horizon:
             raise RuntimeError(f"the run has reached its horizon ({self.months} months, {self.horizon} steps)")
-        if self._events is not None:
-            self._events.check(t)
-        self._support_phase(t)
-        self._resource_phase()
-        self._combat_phase(t)
-        self._sentiment_phase()
-        self._alliance_phase(t)
-        self._terror_phase(t)
-        self._observe(t)
+        self._advance(t, t)
         if t >= self.horizon:
             self.running = False
 
     def run(self) -> RunResult:
         """Run to the horizon and return the recorded result.
 
-        Same months, same phases and bit-identical results as calling ``model.step()``
-        until ``running`` is False (a test checks it), but the step counter is advanced
-        here directly: Mesa 3.5's event loop costs about a quarter of a run's time.
+        Same steps, same phases and bit-identical results as calling ``model.step()``
+        until ``running`` is False (a test checks it), but the steps between two scenario
+        events run in one compiled call, and Mesa's event loop (about a quarter of a run's
+        time) is bypassed: the step counter is advanced here directly.
         """
-        step = type(self).step
         while self.running:
-            self.steps += 1
-            step(self)
+            first = self.steps + 1
+            last = self._events.span_end(first) if self._events is not None else self.horizon
+            self.steps = last
+            self._advance(first, last)
+            if last >= self.horizon:
+                self.running = False
         self.time = float(self.steps)
         return self.result()
 
+    def _advance(self, first: int, last: int) -> None:
+        """Steps ``first`` to ``last``: the events of the first, then the compiled phases, then the log."""
+        if self._events is not None:
+            self._events.check(first)
+        run_steps(self.const, self.pars, self.state, self.draws, self.record, first, last)
+        self.events += narrate(self.setup, self.pars, self.record, first, last)
+
     def result(self) -> RunResult:
-        """The recorded trajectory up to the current step."""
-        return self.recorder.finish(self)
+        """The record of the run up to the current step, frozen into a RunResult."""
+        st, r, n = self.setup, self.record, self.steps + 1
+        if self.steps:
+            r.stance[0] = r.stance[1]  # stance is decided during a step; step 0 shows the first decision
+        return RunResult(
+            scenario=st.spec.name, scenario_hash=st.digest, replication=self.replication, seed=self.seed,
+            factions=st.faction_keys, donors=st.donor_keys, provinces=st.map.names, dates=self.dates[:n],
+            held_threshold=self.pars.held_threshold, area=st.map.area, gov=st.gov, events=list(self.events),
+            **{name: getattr(r, name)[:n] for name in RECORDED},
+        )
 
     def log(self, t: int, text: str) -> None:
         """Add a plain-words event to the log."""
         self.events.append((t, text))
 
-    def _luck(self, sd: float) -> np.ndarray:
-        """Lognormal combat luck with mean 1 from the run's normal draws: ``exp(sd z - sd^2 / 2)``."""
-        return np.exp(sd * self._normals - 0.5 * sd * sd)
-
     def rebind(self, spec: ScenarioSpec) -> None:
         """Run on from now with the rules of ``spec`` (an event changed them); the state is kept."""
-        if spec.parameters.combat_noise != self.pars.combat_noise:
-            self._noise = self._luck(spec.parameters.combat_noise)
+        if spec.parameters.combat_noise != self.active_spec.parameters.combat_noise:
+            self.draws = self.draws._replace(luck=self._luck(spec.parameters.combat_noise))
         self.active_spec = spec
         self.setup = compile_setup(spec, self.setup.map)
-        self.pars = spec.parameters
+        self.const = self.setup.const
+        self.pars = self.setup.pars
         for agent in self.factions:
             agent.spec = spec.factions[agent.key]
         for agent in self.donors:
             agent.spec = spec.donors[agent.key]
 
-    # ------------------------------------------------------------------------------------------------------
-    def _support_phase(self, t: int) -> None:
-        """Phases 1-2: donors decide; money, arms and trade are paid; sanctuary and recognition take effect."""
-        st, p, rec = self.setup, self.pars, self.recorder
-        self.revenue_factor, self.legitimacy, changed = support.support_month(
-            st.affinity, st.gov, st.econ, st.ct, st.threat_sensitivity, self.threat, self.momentum,
-            self.strength, self.funds, self.materiel, st.donor_eligible, st.arms_willingness,
-            st.success_weight, st.rivals, st.rival_weight, st.backlash, self.patron_share, st.budget,
-            st.arms_share, st.sanctuary_willingness, st.trade, st.sanctions, st.closure, self.recognised,
-            st.recognition_threshold, st.weight, st.donor_border, self.protection, t, rec.stance, rec.money,
-            rec.arms, rec.sanctuary, rec.trade, rec.pressure, p.momentum_scale, p.viability_scale,
-            p.recognition_hysteresis, p.sanctuary_protection, self.dt)
-        if changed:
-            for s in np.flatnonzero(rec.recognised[t - 1] != self.recognised):
-                verb = "recognises" if self.recognised[s] else "withdraws its recognition of"
-                self.log(t, f"{st.donor_labels[s]} {verb} the {st.faction_labels[st.gov]} government")
+    # -------------------------------------------------------------------------------- views on the state
+    @property
+    def control(self) -> np.ndarray:
+        """[P, F] control shares, rows summing to 1."""
+        return self.state.control
 
-    def _resource_phase(self) -> None:
-        """Phase 3: taxes, upkeep, recruits (aggrieved, supporters, former security forces), arms."""
-        st, p, m = self.setup, self.pars, self.setup.map
-        gov_factor = self.revenue_factor * (1.0 + p.legitimacy_revenue * self.legitimacy)
-        self.security_pool = resources.raise_resources(
-            self.control, self.population, self.sentiment, st.extraction, m.nb_ptr, m.nb_idx, st.tax_rate, st.income,
-            st.alignment, st.gov, gov_factor, st.recruit_rate, st.pro_pool, st.territorial, st.security_appeal,
-            self.momentum, self.strength, self.funds, self.materiel, self.security_pool, p.income_per_capita,
-            p.hardship, p.risk_aversion, p.grievance_threshold, p.arrest_constant, p.repression,
-            p.grievance_spread, p.spillover, p.momentum_scale, p.former_security_uptake,
-            p.former_security_attrition, p.upkeep, p.recruit_cost, p.desertion_rate, p.arms_purchase,
-            p.materiel_decay, p.pay_months, p.pay_max, self.dt, self.revenue, self.recruits)
-        self.offensive = resources.offensive_capacity(self.materiel, self.strength, p.supply_threshold)
+    @property
+    def strength(self) -> np.ndarray:
+        """[F] fighters."""
+        return self.state.strength
 
-    def _combat_phase(self, t: int) -> None:
-        """Phase 4: deployment, contest for control, attrition, defections, capital loss."""
-        st, p, m = self.setup, self.pars, self.setup.map
-        combat.fight(
-            self.control, self.strength, self.materiel, self.sentiment, self._noise[self._noise_month[t - 1]],
-            st.noise_column, self.front,
-            self.offensive, self.protection, self.momentum, m.nb_ptr, m.nb_idx, st.home, st.territorial,
-            st.effectiveness, st.extraction, st.alignment, st.guerrilla, st.stealth, st.hostility, st.defection,
-            st.area_ratio, m.ruggedness, st.terrain_rate, p.spillover, p.home_weight, p.deployment_focus,
-            p.popular_support_weight, p.materiel_reference, p.materiel_boost, p.front_synergy,
-            p.contest_decisiveness, p.aimed_fire, p.area_fire, p.concealment, p.max_loss_share,
-            p.collateral_rate, p.defection_scale, self.dt, self.harm, self.losses)
-        self._capital_check(t)
+    @property
+    def funds(self) -> np.ndarray:
+        """[F] million USD."""
+        return self.state.funds
 
-    def _capital_check(self, t: int) -> None:
-        st, p = self.setup, self.pars
-        for f, c in st.capitals:
-            lost = bool(self.control[c, f] < p.capital_threshold)
-            if lost and not self.capital_lost[f] and self.strength[f] > 0:
-                self.strength[f] *= 1.0 - p.capital_collapse
-                self.log(t, f"the {st.faction_labels[f]} lose their capital, {st.map.names[c]}; "
-                            f"{p.capital_collapse:.0%} of their fighters desert")
-            self.capital_lost[f] = lost
+    @property
+    def materiel(self) -> np.ndarray:
+        """[F] million USD of arms."""
+        return self.state.materiel
 
-    def _sentiment_phase(self) -> None:
-        """Phase 5: sentiment (collaboration, repression, harm, role models) and migration."""
-        st, p, m = self.setup, self.pars, self.setup.map
-        self.migrants = sentiment.update(
-            self.sentiment, m.prior, self.control, st.alignment, st.governance_weight, st.gov, self.harm,
-            self.population, m.nb_ptr, m.nb_idx, p.sentiment_reversion, p.collaboration_rate, p.repression,
-            p.anger_rate, p.harm_anger, p.role_model_rate, p.migration_rate, self.dt)
+    @property
+    def sentiment(self) -> np.ndarray:
+        """[P] anti-Taliban share."""
+        return self.state.sentiment
 
-    def _alliance_phase(self, t: int) -> None:
-        """Phase 6: resistance fronts form or break and pool resources; cohesion; the split."""
-        st, p = self.setup, self.pars
-        labels = st.faction_labels
-        was = int(self.front.sum())
-        changes = alliances.front_month(
-            self.front, st.front_willing, st.rivalry, self.strength, self.funds, self.materiel, st.gov,
-            self._alliance_draws[t - 1], p.front_formation_rate, p.front_breakup_rate, p.front_dominance,
-            self.dt, self._joined, self._left)
-        if changes:
-            names = [labels[f] for f in np.flatnonzero(self._joined)]
-            if names and was < 2:
-                self.log(t, f"the {' and the '.join(names)} form a united front")
-            else:
-                for name in names:
-                    self.log(t, f"the {name} join the united front")
-            for f in np.flatnonzero(self._left):
-                self.log(t, f"the {labels[f]} leave the united front")
-        gov = self.government
-        pressure = min(1.0, float(self.recorder.pressure[t] @ st.pressure_weight))
-        gov.cohesion = alliances.update_cohesion(
-            gov.cohesion, st.cohesion0, self.legitimacy, pressure, float(self.momentum[st.gov]),
-            reversion=p.cohesion_reversion, gain_legitimacy=p.cohesion_legitimacy,
-            loss_pressure=p.cohesion_pressure, loss_ground=p.cohesion_losses, tension=p.factional_tension,
-            dt=self.dt)
-        hazard = alliances.split_hazard(gov.cohesion, p.split_threshold, p.split_rate, self.dt)
-        if not gov.split and st.split_child >= 0 and self._split_draws[t - 1] < hazard:
-            self._split(t)
+    @property
+    def population(self) -> np.ndarray:
+        """[P] people."""
+        return self.state.population
 
-    def _split(self, t: int) -> None:
-        st, g, c = self.setup, self.setup.gov, self.setup.split_child
-        share = np.where(st.home[:, c] > 0, st.split_home_share, st.split_other_share)
-        moved = self.control[:, g] * share
-        self.control[:, g] -= moved
-        self.control[:, c] += moved
-        for arr in (self.strength, self.funds, self.materiel):
-            take = arr[g] * st.split_strength
-            arr[g] -= take
-            arr[c] += take
-        self.government.split = True
-        self.log(t, f"the {st.faction_labels[c]} break from the {st.faction_labels[g]} "
-                    f"(cohesion {self.government.cohesion:.2f}), taking {st.split_strength:.0%} of their fighters")
+    @property
+    def threat(self) -> np.ndarray:
+        """[D] donors' threat perception."""
+        return self.state.threat
 
-    def _terror_phase(self, t: int) -> None:
-        """Phase 7: sheltered groups grow; states strike; attacks raise threat."""
-        st, p, rec = self.setup, self.pars, self.recorder
-        engaged = terror.ct_engagement(st.ct, rec.stance[t])
-        tolerance = p.shelter_tolerance * (1.0 - p.ct_restraint * engaged)
-        terror.step(
-            self.strength, self.control, self.threat, self._attack_draws[t - 1], st.home_weight, st.patrons,
-            st.sheltered, st.growth, st.capacity, st.attack_rate, st.targets, st.strike_capacity, tolerance,
-            p.jihadist_decay, p.strike_lethality, p.threat_decay, p.threat_per_attack, p.latent_threat, self.dt,
-            rec.strikes[t], rec.attacks[t])
+    @property
+    def recognised(self) -> np.ndarray:
+        """[D] bool, who recognises the government."""
+        return self.state.recognised
 
-    def _observe(self, t: int) -> None:
-        """Phase 8: territory and momentum; held provinces; the recorder takes the month."""
-        st, p = self.setup, self.pars
-        changed = space.observe(self.control, st.area_weight, self.territory, self.momentum, self.held,
-                                self._held_before, p.held_threshold, p.momentum_memory, self.dt)
-        if changed:
-            for i, f in zip(*np.nonzero(self.held & ~self._held_before), strict=True):
-                prev = np.flatnonzero(self._held_before[i])
-                frm = f" from the {st.faction_labels[prev[0]]}" if prev.size else ""
-                self.log(t, f"the {st.faction_labels[f]} take {st.map.names[i]}{frm} "
-                            f"({self.control[i, f]:.0%} control)")
-        self.recorder.observe(self, t)
+    @property
+    def front(self) -> np.ndarray:
+        """[F] bool, members of the united front."""
+        return self.state.front
+
+    @property
+    def territory(self) -> np.ndarray:
+        """[F] share of the country's area."""
+        return self.state.territory
+
+    @property
+    def held(self) -> np.ndarray:
+        """[P, F] bool, provinces held."""
+        return self.state.held
+
+    @property
+    def legitimacy(self) -> float:
+        """The government's international legitimacy."""
+        return float(self.state.legitimacy[0])
+
+    @functools.cached_property
+    def grid(self) -> Network:
+        """The provinces as cells of a Mesa Network (built on first use: no rule needs it)."""
+        return Network(self.setup.map.graph(), random=self.random, layout=None)

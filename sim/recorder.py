@@ -1,21 +1,19 @@
 """Recorder: per-step observation into preallocated arrays, and the RunResult it yields.
 
-The recorder copies raw state into arrays sized for the whole run; everything
-derived (territory by area and by population, provinces held) is computed once at
-the end with a few array expressions instead of every month.
+The recorder is the last phase of every step: it copies the state and the step's flows
+into a :class:`sim.bundles.Record` sized for the whole run, and nothing reads the record
+back as state during a run. Everything derived (territory by area and by population,
+provinces held) is computed once at the end with a few array expressions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
-
-if TYPE_CHECKING:
-    from sim.model import ConflictModel
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,97 +98,31 @@ class RunResult:
 
 
 @jit
-def record_state(t: int, control: np.ndarray, strength: np.ndarray, funds: np.ndarray, materiel: np.ndarray,
-                 front: np.ndarray, population: np.ndarray, sentiment: np.ndarray, threat: np.ndarray,
-                 recognised: np.ndarray, r_control: np.ndarray, r_strength: np.ndarray, r_funds: np.ndarray,
-                 r_materiel: np.ndarray, r_front: np.ndarray, r_population: np.ndarray, r_sentiment: np.ndarray,
-                 r_threat: np.ndarray, r_recognised: np.ndarray) -> None:
-    """Copy the state arrays into row ``t`` of the record (one compiled call instead of nine copies)."""
-    r_control[t] = control
-    r_strength[t] = strength
-    r_funds[t] = funds
-    r_materiel[t] = materiel
-    r_front[t] = front
-    r_population[t] = population
-    r_sentiment[t] = sentiment
-    r_threat[t] = threat
-    r_recognised[t] = recognised
+def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
+    """The last phase: copy the state and this step's flows into row ``t`` of the record."""
+    r.control[t] = s.control
+    r.strength[t] = s.strength
+    r.funds[t] = s.funds
+    r.materiel[t] = s.materiel
+    r.in_front[t] = s.front
+    r.population[t] = s.population
+    r.sentiment[t] = s.sentiment
+    r.threat[t] = s.threat
+    r.recognised[t] = s.recognised
+    r.cohesion[t] = s.cohesion[0]
+    r.legitimacy[t] = s.legitimacy[0]
+    r.stance[t] = s.stance
+    r.money[t] = s.money
+    r.arms[t] = s.arms
+    r.sanctuary[t] = s.sanctuary
+    r.strikes[t] = s.strikes
+    r.trade[t] = s.trade
+    r.pressure[t] = s.pressure
+    r.attacks[t] = s.attacks
+    r.held[t] = s.held
 
 
-class Recorder:
-    """Keeps the state of each step in arrays preallocated for the run.
-
-    The month's ledger (stance, money, arms, sanctuary, trade, pressure, strikes,
-    attacks) is written straight into these arrays by the kernels, at row t.
-    """
-
-    def __init__(self, model: ConflictModel, steps: int) -> None:
-        """Allocate arrays for ``steps`` months plus the initial state."""
-        st = model.setup
-        n, P, F, D = steps + 1, st.map.n, len(st.faction_keys), len(st.donor_keys)
-        self.control = np.zeros((n, P, F))
-        self.strength = np.zeros((n, F))
-        self.funds = np.zeros((n, F))
-        self.materiel = np.zeros((n, F))
-        self.in_front = np.zeros((n, F), dtype=bool)
-        self.population = np.zeros((n, P))
-        self.sentiment = np.zeros((n, P))
-        self.cohesion = np.zeros(n)
-        self.legitimacy = np.zeros(n)
-        self.threat = np.zeros((n, D))
-        self.stance = np.zeros((n, D))
-        self.recognised = np.zeros((n, D), dtype=bool)
-        self.money = np.zeros((n, D, F))
-        self.arms = np.zeros((n, D, F))
-        self.sanctuary = np.zeros((n, D, F))
-        self.strikes = np.zeros((n, D, F))
-        self.trade = np.zeros((n, D))
-        self.pressure = np.zeros((n, D))
-        self.attacks = np.zeros((n, F, D))
-
-    def observe(self, m: ConflictModel, t: int) -> None:
-        """Copy the model's state at step ``t`` (the ledger of step t is written by the kernels)."""
-        record_state(t, m.control, m.strength, m.funds, m.materiel, m.front, m.population, m.sentiment,
-                     m.threat, m.recognised, self.control, self.strength, self.funds, self.materiel,
-                     self.in_front, self.population, self.sentiment, self.threat, self.recognised)
-        self.cohesion[t] = m.government.cohesion
-        self.legitimacy[t] = m.legitimacy
-
-    def finish(self, m: ConflictModel) -> RunResult:
-        """Freeze the record into a RunResult."""
-        st = m.setup
-        if m.steps:
-            self.stance[0] = self.stance[1]  # stance is decided during a step; step 0 shows the first decision
-        return RunResult(
-            scenario=st.spec.name,
-            scenario_hash=st.digest,
-            replication=m.replication,
-            seed=m.seed,
-            factions=st.faction_keys,
-            donors=st.donor_keys,
-            provinces=st.map.names,
-            dates=m.dates[: m.steps + 1],
-            control=self.control[: m.steps + 1],
-            strength=self.strength[: m.steps + 1],
-            funds=self.funds[: m.steps + 1],
-            materiel=self.materiel[: m.steps + 1],
-            in_front=self.in_front[: m.steps + 1],
-            population=self.population[: m.steps + 1],
-            sentiment=self.sentiment[: m.steps + 1],
-            cohesion=self.cohesion[: m.steps + 1],
-            legitimacy=self.legitimacy[: m.steps + 1],
-            threat=self.threat[: m.steps + 1],
-            stance=self.stance[: m.steps + 1],
-            recognised=self.recognised[: m.steps + 1],
-            money=self.money[: m.steps + 1],
-            arms=self.arms[: m.steps + 1],
-            sanctuary=self.sanctuary[: m.steps + 1],
-            strikes=self.strikes[: m.steps + 1],
-            trade=self.trade[: m.steps + 1],
-            pressure=self.pressure[: m.steps + 1],
-            attacks=self.attacks[: m.steps + 1],
-            held_threshold=m.pars.held_threshold,
-            area=st.map.area,
-            gov=st.gov,
-            events=list(m.events),
-        )
+#: The record's arrays that a RunResult carries (the others say what happened, for the event log).
+RECORDED = ("control", "strength", "funds", "materiel", "in_front", "population", "sentiment", "cohesion",
+             "legitimacy", "threat", "stance", "recognised", "money", "arms", "sanctuary", "strikes", "trade",
+             "pressure", "attacks")

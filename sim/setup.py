@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.actors import FACTION_CLASSES
+from sim.bundles import Const, Pars, pars_bundle
 from sim.calendar import STEP_MONTHS
 from sim.geography import Map
 from sim.scenario import ScenarioSpec
@@ -18,86 +20,50 @@ from sim.scenario import ScenarioSpec
 
 @dataclass(frozen=True, eq=False)
 class Setup:
-    """Constant arrays of a scenario on a map (P provinces, F factions, S donors).
+    """A scenario compiled for a map: the constants bundle, the initial state, and names.
 
-    Attributes are documented where they are used in :mod:`sim.model`; shapes are
-    given in brackets.
+    Attributes:
+        spec: the scenario.
+        map: the map.
+        const: the constants the compiled rules read (:class:`sim.bundles.Const`).
+        pars: the scenario's parameters as the bundle the compiled rules read.
+        digest: hash of the resolved scenario.
+        faction_keys, faction_labels, donor_keys, donor_labels: names in array order.
+        gov: index of the government faction.
+        n_territorial: number of factions that hold ground (columns of the combat luck).
+        resistance: [F] bool, factions that count as the armed resistance (kind rule).
+        control0: [P, F] initial control; strength0, funds0, materiel0: [F]; threat0: [D];
+            recognised0: [D] bool.
     """
 
     spec: ScenarioSpec
     map: Map
-    dt: float  # months per step
-    digest: str  # hash of the resolved scenario
-    capitals: tuple[tuple[int, int], ...]  # (faction, province) for factions with a capital
+    const: Const
+    pars: Pars
+    digest: str
     faction_keys: tuple[str, ...]
     faction_labels: tuple[str, ...]
     donor_keys: tuple[str, ...]
     donor_labels: tuple[str, ...]
     gov: int
-    area_weight: np.ndarray  # [P] area / total area
-    pop_weight0: np.ndarray  # [P] initial population / total
-    area_ratio: np.ndarray  # [P] reference area / area
-    terrain_rate: np.ndarray  # [P] control_rate * (1 - drag * ruggedness)
-    territorial: np.ndarray  # [F] 1.0 for factions holding ground
     n_territorial: int
-    noise_column: np.ndarray  # [F] column of a faction in the combat-noise draws, -1 if it holds no ground
-    guerrilla: np.ndarray  # [F]
-    effectiveness: np.ndarray  # [F]
-    stealth: np.ndarray  # [F]
-    alignment: np.ndarray  # [F]
-    governance_weight: np.ndarray  # [F] governance where alignment > 0
-    tax_rate: np.ndarray  # [F]
-    income: np.ndarray  # [F] outside income, million USD/month
-    recruit_rate: np.ndarray  # [F] per-month recruitment rate
-    pro_pool: np.ndarray  # [F] 1 where a faction recruits from supporters, not the aggrieved
-    security_appeal: np.ndarray  # [F]
-    defection: np.ndarray  # [F]
-    front_willing: np.ndarray  # [F] bool
-    rivalry: np.ndarray  # [F]
-    sheltered: np.ndarray  # [F] 1.0 for non-territorial groups with patrons
-    growth: np.ndarray  # [F]
-    capacity: np.ndarray  # [F]
-    attack_rate: np.ndarray  # [F]
-    targets: np.ndarray  # [F,S] target weights
-    patrons: np.ndarray  # [F,F] 1 where column is a patron of row
-    home: np.ndarray  # [P,F] 1 for home provinces
-    home_weight: np.ndarray  # [P,F] home / number of home provinces
-    extraction: np.ndarray  # [P,F] loss-of-strength gradient from the base
-    capital: np.ndarray  # [F] province index or -1
-    hostility: np.ndarray  # [F,F] 1 where two territorial factions fight
-    donor_eligible: np.ndarray  # [F] 1 where donors may back a faction
-    control0: np.ndarray  # [P,F]
-    strength0: np.ndarray  # [F]
-    funds0: np.ndarray  # [F]
-    materiel0: np.ndarray  # [F]
-    cohesion0: float
-    split_child: int  # -1 if the government cannot split
-    split_strength: float
-    split_home_share: float
-    split_other_share: float
-    # donors
-    affinity: np.ndarray  # [S,F]
-    econ: np.ndarray
-    ct: np.ndarray
-    threat_sensitivity: np.ndarray
+    resistance: np.ndarray
+    control0: np.ndarray
+    strength0: np.ndarray
+    funds0: np.ndarray
+    materiel0: np.ndarray
     threat0: np.ndarray
-    arms_willingness: np.ndarray
-    success_weight: np.ndarray
-    rivals: np.ndarray  # [S,S]
-    rival_weight: np.ndarray
-    backlash: np.ndarray  # [S,S]
-    budget: np.ndarray
-    arms_share: np.ndarray
-    sanctuary_willingness: np.ndarray
-    trade: np.ndarray
-    sanctions: np.ndarray
-    closure: np.ndarray
-    strike_capacity: np.ndarray
-    recognised0: np.ndarray  # [S] bool
-    recognition_threshold: np.ndarray
-    weight: np.ndarray
-    donor_border: np.ndarray  # [S,P] 1 where a donor borders a province
-    pressure_weight: np.ndarray  # [S] strongest pressure instrument of each donor (cohesion)
+    recognised0: np.ndarray
+
+    @property
+    def dt(self) -> float:
+        """Months per step."""
+        return self.const.dt
+
+    @property
+    def area_weight(self) -> np.ndarray:
+        """[P] province area / total area."""
+        return self.const.area_weight
 
 
 _CACHE: dict[tuple[int, int], Setup] = {}
@@ -127,76 +93,129 @@ def compile_setup(spec: ScenarioSpec, m: Map) -> Setup:
 
 
 def _compile(spec: ScenarioSpec, m: Map) -> Setup:
-    pars = spec.parameters
-    fk = tuple(spec.factions)
-    dk = tuple(spec.donors)
-    fs = [spec.factions[k] for k in fk]
-    ds = [spec.donors[k] for k in dk]
-    P, F, S = m.n, len(fk), len(dk)
-    fi = {k: i for i, k in enumerate(fk)}
-    di = {k: i for i, k in enumerate(dk)}
+    fs, ds = list(spec.factions.values()), list(spec.donors.values())
+    fi = {k: i for i, k in enumerate(spec.factions)}
     gov = fi[spec.government]
-
-    def fvec(attr: str) -> np.ndarray:
-        return np.array([float(getattr(f, attr)) for f in fs])
-
-    def dvec(attr: str) -> np.ndarray:
-        return np.array([float(getattr(d, attr)) for d in ds])
-
     territorial = np.array([1.0 if f.territorial else 0.0 for f in fs])
-    noise_column = np.where(territorial > 0, np.cumsum(territorial) - 1, -1).astype(np.int64)
-    home = np.zeros((P, F))
+    classes = [FACTION_CLASSES[f.kind] for f in fs]
+    const = Const(**_scalars(spec, fi, gov), **_map_arrays(spec, m), **_faction_arrays(spec, m, fi, gov),
+                  **_relations(spec, m, fi, classes), **_donor_arrays(spec, m, fi))
+    # The arrays stay writeable on purpose: numba's dispatcher types a read-only array on
+    # a slow path (tens of microseconds a call). They are constants by convention.
+    return Setup(
+        spec=spec, map=m, const=const, pars=pars_bundle(spec.parameters), digest=spec.digest(),
+        faction_keys=tuple(spec.factions), faction_labels=tuple(f.label for f in fs),
+        donor_keys=tuple(spec.donors), donor_labels=tuple(d.label for d in ds), gov=gov,
+        n_territorial=int(territorial.sum()), resistance=np.array([cls.resistance for cls in classes]),
+        control0=_control0(spec, m), strength0=_fvec(fs, "strength"), funds0=_fvec(fs, "funds"),
+        materiel0=_fvec(fs, "materiel"), threat0=_fvec(ds, "threat"),
+        recognised0=np.array([d.recognises for d in ds], dtype=bool),
+    )
+
+
+def _fvec(specs: list, attr: str) -> np.ndarray:
+    """One float per faction or donor spec."""
+    return np.array([float(getattr(x, attr)) for x in specs])
+
+
+def _scalars(spec: ScenarioSpec, fi: dict[str, int], gov: int) -> dict:
+    """The step length, the government and its breakaway."""
+    g = spec.factions[spec.government]
+    child = spec.factions[g.splits_into] if g.splits_into else None
+    return dict(
+        dt=STEP_MONTHS[spec.time_step], gov=gov, split_child=fi[g.splits_into] if child else -1,
+        cohesion0=g.cohesion, split_strength=child.split_strength if child else 0.0,
+        split_home_share=child.split_home_share if child else 0.0,
+        split_other_share=child.split_other_share if child else 0.0,
+    )
+
+
+def _map_arrays(spec: ScenarioSpec, m: Map) -> dict:
+    """Provinces: neighbours, terrain, prior sentiment, area weights."""
+    pars = spec.parameters
+    return dict(
+        nb_ptr=m.nb_ptr, nb_idx=m.nb_idx, ruggedness=m.ruggedness, prior=m.prior, area_weight=m.area / m.area.sum(),
+        area_ratio=pars.area_reference / m.area,
+        terrain_rate=pars.control_rate * (1.0 - pars.terrain_drag * m.ruggedness),
+    )
+
+
+def _faction_arrays(spec: ScenarioSpec, m: Map, fi: dict[str, int], gov: int) -> dict:
+    """Per-faction constants: fighting, recruiting, taxing, uniting, sheltering."""
+    pars, fs = spec.parameters, list(spec.factions.values())
+    territorial = np.array([1.0 if f.territorial else 0.0 for f in fs])
+    alignment = _fvec(fs, "alignment")
+    # the government and its breakaway recruit from their supporters at the government's
+    # rate; everyone else mobilises the aggrieved
+    state_like = {gov} | ({fi[fs[gov].splits_into]} if fs[gov].splits_into else set())
+    recruit_rate = np.array([
+        pars.government_recruitment if j in state_like else pars.mobilisation_rate for j in range(len(fs))
+    ]) * np.array([f.recruitment if f.territorial else 0.0 for f in fs])
+    return dict(
+        territorial=territorial,
+        noise_column=np.where(territorial > 0, np.cumsum(territorial) - 1, -1).astype(np.int64),
+        guerrilla=np.array([1.0 if f.mode == "guerrilla" else 0.0 for f in fs]),
+        effectiveness=_fvec(fs, "effectiveness"), stealth=_fvec(fs, "stealth"), alignment=alignment,
+        governance_weight=_fvec(fs, "governance") * (alignment > 0), tax_rate=_fvec(fs, "tax_rate"),
+        income=_fvec(fs, "income"), recruit_rate=recruit_rate, pro_pool=(alignment <= 0).astype(float),
+        security_appeal=_fvec(fs, "former_security_appeal"), defection=_fvec(fs, "defection"),
+        front_willing=np.array([f.front for f in fs]), rivalry=_fvec(fs, "rivalry"),
+        sheltered=np.array([1.0 if (not f.territorial and f.patrons) else 0.0 for f in fs]),
+        growth=_fvec(fs, "growth"), capacity=_fvec(fs, "capacity"), attack_rate=_fvec(fs, "attack_rate"),
+        capital=np.array([m.index[f.capital] if f.capital else -1 for f in fs]),
+        **_bases(spec, m),
+    )
+
+
+def _bases(spec: ScenarioSpec, m: Map) -> dict:
+    """Home provinces, and the loss-of-strength gradient from each faction's base."""
+    fs = list(spec.factions.values())
+    home = np.zeros((m.n, len(fs)))
     for j, f in enumerate(fs):
         for p in f.home:
             home[m.index[p], j] = 1.0
-    n_home = home.sum(axis=0)
-    home_weight = home / np.maximum(n_home, 1.0)
-    capital = np.array([m.index[f.capital] if f.capital else -1 for f in fs])
-
-    # Loss-of-strength gradient: distance to the nearest base province (the capital,
-    # else the home provinces); an actor with no base projects evenly.
-    extraction = np.ones((P, F))
+    # distance to the nearest base province (the capital, else the home provinces); an
+    # actor with no base projects evenly
+    extraction = np.ones((m.n, len(fs)))
     for j, f in enumerate(fs):
         bases = [m.index[f.capital]] if f.capital else [m.index[p] for p in f.home]
         if bases:
             d = m.distance_km[:, bases].min(axis=1)
-            extraction[:, j] = 1.0 / (1.0 + d / pars.extraction_distance)
+            extraction[:, j] = 1.0 / (1.0 + d / spec.parameters.extraction_distance)
+    return dict(home=home, home_weight=home / np.maximum(home.sum(axis=0), 1.0), extraction=extraction)
 
-    control0 = np.zeros((P, F))
-    rem = next(j for j, f in enumerate(fs) if f.holds_remainder)
-    for j, f in enumerate(fs):
-        for p, v in f.control.items():
-            control0[m.index[p], j] = v
-    control0[:, rem] = 0.0
-    control0[:, rem] = 1.0 - control0.sum(axis=1)
 
+def _relations(spec: ScenarioSpec, m: Map, fi: dict[str, int], classes: list) -> dict:
+    """Who fights whom, who shelters whom, whom donors may back, whom jihadists target."""
+    fs, di = list(spec.factions.values()), {k: i for i, k in enumerate(spec.donors)}
+    F = len(fs)
+    territorial = np.array([1.0 if f.territorial else 0.0 for f in fs])
     hostility = np.outer(territorial, territorial)
-    kinds = [f.kind for f in fs]
     for a in range(F):
         for b in range(F):
-            if a == b or (kinds[a] == "resistance" and kinds[b] == "resistance"):
+            if a == b or (classes[a] is classes[b] and not classes[a].fights_own_kind):
                 hostility[a, b] = 0.0
     for a, f in enumerate(fs):
         for ally in f.allies:
             hostility[a, fi[ally]] = hostility[fi[ally], a] = 0.0
     patrons = np.zeros((F, F))
-    targets = np.zeros((F, S))
+    targets = np.zeros((F, len(di)))
     for j, f in enumerate(fs):
         for p in f.patrons:
             patrons[j, fi[p]] = 1.0
-        for s, w in f.targets.items():
-            targets[j, di[s]] = w
+        for d, w in f.targets.items():
+            targets[j, di[d]] = w
+    eligible = np.array([1.0 if (f.territorial and cls.donor_backed) else 0.0 for f, cls in zip(fs, classes,
+                                                                                                strict=True)])
+    return dict(hostility=hostility, patrons=patrons, targets=targets, donor_eligible=eligible)
 
-    child = -1
-    gspec = fs[gov]
-    if gspec.splits_into:
-        child = fi[gspec.splits_into]
-    child_spec = fs[child] if child >= 0 else None
 
-    affinity = np.zeros((S, F))
-    rivals = np.zeros((S, S))
-    backlash = np.zeros((S, S))
-    donor_border = np.zeros((S, P))
+def _donor_arrays(spec: ScenarioSpec, m: Map, fi: dict[str, int]) -> dict:
+    """Per-donor interests, budgets and instruments."""
+    ds, di = list(spec.donors.values()), {k: i for i, k in enumerate(spec.donors)}
+    D = len(ds)
+    affinity, rivals, backlash = np.zeros((D, len(fi))), np.zeros((D, D)), np.zeros((D, D))
+    donor_border = np.zeros((D, m.n))
     for i, d in enumerate(ds):
         for f, v in d.affinity.items():
             affinity[i, fi[f]] = v
@@ -206,98 +225,30 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
             backlash[i, di[p]] = v
         if d.country:
             donor_border[i] = m.border_mask(d.country)
+    v = {name: _fvec(ds, name) for name in (
+        "economic_interest", "ct_interest", "threat_sensitivity", "arms_willingness", "success_weight",
+        "rival_weight", "budget", "arms_share", "sanctuary_willingness", "trade", "sanctions", "border_closure",
+        "strike_capacity", "recognition_threshold", "weight")}
+    return dict(
+        affinity=affinity, econ=v["economic_interest"], ct=v["ct_interest"],
+        threat_sensitivity=v["threat_sensitivity"], arms_willingness=v["arms_willingness"],
+        success_weight=v["success_weight"], rivals=rivals, rival_weight=v["rival_weight"], backlash=backlash,
+        budget=v["budget"], arms_share=v["arms_share"],
+        sanctuary_willingness=v["sanctuary_willingness"] * (donor_border.sum(axis=1) > 0), trade=v["trade"],
+        sanctions=v["sanctions"], closure=v["border_closure"], strike_capacity=v["strike_capacity"],
+        recognition_threshold=v["recognition_threshold"], weight=v["weight"], donor_border=donor_border,
+        pressure_weight=np.maximum(np.maximum(v["sanctions"], v["border_closure"]), v["strike_capacity"]),
+    )
 
-    alignment = fvec("alignment")
-    pro_pool = (alignment <= 0).astype(float)
-    is_gov = np.zeros(F)
-    is_gov[gov] = 1.0
-    # the government and its breakaway recruit from their supporters at the government's
-    # rate; everyone else mobilises the aggrieved
-    state_like = {gov} | ({fi[fs[gov].splits_into]} if fs[gov].splits_into else set())
-    recruit_rate = np.array([
-        pars.government_recruitment if j in state_like else pars.mobilisation_rate for j in range(F)
-    ]) * np.array([f.recruitment if f.territorial else 0.0 for f in fs])
-    sheltered = np.array([1.0 if (not f.territorial and f.patrons) else 0.0 for f in fs])
-    # donors may back any armed faction that holds ground, other than the government and
-    # jihadist groups (no state backs ISKP openly); whether they do is their inclination
-    eligible = np.array([1.0 if (f.territorial and f.kind in ("resistance", "insurgent")) else 0.0 for f in fs])
-    arrays = dict(
-        area_weight=m.area / m.area.sum(),
-        pop_weight0=m.population / m.population.sum(),
-        area_ratio=pars.area_reference / m.area,
-        terrain_rate=pars.control_rate * (1.0 - pars.terrain_drag * m.ruggedness),
-        territorial=territorial,
-        noise_column=noise_column,
-        guerrilla=np.array([1.0 if f.mode == "guerrilla" else 0.0 for f in fs]),
-        effectiveness=fvec("effectiveness"),
-        stealth=fvec("stealth"),
-        alignment=alignment,
-        governance_weight=fvec("governance") * (alignment > 0),
-        tax_rate=fvec("tax_rate"),
-        income=fvec("income"),
-        recruit_rate=recruit_rate,
-        pro_pool=pro_pool,
-        security_appeal=fvec("former_security_appeal"),
-        defection=fvec("defection"),
-        front_willing=np.array([f.front for f in fs]),
-        rivalry=fvec("rivalry"),
-        sheltered=sheltered,
-        growth=fvec("growth"),
-        capacity=fvec("capacity"),
-        attack_rate=fvec("attack_rate"),
-        targets=targets,
-        patrons=patrons,
-        home=home,
-        home_weight=home_weight,
-        extraction=extraction,
-        capital=capital,
-        hostility=hostility,
-        donor_eligible=eligible,
-        control0=control0,
-        strength0=fvec("strength"),
-        funds0=fvec("funds"),
-        materiel0=fvec("materiel"),
-        affinity=affinity,
-        econ=dvec("economic_interest"),
-        ct=dvec("ct_interest"),
-        threat_sensitivity=dvec("threat_sensitivity"),
-        threat0=dvec("threat"),
-        arms_willingness=dvec("arms_willingness"),
-        success_weight=dvec("success_weight"),
-        rivals=rivals,
-        rival_weight=dvec("rival_weight"),
-        backlash=backlash,
-        budget=dvec("budget"),
-        arms_share=dvec("arms_share"),
-        sanctuary_willingness=dvec("sanctuary_willingness") * (donor_border.sum(axis=1) > 0),
-        trade=dvec("trade"),
-        sanctions=dvec("sanctions"),
-        closure=dvec("border_closure"),
-        strike_capacity=dvec("strike_capacity"),
-        recognised0=np.array([d.recognises for d in ds], dtype=bool),
-        recognition_threshold=dvec("recognition_threshold"),
-        weight=dvec("weight"),
-        donor_border=donor_border,
-        pressure_weight=np.maximum(np.maximum(dvec("sanctions"), dvec("border_closure")), dvec("strike_capacity")),
-    )
-    # The arrays stay writeable on purpose: numba's dispatcher types a read-only array on
-    # a slow path (tens of microseconds a call). They are constants by convention.
-    return Setup(
-        spec=spec,
-        map=m,
-        dt=STEP_MONTHS[spec.time_step],
-        digest=spec.digest(),
-        n_territorial=int(territorial.sum()),
-        capitals=tuple((j, int(c)) for j, c in enumerate(capital) if c >= 0),
-        faction_keys=fk,
-        faction_labels=tuple(f.label for f in fs),
-        donor_keys=dk,
-        donor_labels=tuple(d.label for d in ds),
-        gov=gov,
-        cohesion0=gspec.cohesion,
-        split_child=child,
-        split_strength=child_spec.split_strength if child_spec else 0.0,
-        split_home_share=child_spec.split_home_share if child_spec else 0.0,
-        split_other_share=child_spec.split_other_share if child_spec else 0.0,
-        **arrays,
-    )
+
+def _control0(spec: ScenarioSpec, m: Map) -> np.ndarray:
+    """Initial control shares: as declared, the remainder of each province to the holder of the rest."""
+    fs = list(spec.factions.values())
+    control0 = np.zeros((m.n, len(fs)))
+    rem = next(j for j, f in enumerate(fs) if f.holds_remainder)
+    for j, f in enumerate(fs):
+        for p, v in f.control.items():
+            control0[m.index[p], j] = v
+    control0[:, rem] = 0.0
+    control0[:, rem] = 1.0 - control0.sum(axis=1)
+    return control0

@@ -75,7 +75,7 @@ def test_compare_writes_report_tables_and_figures(compared):
                     "Lever: `donors.us.budget`"):
         assert section in text, section
     for f in ("fan_resistance_territory.png", "distributions.png", "probability_holds_province.png",
-              "lever_states.us.budget.png"):
+              "lever_donors.us.budget.png"):
         assert (rep / "figures" / f).is_file(), f
     paired = pd.read_csv(rep / "paired_differences.csv")
     assert {"ci_low", "ci_high", "a12", "mean_difference"} <= set(paired.columns)

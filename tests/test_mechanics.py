@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.bundles import Draws, blank_const, blank_record, blank_state, pars_bundle
 from sim.mechanics import alliances, combat, resources, sentiment, space, support, terror
 
 # ----------------------------------------------------------------------------------------------- support
@@ -12,24 +13,39 @@ from sim.mechanics import alliances, combat, resources, sentiment, space, suppor
 
 def _donor_args(S=2, F=3, **over):
     a = dict(
-        affinity=np.zeros((S, F)), gov=0, econ=np.zeros(S), ct=np.zeros(S), theta=np.zeros(S),
+        affinity=np.zeros((S, F)), econ=np.zeros(S), ct=np.zeros(S), theta=np.zeros(S),
         threat=np.zeros(S), success=np.zeros(F), eligible=np.array([0.0, 1.0, 1.0])[:F],
         arms_willingness=np.ones(S), success_weight=np.zeros(S), rivals=np.zeros((S, S)),
         rival_weight=np.zeros(S), backlash=np.zeros((S, S)), patron_share=np.zeros((F, S)),
         budget=np.full(S, 10.0), arms_share=np.full(S, 0.5), sanctuary_willingness=np.zeros(S),
         trade=np.zeros(S), sanctions=np.zeros(S), closure=np.zeros(S), recognised=np.zeros(S, dtype=bool),
         recognition_threshold=np.full(S, 0.8), hysteresis=0.1, weight=np.ones(S),
-        stance=np.zeros(S), money=np.zeros((S, F)), arms=np.zeros((S, F)), sanct=np.zeros((S, F)),
-        paid=np.zeros(S), pressure=np.zeros(S),
     )
     a.update(over)
     return a
 
 
+STATE_FIELDS = ("threat", "patron_share", "recognised")
+
+
+def _bundles(a, P=4):
+    """Const, Pars and State of a donor test from its arguments."""
+    S, F = a["affinity"].shape
+    fields = {k: v for k, v in a.items() if k not in ("success", "eligible", "hysteresis", "theta", *STATE_FIELDS)}
+    c = blank_const(P, F, S, threat_sensitivity=a["theta"], **fields)
+    st = blank_state(P, F, S)
+    for k in STATE_FIELDS:
+        getattr(st, k)[...] = a[k]
+    return c, pars_bundle(recognition_hysteresis=a["hysteresis"]), st
+
+
 def _decide(**over):
     a = _donor_args(**over)
-    rf, legit, changed = support.decide(**a)
-    return a, rf, legit, changed
+    c, p, st = _bundles(a)
+    rf, legit, changed = support.decide(c, p, st, a["success"], a["eligible"])
+    out = {**a, "stance": st.stance, "money": st.money, "arms": st.arms, "pressure": st.pressure,
+           "recognised": st.recognised}
+    return out, rf, legit, changed
 
 
 def test_threat_turns_a_donor_against_the_government():
@@ -92,21 +108,18 @@ def test_sanctuary_reaches_only_border_provinces():
 def test_what_donors_give_is_what_factions_receive():
     S, F, P = 2, 3, 4
     a = _donor_args(affinity=np.array([[0.5, 0.8, 0.4], [0.6, 0.2, 0.9]]), trade=np.array([3.0, 1.0]))
-    funds = np.array([10.0, 1.0, 2.0])
-    materiel = np.array([5.0, 0.5, 0.5])
-    f0, m0 = funds.copy(), materiel.copy()
-    rec = {k: np.zeros((2, *np.shape(a[k]))) for k in ("stance", "money", "arms", "sanct", "paid", "pressure")}
-    support.support_month(
-        a["affinity"], 0, a["econ"], a["ct"], a["theta"], a["threat"], np.zeros(F), np.full(F, 1000.0), funds,
-        materiel, np.array([0.0, 1.0, 1.0]), a["arms_willingness"], a["success_weight"], a["rivals"],
-        a["rival_weight"], a["backlash"], np.zeros((F, S)), a["budget"], a["arms_share"],
-        a["sanctuary_willingness"], a["trade"], a["sanctions"], a["closure"], a["recognised"],
-        a["recognition_threshold"], a["weight"], np.zeros((S, P)), np.zeros((P, F)), 1, rec["stance"],
-        rec["money"], rec["arms"], rec["sanct"], rec["paid"], rec["pressure"], 300.0, 5000.0, 0.1, 0.5, 1.0)
-    given_cash = rec["money"][1].sum() + rec["paid"][1].sum()
-    assert funds.sum() - f0.sum() == pytest.approx(given_cash, rel=1e-12)
-    assert materiel.sum() - m0.sum() == pytest.approx(rec["arms"][1].sum(), rel=1e-12)
-    assert rec["money"][1].sum() > 0 and rec["paid"][1].sum() > 0
+    c, p, st = _bundles(a, P)
+    c = c._replace(donor_eligible=np.array([0.0, 1.0, 1.0]))
+    st.strength[:] = 1000.0
+    st.funds[:] = [10.0, 1.0, 2.0]
+    st.materiel[:] = [5.0, 0.5, 0.5]
+    f0, m0 = st.funds.copy(), st.materiel.copy()
+    rec = blank_record(1, P, F, S)
+    support.step(c, p, st, None, rec, 1)
+    given_cash = st.money.sum() + st.trade.sum()
+    assert st.funds.sum() - f0.sum() == pytest.approx(given_cash, rel=1e-12)
+    assert st.materiel.sum() - m0.sum() == pytest.approx(st.arms.sum(), rel=1e-12)
+    assert st.money.sum() > 0 and st.trade.sum() > 0
 
 # --------------------------------------------------------------------------------------------- resources
 
@@ -115,10 +128,12 @@ def test_grievance_rises_with_sentiment_and_falls_with_repression():
     s = np.array([0.2, 0.5, 0.9])
     gov = np.full(3, 0.9)
     opp = np.full(3, 0.1)
-    a = resources.active_share(s, gov, opp, 0.8, 0.5, 0.1, 2.3, 0.0, 0.15)
+    p = pars_bundle(hardship=0.8, risk_aversion=0.5, grievance_threshold=0.1, arrest_constant=2.3, repression=0.0,
+                    grievance_spread=0.15)
+    a = resources.active_share(p, s, gov, opp)
     assert (np.diff(a) > 0).all(), "more anti-Taliban sentiment, more active rebels (Epstein)"
-    harsh = resources.active_share(s, np.full(3, 0.2), np.full(3, 0.5), 0.8, 0.5, 0.1, 2.3, 0.0, 0.15)
-    assert (harsh > resources.active_share(s, np.full(3, 0.2), np.full(3, 0.5), 0.8, 0.5, 0.1, 2.3, 1.0, 0.15)).all()
+    harsh = resources.active_share(p, s, np.full(3, 0.2), np.full(3, 0.5))
+    assert (harsh > resources.active_share(p._replace(repression=1.0), s, np.full(3, 0.2), np.full(3, 0.5))).all()
 
 
 def test_offensive_capacity_is_monotone_in_arms():
@@ -127,42 +142,47 @@ def test_offensive_capacity_is_monotone_in_arms():
     assert list(o) == [0.0, 0.25, 0.5, 1.0], "no arms, no gains; the bar caps at 1"
 
 
-def _raise(funds, strength, materiel=None, pool=1000.0, **kw):
+def _raise(funds, strength, materiel=None, pool=1000.0, tax_rate=None):
     P, F = 2, 2
-    control = np.array([[0.9, 0.1], [0.8, 0.2]])
-    args = dict(
-        control=control, population=np.array([1e5, 2e5]), sentiment=np.array([0.5, 0.7]),
-        extraction=np.ones((P, F)), nb_ptr=np.array([0, 1, 2]), nb_idx=np.array([1, 0]),
-        tax_rate=np.array([0.05, 0.02]), outside_income=np.zeros(F), alignment=np.array([-1.0, 1.0]), gov=0,
-        gov_revenue_factor=1.0, recruit_rate=np.array([1e-5, 1e-3]), pro_pool=np.array([1.0, 0.0]),
-        territorial=np.ones(F), security_appeal=np.array([0.0, 0.5]), momentum=np.zeros(F),
-        strength=strength, funds=funds, materiel=np.zeros(F) if materiel is None else materiel,
-        security_pool=pool, income_per_capita=30.0, hardship=0.8, risk_aversion=0.5, threshold=0.1,
-        arrest_constant=2.3, repression=0.2, spread=0.15, spillover=0.3, momentum_scale=300.0, uptake=0.01,
-        pool_attrition=0.0, upkeep=0.15, recruit_cost=0.3, desertion=0.05, arms_purchase=0.2,
-        materiel_decay=0.05, pay_months=6.0, pay_max=3.0, dt=1.0, revenue=np.zeros(F), recruits=np.zeros(F))
-    args.update(kw)
-    new_pool = resources.raise_resources(**args)
-    return args, new_pool
+    c = blank_const(P, F, 0, tax_rate=np.array([0.05, 0.02]) if tax_rate is None else tax_rate,
+                    alignment=np.array([-1.0, 1.0]), recruit_rate=np.array([1e-5, 1e-3]),
+                    pro_pool=np.array([1.0, 0.0]), security_appeal=np.array([0.0, 0.5]))
+    p = pars_bundle(income_per_capita=30.0, hardship=0.8, risk_aversion=0.5, grievance_threshold=0.1,
+                    arrest_constant=2.3, repression=0.2, grievance_spread=0.15, spillover=0.3, momentum_scale=300.0,
+                    former_security_uptake=0.01, former_security_attrition=0.0, upkeep=0.15, recruit_cost=0.3,
+                    desertion_rate=0.05, arms_purchase=0.2, materiel_decay=0.05, pay_months=6.0, pay_max=3.0)
+    st = blank_state(P, F, 0)
+    st.control[...] = [[0.9, 0.1], [0.8, 0.2]]
+    st.population[:] = [1e5, 2e5]
+    st.sentiment[:] = [0.5, 0.7]
+    st.strength[:] = strength
+    st.funds[:] = funds
+    st.materiel[:] = 0.0 if materiel is None else materiel
+    st.security_pool[0] = pool
+    before = st.strength.copy()
+    resources.step(c, p, st, None, None, 1)
+    return {"strength": st.strength, "funds": st.funds, "materiel": st.materiel, "before": before}, \
+        st.security_pool[0]
 
 
 def test_no_money_means_deserters_and_no_recruits():
     a, _ = _raise(np.array([0.0, 0.0]), np.array([1000.0, 5000.0]), tax_rate=np.zeros(2))
     assert a["strength"][1] < 5000.0, "unpaid fighters desert"
-    assert a["recruits"][1] == 0.0, "recruits cost money"
+    unpaid = 5000.0 * (1 - 0.05 * 1.0)  # desertion at a total shortfall of pay
+    assert a["strength"][1] == pytest.approx(unpaid), "recruits cost money: none without it"
     assert (a["funds"] >= 0).all() and (a["strength"] >= 0).all()
 
 
 def test_money_buys_recruits_and_arms():
     poor, _ = _raise(np.array([1.0, 0.5]), np.array([1000.0, 1000.0]))
     rich, _ = _raise(np.array([1.0, 50.0]), np.array([1000.0, 1000.0]))
-    assert rich["recruits"][1] > poor["recruits"][1], "pay pulls recruits (Weinstein)"
+    assert rich["strength"][1] > poor["strength"][1], "pay pulls recruits (Weinstein)"
     assert rich["materiel"][1] > poor["materiel"][1], "spare cash becomes arms"
 
 
 def test_former_security_pool_is_drawn_down_not_created():
     a, pool = _raise(np.array([1.0, 50.0]), np.array([1000.0, 1000.0]), pool=1000.0)
-    assert 0 < 1000.0 - pool <= a["recruits"][1] + 1e-9
+    assert 0 < 1000.0 - pool <= a["strength"][1] - a["before"][1] + 1e-9
 
 # ------------------------------------------------------------------------------------------------ combat
 
@@ -212,10 +232,11 @@ def test_sanctuary_protects_ground():
 
 
 def _attrition(D, guerrilla, intel=0.5, rug=0.0, stealth=0.0):
-    F = D.shape[1]
-    return combat.attrition(D, np.ones(F), np.full(D.shape, intel), 1 - np.eye(F), guerrilla,
-                            np.full(F, stealth), np.ones(D.shape[0]), np.full(D.shape[0], rug),
-                            np.zeros(D.shape), 0.01, 0.02, 1.0, 0.9, 0.5)
+    P, F = D.shape
+    c = blank_const(P, F, 0, hostility=1 - np.eye(F), guerrilla=guerrilla, stealth=np.full(F, stealth),
+                    ruggedness=np.full(P, rug))
+    p = pars_bundle(aimed_fire=0.01, area_fire=0.02, concealment=1.0, max_loss_share=0.9, collateral_rate=0.5)
+    return combat.attrition(c, p, D, np.full(D.shape, intel), np.zeros(D.shape))
 
 
 def test_deitchman_asymmetry():
@@ -259,18 +280,20 @@ def test_defectors_go_to_the_strongest_enemy_and_are_conserved():
 # ------------------------------------------------------------------------------------------ sentiment
 
 
-def _sentiment(control, harm=None, **kw):
+def _sentiment(control, harm=None, migration=0.0, role_model=0.0, collaboration=0.05):
     P = control.shape[0]
-    s = np.full(P, 0.5)
-    pop = np.full(P, 1e5)
-    args = dict(sentiment=s, prior=np.full(P, 0.5), control=control, alignment=np.array([-1.0, 1.0]),
-                governance_weight=np.array([0.0, 0.8]), gov=0,
-                harm=np.zeros(control.shape) if harm is None else harm, population=pop,
-                nb_ptr=np.array([0, 1, 2]), nb_idx=np.array([1, 0]), reversion=0.0, collaboration=0.05,
-                repression=0.0, anger=0.0, harm_anger=0.3, role_model=0.0, migration=0.0, dt=1.0)
-    args.update(kw)
-    moved = sentiment.update(**args)
-    return args, moved
+    c = blank_const(P, 2, 0, alignment=np.array([-1.0, 1.0]), governance_weight=np.array([0.0, 0.8]))
+    p = pars_bundle(sentiment_reversion=0.0, collaboration_rate=collaboration, repression=0.0, anger_rate=0.0,
+                    harm_anger=0.3, role_model_rate=role_model, migration_rate=migration)
+    st = blank_state(P, 2, 0)
+    st.control[...] = control
+    st.sentiment[:] = 0.5
+    st.population[:] = 1e5
+    if harm is not None:
+        st.harm[...] = harm
+    sentiment.step(c, p, st, None, None, 1)
+    moved = np.abs(st.population - 1e5).sum() / 2
+    return {"sentiment": st.sentiment, "population": st.population}, moved
 
 
 def test_control_breeds_collaboration():
@@ -298,13 +321,14 @@ def test_front_forms_when_the_draw_falls_under_the_hazard():
     members = np.zeros(3, dtype=bool)
     eligible = np.array([False, True, True])
     s = np.array([10000.0, 1000.0, 800.0])
-    kw = dict(formation_rate=0.5, breakup_rate=0.0, dominance=0.6, dt=1.0)
-    new, joined, _ = alliances.front_changes(members, eligible, np.zeros(3), s, 10000.0, np.full(4, 0.99), **kw)
+    p = pars_bundle(front_formation_rate=0.5, front_breakup_rate=0.0, front_dominance=0.6)
+    calm, rivals = blank_const(1, 3, 0), blank_const(1, 3, 0, rivalry=np.ones(3))
+    new, joined, _ = alliances.front_changes(calm, p, members, eligible, s, np.full(4, 0.99))
     assert not new.any()
-    new, joined, _ = alliances.front_changes(members, eligible, np.zeros(3), s, 10000.0, np.full(4, 0.01), **kw)
+    new, joined, _ = alliances.front_changes(calm, p, members, eligible, s, np.full(4, 0.01))
     assert new.tolist() == [False, True, True] and joined.sum() == 2
     # full rivalry blocks unity whatever the draw
-    new, *_ = alliances.front_changes(members, eligible, np.ones(3), s, 10000.0, np.zeros(4), **kw)
+    new, *_ = alliances.front_changes(rivals, p, members, eligible, s, np.zeros(4))
     assert not new.any(), "leaders pursuing their own interests block the front"
 
 
@@ -316,30 +340,35 @@ def test_pooling_keeps_totals():
 
 
 def test_cohesion_and_split_hazard():
-    up = alliances.update_cohesion(0.5, 0.8, 1.0, 0.0, 0.0, reversion=0.03, gain_legitimacy=0.02,
-                                   loss_pressure=0.03, loss_ground=3.0, tension=0.0, dt=1.0)
-    down = alliances.update_cohesion(0.5, 0.8, 0.0, 1.0, -0.01, reversion=0.03, gain_legitimacy=0.02,
-                                     loss_pressure=0.03, loss_ground=3.0, tension=0.0, dt=1.0)
+    c = blank_const(1, 1, 0, cohesion0=0.8)
+    p = pars_bundle(cohesion_reversion=0.03, cohesion_legitimacy=0.02, cohesion_pressure=0.03, cohesion_losses=3.0,
+                    factional_tension=0.0, split_threshold=0.35, split_rate=0.3)
+    up = alliances.cohesion_change(c, p, 0.5, 1.0, 0.0, 0.0)
+    down = alliances.cohesion_change(c, p, 0.5, 0.0, 1.0, -0.01)
     assert up > 0.5 > down, "recognition binds, pressure and lost ground divide"
-    assert alliances.split_hazard(0.5, 0.35, 0.3, 1.0) == 0.0
-    assert 0 < alliances.split_hazard(0.2, 0.35, 0.3, 1.0) < alliances.split_hazard(0.0, 0.35, 0.3, 1.0)
+    assert alliances.split_hazard(p, 0.5, 1.0) == 0.0
+    assert 0 < alliances.split_hazard(p, 0.2, 1.0) < alliances.split_hazard(p, 0.0, 1.0)
 
 # ---------------------------------------------------------------------------------------------- terror
 
 
 def _terror(control_patron, draws, threat=None):
-    F, S = 2, 1
-    control = np.array([[control_patron, 1 - control_patron], [1.0, 0.0]])
-    strength = np.array([10000.0, 1000.0])
-    thr = np.zeros(S) if threat is None else threat
-    strikes = np.zeros((S, F))
-    attacks = np.zeros((F, S))
-    home_w = np.array([[0.0, 1.0], [0.0, 0.0]])
-    patrons = np.array([[0.0, 0.0], [1.0, 0.0]])
-    terror.step(strength, control, thr, draws, home_w, patrons, np.array([0.0, 1.0]), np.array([0.0, 0.05]),
-                np.array([0.0, 5000.0]), np.array([0.0, 1.0]), np.array([[0.0], [1.0]]), np.array([0.5]),
-                0.9, 0.02, 0.02, 0.1, 0.2, 0.02, 1.0, strikes, attacks)
-    return strength, thr, strikes, attacks
+    P, F, S = 2, 2, 1
+    c = blank_const(P, F, S, home_weight=np.array([[0.0, 1.0], [0.0, 0.0]]),
+                    patrons=np.array([[0.0, 0.0], [1.0, 0.0]]), sheltered=np.array([0.0, 1.0]),
+                    growth=np.array([0.0, 0.05]), capacity=np.array([0.0, 5000.0]), attack_rate=np.array([0.0, 1.0]),
+                    targets=np.array([[0.0], [1.0]]), strike_capacity=np.array([0.5]))
+    p = pars_bundle(shelter_tolerance=0.9, ct_restraint=0.0, jihadist_decay=0.02, strike_lethality=0.02,
+                    threat_decay=0.1, threat_per_attack=0.2, latent_threat=0.02)
+    st = blank_state(P, F, S)
+    st.control[...] = [[control_patron, 1 - control_patron], [1.0, 0.0]]
+    st.strength[:] = [10000.0, 1000.0]
+    if threat is not None:
+        st.threat[:] = threat
+    d = Draws(luck=np.ones((1, P, F)), luck_month=np.zeros(1, np.int64), alliance=np.zeros((1, F + 1)),
+              split=np.ones(1), attack=np.array([draws]))
+    terror.step(c, p, st, d, None, 1)
+    return st.strength, st.threat, st.strikes, st.attacks
 
 
 def test_sanctuary_grows_jihadists_and_its_loss_shrinks_them():
@@ -359,11 +388,23 @@ def test_attacks_raise_threat_which_stays_in_unit_interval():
 
 
 def test_observe_momentum_and_held_changes():
-    control = np.array([[0.4, 0.6], [1.0, 0.0]])
-    territory = np.array([1.0, 0.0])
-    momentum = np.zeros(2)
-    held = np.array([[True, False], [True, False]])
-    before = np.zeros_like(held)
-    n = space.observe(control, np.array([0.5, 0.5]), territory, momentum, held, before, 0.5, 0.5, 1.0)
-    assert n == 2 and held[0, 1] and not held[0, 0]
-    assert territory[1] == pytest.approx(0.3) and momentum[1] == pytest.approx(0.15)
+    c = blank_const(2, 2, 0, area_weight=np.array([0.5, 0.5]))
+    st = blank_state(2, 2, 0)
+    st.control[...] = [[0.4, 0.6], [1.0, 0.0]]
+    st.territory[:] = [1.0, 0.0]
+    st.held[...] = [[True, False], [True, False]]
+    space.step(c, pars_bundle(held_threshold=0.5, momentum_memory=0.5), st, None, None, 1)
+    assert st.held[0, 1] and not st.held[0, 0] and st.held[1, 0]
+    assert st.territory[1] == pytest.approx(0.3) and st.momentum[1] == pytest.approx(0.15)
+
+
+def test_parameters_bundle_is_generated_from_the_table():
+    from sim.parameters import Parameters
+
+    p = pars_bundle()
+    assert p._fields == tuple(Parameters.model_fields), "one bundle field per parameter, in order"
+    assert p.control_rate == Parameters().control_rate
+    with pytest.raises(ValueError):
+        pars_bundle(control_rate=-1.0)
+    with pytest.raises(TypeError, match="unknown Const fields"):
+        blank_const(1, 1, 1, no_such_field=1.0)

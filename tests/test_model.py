@@ -7,9 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.mechanics import support
 from sim.model import ConflictModel
 from sim.random import make_streams, replication_seed
 from sim.scenario import load_scenario
+from sim.schedule import PHASES, phase_names
 from tests.conftest import run, variant
 
 SEEDS = range(20)
@@ -35,26 +37,44 @@ def check_invariants(r):
 def test_baseline_invariants_and_ledger(baseline):
     spec, m = baseline
     mdl = ConflictModel(spec, m, 11, months=36)
-    gov = mdl.setup.gov
+    s = mdl.state
     given = received = 0.0
     for t in range(1, 37):
-        f0 = mdl.funds.sum() + mdl.materiel.sum()
-        mdl._support_phase(t)
-        received += mdl.funds.sum() + mdl.materiel.sum() - f0
-        rec = mdl.recorder
-        given += rec.money[t].sum() + rec.arms[t].sum() + rec.trade[t].sum()
-        mdl._resource_phase()
-        mdl._combat_phase(t)
-        mdl._sentiment_phase()
-        mdl._alliance_phase(t)
-        mdl._terror_phase(t)
-        mdl._observe(t)
+        for phase in PHASES:  # the model's own schedule, phase by phase
+            before = s.funds.sum() + s.materiel.sum()
+            phase(mdl.const, mdl.pars, s, mdl.draws, mdl.record, t)
+            if phase is support.step:
+                received += s.funds.sum() + s.materiel.sum() - before
+                given += s.money.sum() + s.arms.sum() + s.trade.sum()
         mdl.steps += 1
     assert given > 0
     assert received == pytest.approx(given, rel=1e-12), "what donors give equals what factions receive"
-    assert gov == 0
+    assert mdl.setup.gov == 0
     r = mdl.result()
     check_invariants(r)
+    assert np.array_equal(r.control, run(spec, m, 11, 36).control), "the phases are the whole step"
+
+
+def test_schedule_is_one_tuple_named_in_the_docstring():
+    names = phase_names()
+    assert names[0] == "support.step" and names[-1] == "recorder.step"
+    doc = ConflictModel.__doc__
+    positions = [doc.index(n) for n in names]
+    assert positions == sorted(positions), "the model docstring lists the phases in schedule order"
+
+
+def test_spans_between_events_equal_step_by_step(baseline):
+    spec, m = baseline
+    s = variant(spec, events=[
+        {"name": "surge", "when": {"month": 7}, "text": "a surge", "state": {"reinforce": {"nrf": 2000}}},
+        {"name": "arms", "when": {"month": 15}, "text": "more arms", "set": {"donors.us.arms_willingness": 0.8}},
+    ])
+    fast = ConflictModel(s, m, 4, months=24).run()
+    slow = ConflictModel(s, m, 4, months=24)
+    while slow.running:
+        slow.step()
+    assert np.array_equal(fast.control, slow.result().control) and fast.events == slow.result().events
+    assert any("a surge" in text for _, text in fast.events)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -18,31 +18,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.jit import jit
+from sim.bundles import Const, Draws, Pars, Record, State
+from sim.jit import dot, jit
 
 
 @jit
-def front_changes(members: np.ndarray, eligible: np.ndarray, rivalry: np.ndarray, strength: np.ndarray,
-                  gov_strength: float, draws: np.ndarray, formation_rate: float, breakup_rate: float,
-                  dominance: float, dt: float) -> tuple:
-    """One month of front formation and break-up.
+def front_changes(c: Const, p: Pars, members: np.ndarray, eligible: np.ndarray, strength: np.ndarray,
+                  draws: np.ndarray) -> tuple:
+    """One step of front formation and break-up.
 
     Args:
+        c: constants (leadership rivalry per faction, the government's index, dt).
+        p: parameters (formation and break-up rates, dominance share).
         members: current front members (bool, factions).
         eligible: active groups willing to unite (bool, factions).
-        rivalry: leadership rivalry per faction in [0, 1].
         strength: fighters per faction.
-        gov_strength: the government's fighters.
         draws: uniform draws, one per faction plus one for the founding pair (always
             drawn, so the stream stays aligned across scenarios).
-        formation_rate: hazard at no rivalry and full dominance.
-        breakup_rate: hazard for a fully rivalrous dominant member.
-        dominance: share of the front's strength above which a member may leave.
-        dt: step length in months.
 
     Returns:
         (members, joined, left): new membership and who joined or left (bool arrays).
     """
+    rivalry, dt, gov_strength = c.rivalry, c.dt, strength[c.gov]
+    formation_rate, breakup_rate, dominance = p.front_formation_rate, p.front_breakup_rate, p.front_dominance
     F = members.shape[0]
     cur = members & eligible
     new = cur.copy()
@@ -105,30 +103,27 @@ def front_changes(members: np.ndarray, eligible: np.ndarray, rivalry: np.ndarray
 
 
 @jit
-def front_month(front: np.ndarray, willing: np.ndarray, rivalry: np.ndarray, strength: np.ndarray,
-                funds: np.ndarray, materiel: np.ndarray, gov: int, draws: np.ndarray, formation_rate: float,
-                breakup_rate: float, dominance: float, dt: float, joined: np.ndarray, left: np.ndarray) -> int:
+def front(c: Const, p: Pars, s: State, draws: np.ndarray) -> int:
     """Phase 6a: front changes, then members pool funds and arms. Updates front, funds, materiel in place.
 
     Returns:
-        How many groups joined or left (0 in most months).
+        The number of front members before the changes.
     """
-    F = front.shape[0]
+    F = s.front.shape[0]
+    before = 0
     eligible = np.zeros(F, dtype=np.bool_)
     for f in range(F):
-        eligible[f] = willing[f] and strength[f] > 0.0
-    new, j, lft = front_changes(front, eligible, rivalry, strength, strength[gov], draws, formation_rate,
-                                breakup_rate, dominance, dt)
-    n = 0
+        eligible[f] = c.front_willing[f] and s.strength[f] > 0.0
+        if s.front[f]:
+            before += 1
+    new, j, lft = front_changes(c, p, s.front, eligible, s.strength, draws)
     for f in range(F):
-        front[f] = new[f]
-        joined[f] = j[f]
-        left[f] = lft[f]
-        if j[f] or lft[f]:
-            n += 1
-    funds[:] = pool(funds, front, strength)
-    materiel[:] = pool(materiel, front, strength)
-    return n
+        s.front[f] = new[f]
+        s.joined[f] = j[f]
+        s.left[f] = lft[f]
+    s.funds[:] = pool(s.funds, s.front, s.strength)
+    s.materiel[:] = pool(s.materiel, s.front, s.strength)
+    return before
 
 
 @jit
@@ -151,17 +146,50 @@ def pool(values: np.ndarray, members: np.ndarray, strength: np.ndarray) -> np.nd
     return out
 
 
-def update_cohesion(cohesion: float, initial: float, legitimacy: float, pressure: float, momentum: float,
-                    *, reversion: float, gain_legitimacy: float, loss_pressure: float, loss_ground: float,
-                    tension: float, dt: float) -> float:
+@jit
+def cohesion_change(c: Const, p: Pars, cohesion: float, legitimacy: float, pressure: float,
+                    momentum: float) -> float:
     """One step of the cohesion equation in the module docstring, clipped to [0, 1]."""
-    d = (reversion * (initial - cohesion) + gain_legitimacy * legitimacy - loss_pressure * pressure
-         - tension - loss_ground * max(0.0, -momentum)) * dt
+    d = (p.cohesion_reversion * (c.cohesion0 - cohesion) + p.cohesion_legitimacy * legitimacy
+         - p.cohesion_pressure * pressure - p.factional_tension - p.cohesion_losses * max(0.0, -momentum)) * c.dt
     return min(max(cohesion + d, 0.0), 1.0)
 
 
-def split_hazard(cohesion: float, threshold: float, rate: float, dt: float) -> float:
-    """Monthly chance the government splits at this cohesion."""
+@jit
+def split_hazard(p: Pars, cohesion: float, dt: float) -> float:
+    """Chance the government splits in one step at this cohesion."""
+    threshold = p.split_threshold
     if cohesion >= threshold or threshold <= 0:
         return 0.0
-    return min(1.0, rate * dt * (threshold - cohesion) / threshold)
+    return min(1.0, p.split_rate * dt * (threshold - cohesion) / threshold)
+
+
+@jit
+def split(c: Const, s: State) -> None:
+    """The breakaway takes its share of control (more at home), fighters, funds and arms."""
+    g, k = c.gov, c.split_child
+    P = s.control.shape[0]
+    for i in range(P):
+        share = c.split_home_share if c.home[i, k] > 0 else c.split_other_share
+        moved = s.control[i, g] * share
+        s.control[i, g] -= moved
+        s.control[i, k] += moved
+    for arr in (s.strength, s.funds, s.materiel):
+        take = arr[g] * c.split_strength
+        arr[g] -= take
+        arr[k] += take
+    s.split[0] = True
+
+
+@jit
+def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
+    """Phase 6: fronts form or break and pool resources; the government's cohesion moves; it may split."""
+    r.front_size[t] = front(c, p, s, d.alliance[t - 1])
+    r.joined[t] = s.joined
+    r.left[t] = s.left
+    pressure = min(1.0, dot(s.pressure, c.pressure_weight))
+    s.cohesion[0] = cohesion_change(c, p, s.cohesion[0], s.legitimacy[0], pressure, s.momentum[c.gov])
+    hazard = split_hazard(p, s.cohesion[0], c.dt)
+    if not s.split[0] and c.split_child >= 0 and d.split[t - 1] < hazard:
+        split(c, s)
+        r.split[t] = True

@@ -34,26 +34,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 from sim.mechanics.resources import materiel_bonus
 from sim.mechanics.space import neighbour_mean
 
 
 @jit
-def deploy(control: np.ndarray, nb_control: np.ndarray, home: np.ndarray, strength: np.ndarray,
-           territorial: np.ndarray, spillover: float, home_weight: float, focus: float) -> np.ndarray:
+def deploy(c: Const, p: Pars, control: np.ndarray, strength: np.ndarray) -> np.ndarray:
     """Fighters per province and faction (provinces x factions)."""
     P, F = control.shape
+    nb_control = neighbour_mean(control, c.nb_ptr, c.nb_idx)
     w = np.zeros((P, F))
     total = np.zeros(F)
     for i in range(P):
         herf = 0.0
         for f in range(F):
             herf += control[i, f] * control[i, f]
-        boost = 1.0 + focus * (1.0 - herf)
+        boost = 1.0 + p.deployment_focus * (1.0 - herf)
         for f in range(F):
-            if territorial[f] > 0.0:
-                w[i, f] = (control[i, f] + spillover * nb_control[i, f] + home_weight * home[i, f]) * boost
+            if c.territorial[f] > 0.0:
+                w[i, f] = (control[i, f] + p.spillover * nb_control[i, f] + p.home_weight * c.home[i, f]) * boost
                 total[f] += w[i, f]
     for f in range(F):
         scale = strength[f] / total[f] if total[f] > 0.0 else 0.0
@@ -174,32 +175,22 @@ def shift_control(control: np.ndarray, target: np.ndarray, rate: np.ndarray, off
 
 
 @jit
-def attrition(deployed: np.ndarray, effectiveness: np.ndarray, intel: np.ndarray, hostility: np.ndarray,
-              guerrilla: np.ndarray, stealth: np.ndarray, area_ratio: np.ndarray, ruggedness: np.ndarray,
-              protection: np.ndarray,
-              aimed: float, area: float, concealment: float, max_loss: float, collateral: float) -> tuple:
-    """Fighters lost and civilian harm caused, per province and faction.
+def attrition(c: Const, p: Pars, deployed: np.ndarray, intel: np.ndarray, protection: np.ndarray) -> tuple:
+    """Fighters lost and civilian harm caused in one step, per province and faction.
 
     Args:
+        c: constants (effectiveness, hostility, guerrilla, stealth, area ratio, ruggedness, dt).
+        p: parameters (aimed and area fire, concealment, loss cap, collateral rate).
         deployed: D, provinces x factions.
-        effectiveness: q_f.
         intel: I, provinces x factions: the shooter's knowledge of where the enemy is.
-        hostility: factions x factions, 1 where two factions fight each other.
-        guerrilla: 1 for guerrilla factions, 0 for conventional ones.
-        stealth: share of area fire a faction's clandestine structure escapes.
-        area_ratio: A_ref / A_i per province.
-        ruggedness: per province.
         protection: sanctuary protection, provinces x factions.
-        aimed: b, aimed-fire coefficient (per month).
-        area: a, area-fire coefficient (per month).
-        concealment: terrain concealment of guerrillas.
-        max_loss: cap on the share of a deployment lost in a month.
-        collateral: civilian harm per unit of fire without intelligence.
 
     Returns:
         (losses, harm), both provinces x factions; harm is indexed by the shooter.
     """
     P, F = deployed.shape
+    aimed = p.aimed_fire * c.dt
+    area = p.area_fire * c.dt
     losses = np.zeros((P, F))
     harm = np.zeros((P, F))
     present = np.empty(F, dtype=np.int64)
@@ -211,21 +202,21 @@ def attrition(deployed: np.ndarray, effectiveness: np.ndarray, intel: np.ndarray
                 n += 1
         if n < 2:
             continue
-        scale = area * area_ratio[i] / (1.0 + concealment * ruggedness[i]) * 1e-3
+        scale = area * c.area_ratio[i] / (1.0 + p.concealment * c.ruggedness[i]) * 1e-3
         for a in range(n):
             f = present[a]
             loss = 0.0
             for b in range(n):
                 g = present[b]
-                if hostility[f, g] <= 0.0:
+                if c.hostility[f, g] <= 0.0:
                     continue
-                fire = deployed[i, g] * effectiveness[g]
-                if guerrilla[f] > 0.0:
-                    loss += scale * (1.0 - stealth[f]) * deployed[i, f] * fire * intel[i, g]
-                    harm[i, g] += collateral * scale * deployed[i, f] * fire * (1.0 - intel[i, g])
+                fire = deployed[i, g] * c.effectiveness[g]
+                if c.guerrilla[f] > 0.0:
+                    loss += scale * (1.0 - c.stealth[f]) * deployed[i, f] * fire * intel[i, g]
+                    harm[i, g] += p.collateral_rate * scale * deployed[i, f] * fire * (1.0 - intel[i, g])
                 else:
                     loss += aimed * fire
-            losses[i, f] = min(loss * (1.0 - protection[i, f]), max_loss * deployed[i, f])
+            losses[i, f] = min(loss * (1.0 - protection[i, f]), p.max_loss_share * deployed[i, f])
     return losses, harm
 
 
@@ -257,48 +248,64 @@ def defections(strength: np.ndarray, momentum: np.ndarray, propensity: np.ndarra
 
 
 @jit
-def fight(control: np.ndarray, strength: np.ndarray, materiel: np.ndarray, sentiment: np.ndarray,
-          noise: np.ndarray, noise_column: np.ndarray, front: np.ndarray, offensive: np.ndarray,
-          protection: np.ndarray,
-          momentum: np.ndarray, nb_ptr: np.ndarray, nb_idx: np.ndarray, home: np.ndarray, territorial: np.ndarray,
-          effectiveness: np.ndarray, extraction: np.ndarray, alignment: np.ndarray, guerrilla: np.ndarray,
-          stealth: np.ndarray,
-          hostility: np.ndarray, defection: np.ndarray, area_ratio: np.ndarray, ruggedness: np.ndarray,
-          terrain_rate: np.ndarray, spillover: float, home_weight: float, focus: float,
-          support_weight: float, materiel_reference: float, materiel_boost: float, synergy: float,
-          decisiveness: float, aimed: float, area: float, concealment: float, max_loss: float,
-          collateral: float, defection_scale: float, dt: float, harm: np.ndarray, lost: np.ndarray) -> None:
-    """One month of combat: deploy, contest, shift control, attrition, defections.
-
-    Updates control and strength in place; fills ``harm`` (provinces x shooting
-    faction) and ``lost`` (fighters killed per faction).
-    """
-    P, F = control.shape
-    deployed = deploy(control, neighbour_mean(control, nb_ptr, nb_idx), home, strength, territorial, spillover,
-                      home_weight, focus)
-    support = local_support(sentiment, alignment)
-    arms = materiel_bonus(materiel, strength, materiel_reference, materiel_boost)
-    power = np.empty((P, F))
+def power(c: Const, p: Pars, s: State, deployed: np.ndarray, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
+    """Fighting power E per province and faction: numbers, quality, arms, reach, popular support, luck."""
+    P, F = deployed.shape
+    arms = materiel_bonus(s.materiel, s.strength, p.materiel_reference, p.materiel_boost)
+    w = p.popular_support_weight
+    out = np.empty((P, F))
     for f in range(F):
-        col = noise_column[f]
+        col = c.noise_column[f]
         if col < 0:
             for i in range(P):
-                power[i, f] = 0.0
+                out[i, f] = 0.0
             continue
         for i in range(P):
-            power[i, f] = deployed[i, f] * effectiveness[f] * arms[f] * extraction[i, f] \
-                * (1.0 - support_weight + 2.0 * support_weight * support[i, f]) * noise[i, col]
-    target = contest_shares(power, control, front, synergy, decisiveness)
-    rate = terrain_rate * dt
-    intel = control * support
-    losses, h = attrition(deployed, effectiveness, intel, hostility, guerrilla, stealth, area_ratio, ruggedness,
-                          protection, aimed * dt, area * dt, concealment, max_loss, collateral)
-    control[:, :] = shift_control(control, target, rate, offensive, protection)
-    harm[:, :] = h
-    lost[:] = losses.sum(axis=0)
+            out[i, f] = deployed[i, f] * c.effectiveness[f] * arms[f] * c.extraction[i, f] \
+                * (1.0 - w + 2.0 * w * support[i, f]) * luck[i, col]
+    return out
+
+
+@jit
+def capital_check(c: Const, p: Pars, s: State) -> np.ndarray:
+    """Factions whose control of their capital fell below the threshold this step: a share of them deserts.
+
+    Returns:
+        Bool per faction: lost its capital in this step (GeoSim state collapse).
+    """
+    F = s.strength.shape[0]
+    news = np.zeros(F, dtype=np.bool_)
     for f in range(F):
-        strength[f] = max(strength[f] - lost[f], 0.0)
-    strength += defections(strength, momentum, defection, hostility, defection_scale * dt)
+        k = c.capital[f]
+        if k < 0:
+            continue
+        lost = s.control[k, f] < p.capital_threshold
+        if lost and not s.capital_lost[f] and s.strength[f] > 0.0:
+            s.strength[f] *= 1.0 - p.capital_collapse
+            news[f] = True
+        s.capital_lost[f] = lost
+    return news
 
 
+@jit
+def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
+    """Phase 4: deploy, contest, shift control, attrition, defections, capital loss.
 
+    Updates control and strength in place, fills ``s.harm`` (provinces x shooting
+    faction) and marks capitals lost in ``r.capital_lost[t]``.
+    """
+    F = s.strength.shape[0]
+    deployed = deploy(c, p, s.control, s.strength)
+    support = local_support(s.sentiment, c.alignment)
+    e = power(c, p, s, deployed, support, d.luck[d.luck_month[t - 1]])
+    target = contest_shares(e, s.control, s.front, p.front_synergy, p.contest_decisiveness)
+    rate = c.terrain_rate * c.dt
+    intel = s.control * support
+    losses, h = attrition(c, p, deployed, intel, s.protection)
+    s.control[:, :] = shift_control(s.control, target, rate, s.offensive, s.protection)
+    s.harm[:, :] = h
+    lost = losses.sum(axis=0)
+    for f in range(F):
+        s.strength[f] = max(s.strength[f] - lost[f], 0.0)
+    s.strength[:] += defections(s.strength, s.momentum, c.defection, c.hostility, p.defection_scale * c.dt)
+    r.capital_lost[t] = capital_check(c, p, s)

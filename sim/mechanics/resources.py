@@ -36,21 +36,22 @@ import math
 
 import numpy as np
 
+from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 from sim.mechanics.space import neighbour_mean
 
 
 @jit
-def active_share(sentiment: np.ndarray, gov_control: np.ndarray, opp_control: np.ndarray, hardship: float,
-                 risk_aversion: float, threshold: float, arrest_constant: float, repression: float,
-                 spread: float) -> np.ndarray:
+def active_share(p: Pars, sentiment: np.ndarray, gov_control: np.ndarray, opp_control: np.ndarray) -> np.ndarray:
     """Share of each province's population actively ready to fight the government (Epstein)."""
     P = sentiment.shape[0]
     out = np.empty(P)
     for i in range(P):
-        grievance = hardship * sentiment[i]
-        arrest = 1.0 - math.exp(-arrest_constant * gov_control[i] * (1.0 + repression) / (opp_control[i] + 0.05))
-        out[i] = 1.0 / (1.0 + math.exp(-(grievance - risk_aversion * arrest - threshold) / spread))
+        grievance = p.hardship * sentiment[i]
+        arrest = 1.0 - math.exp(-p.arrest_constant * gov_control[i] * (1.0 + p.repression)
+                                / (opp_control[i] + 0.05))
+        out[i] = 1.0 / (1.0 + math.exp(-(grievance - p.risk_aversion * arrest - p.grievance_threshold)
+                                       / p.grievance_spread))
     return out
 
 
@@ -83,99 +84,108 @@ def materiel_bonus(materiel: np.ndarray, strength: np.ndarray, reference: float,
 
 
 @jit
-def raise_resources(control: np.ndarray, population: np.ndarray, sentiment: np.ndarray, extraction: np.ndarray,
-                    nb_ptr: np.ndarray, nb_idx: np.ndarray, tax_rate: np.ndarray,
-                    outside_income: np.ndarray, alignment: np.ndarray, gov: int,
-                    gov_revenue_factor: float, recruit_rate: np.ndarray, pro_pool: np.ndarray,
-                    territorial: np.ndarray, security_appeal: np.ndarray, momentum: np.ndarray,
-                    strength: np.ndarray, funds: np.ndarray, materiel: np.ndarray, security_pool: float,
-                    income_per_capita: float, hardship: float, risk_aversion: float, threshold: float,
-                    arrest_constant: float, repression: float, spread: float, spillover: float,
-                    momentum_scale: float, uptake: float, pool_attrition: float, upkeep: float,
-                    recruit_cost: float, desertion: float, arms_purchase: float, materiel_decay: float,
-                    pay_months: float, pay_max: float, dt: float, revenue: np.ndarray,
-                    recruits: np.ndarray) -> float:
-    """One month of taxes, upkeep, recruitment and arms purchases for every faction.
+def revenue(c: Const, p: Pars, s: State) -> np.ndarray:
+    """Each faction's income this step: taxes where it rules (less far from its base), sanctions, outside income."""
+    P, F = s.control.shape
+    out = np.zeros(F)
+    for i in range(P):
+        for f in range(F):
+            out[f] += s.population[i] * s.control[i, f] * c.extraction[i, f]
+    for f in range(F):
+        out[f] *= c.tax_rate[f] * p.income_per_capita * 1e-6 * c.dt
+    out[c.gov] *= s.revenue_factor[0] * (1.0 + p.legitimacy_revenue * s.legitimacy[0])
+    for f in range(F):
+        out[f] += c.income[f] * c.dt
+    return out
 
-    Updates strength, funds and materiel in place and fills ``revenue`` and ``recruits``.
 
-    Returns:
-        The former-security pool after the month.
-    """
-    P, F = control.shape
-    revenue[:] = 0.0
+@jit
+def recruits_wanted(c: Const, p: Pars, s: State) -> np.ndarray:
+    """People each faction could recruit this month: the aggrieved it reaches, or its supporters."""
+    P, F = s.control.shape
     opp = np.zeros(P)
     for i in range(P):
         for f in range(F):
-            c = control[i, f]
-            revenue[f] += population[i] * c * extraction[i, f]
-            if alignment[f] > 0.0:
-                opp[i] += c
-    for f in range(F):
-        revenue[f] *= tax_rate[f] * income_per_capita * 1e-6 * dt
-    revenue[gov] *= gov_revenue_factor
-    for f in range(F):
-        revenue[f] += outside_income[f] * dt
-    gov_c = control[:, gov].copy()
-    active = active_share(sentiment, gov_c, opp, hardship, risk_aversion, threshold, arrest_constant,
-                          repression, spread)
+            if c.alignment[f] > 0.0:
+                opp[i] += s.control[i, f]
+    active = active_share(p, s.sentiment, s.control[:, c.gov].copy(), opp)
     # presence: own control plus spill-over from neighbours; shared where crowded
     wanted = np.zeros(F)
     presence = np.empty(F)
-    nb_control = neighbour_mean(control, nb_ptr, nb_idx)
+    nb_control = neighbour_mean(s.control, c.nb_ptr, c.nb_idx)
     for i in range(P):
         total = 0.0
         for f in range(F):
-            presence[f] = control[i, f] + spillover * nb_control[i, f]
+            presence[f] = s.control[i, f] + p.spillover * nb_control[i, f]
             total += presence[f]
         share = 1.0 / max(total, 1.0)
         for f in range(F):
-            if pro_pool[f] > 0.0:
-                wanted[f] += population[i] * (1.0 - sentiment[i]) * control[i, f]
+            if c.pro_pool[f] > 0.0:
+                wanted[f] += s.population[i] * (1.0 - s.sentiment[i]) * s.control[i, f]
             else:
-                wanted[f] += population[i] * active[i] * presence[f] * share
-    # former army and police: drawn by success and money (mechanism 9)
+                wanted[f] += s.population[i] * active[i] * presence[f] * share
+    return wanted
+
+
+@jit
+def security_draw(c: Const, p: Pars, s: State) -> np.ndarray:
+    """Share of the former-security pool each faction draws this month, by success and money (mechanism 9)."""
+    F = s.strength.shape[0]
     draw = np.zeros(F)
     total_draw = 0.0
     for f in range(F):
-        if strength[f] > 0.0 and funds[f] > 0.0 and security_appeal[f] > 0.0:
-            pull = 0.25 + 0.75 * max(math.tanh(momentum_scale * momentum[f]), 0.0)
-            draw[f] = min(uptake * dt * security_appeal[f] * pull, 1.0)
+        if s.strength[f] > 0.0 and s.funds[f] > 0.0 and c.security_appeal[f] > 0.0:
+            pull = 0.25 + 0.75 * max(math.tanh(p.momentum_scale * s.momentum[f]), 0.0)
+            draw[f] = min(p.former_security_uptake * c.dt * c.security_appeal[f] * pull, 1.0)
             total_draw += draw[f]
     if total_draw > 1.0:
         for f in range(F):
             draw[f] /= total_draw
+    return draw
+
+
+@jit
+def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
+    """Phase 3: taxes, upkeep, recruits (aggrieved, supporters, former security forces), arms.
+
+    Updates strength, funds, materiel, the former-security pool and the offensive capacity in place.
+    """
+    F = s.strength.shape[0]
+    dt = c.dt
+    income = revenue(c, p, s)
+    wanted = recruits_wanted(c, p, s)
+    draw = security_draw(c, p, s)
+    pool = s.security_pool[0]
     taken_pool = 0.0
     for f in range(F):
-        recruits[f] = 0.0
-        if strength[f] <= 0.0 and funds[f] <= 0.0:
+        if s.strength[f] <= 0.0 and s.funds[f] <= 0.0:
             continue
-        s0 = strength[f]
-        cash = funds[f] + revenue[f]
-        bill = upkeep * dt * s0 * 1e-3 * territorial[f]
+        s0 = s.strength[f]
+        cash = s.funds[f] + income[f]
+        bill = p.upkeep * dt * s0 * 1e-3 * c.territorial[f]
         s1 = s0
         if bill > cash:
-            s1 = s0 * (1.0 - desertion * dt * (bill - cash) / bill)
+            s1 = s0 * (1.0 - p.desertion_rate * dt * (bill - cash) / bill)
             cash = 0.0
         else:
             cash -= bill
         want = 0.0
         if s0 > 0.0:
             # pay pulls recruits: half rate when broke, full with pay_months of wages in hand
-            wages = upkeep * s0 * 1e-3
-            months = (funds[f] + revenue[f]) / wages if wages > 0.0 else pay_months
-            pay = min(pay_max, 0.5 + 0.5 * months / pay_months) if pay_months > 0.0 else 1.0
-            want = (recruit_rate[f] * dt * wanted[f] + security_pool * draw[f]) * pay
-        cost = recruit_cost * want * 1e-3
+            wages = p.upkeep * s0 * 1e-3
+            months = (s.funds[f] + income[f]) / wages if wages > 0.0 else p.pay_months
+            pay = min(p.pay_max, 0.5 + 0.5 * months / p.pay_months) if p.pay_months > 0.0 else 1.0
+            want = (c.recruit_rate[f] * dt * wanted[f] + pool * draw[f]) * pay
+        cost = p.recruit_cost * want * 1e-3
         take = want
         if cost > cash:
             take = want * cash / cost
-        cash = max(cash - recruit_cost * take * 1e-3, 0.0)
+        cash = max(cash - p.recruit_cost * take * 1e-3, 0.0)
         if want > 0.0:
-            taken_pool += security_pool * draw[f] * take / want
-        recruits[f] = take
-        strength[f] = s1 + take
-        buy = arms_purchase * dt * cash
-        funds[f] = cash - buy
-        materiel[f] = materiel[f] * (1.0 - materiel_decay * dt) + buy
-    return (security_pool - taken_pool) * (1.0 - pool_attrition * dt)
+            taken_pool += pool * draw[f] * take / want
+        s.strength[f] = s1 + take
+        buy = p.arms_purchase * dt * cash
+        s.funds[f] = cash - buy
+        s.materiel[f] = s.materiel[f] * (1.0 - p.materiel_decay * dt) + buy
+    s.security_pool[0] = (pool - taken_pool) * (1.0 - p.former_security_attrition * dt)
+    s.offensive[:] = offensive_capacity(s.materiel, s.strength, p.supply_threshold)

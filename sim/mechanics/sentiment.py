@@ -22,53 +22,54 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 from sim.mechanics.space import neighbour_mean_1d
 
 
 @jit
-def update(sentiment: np.ndarray, prior: np.ndarray, control: np.ndarray, alignment: np.ndarray,
-           governance_weight: np.ndarray, gov: int, harm: np.ndarray, population: np.ndarray,
-           nb_ptr: np.ndarray, nb_idx: np.ndarray, reversion: float, collaboration: float, repression: float,
-           anger: float, harm_anger: float, role_model: float, migration: float, dt: float) -> float:
-    """One month of sentiment change and migration; updates sentiment and population in place.
-
-    Returns:
-        The number of people who moved.
-    """
-    P, F = control.shape
+def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
+    """Phase 5: one step of sentiment change and migration; updates sentiment and population in place."""
+    P, F = s.control.shape
+    dt = c.dt
     lib = np.zeros(P)
     for i in range(P):
         for f in range(F):
-            lib[i] += control[i, f] * governance_weight[f]
+            lib[i] += s.control[i, f] * c.governance_weight[f]
     total_lib = lib.sum()
-    nb_lib = neighbour_mean_1d(lib, nb_ptr, nb_idx)
+    nb_lib = neighbour_mean_1d(lib, c.nb_ptr, c.nb_idx)
     new = np.empty(P)
     for i in range(P):
-        s = sentiment[i]
-        c = 0.0
+        x = s.sentiment[i]
+        k = 0.0
         h = 0.0
         for f in range(F):
-            c += control[i, f] * alignment[f]
-            h -= harm[i, f] * alignment[f]
-        d = reversion * (prior[i] - s)
-        d += collaboration * (max(c, 0.0) * (1.0 - s) + min(c, 0.0) * s)
-        d += anger * repression * control[i, gov] * (1.0 - s)
-        d += role_model * nb_lib[i] * (1.0 - s)
-        d = d * dt + harm_anger * h / max(population[i] * 1e-3, 1e-9)
-        new[i] = min(max(s + d, 0.0), 1.0)
-    if total_lib <= 0.0 or migration <= 0.0:
-        sentiment[:] = new
-        return 0.0
+            k += s.control[i, f] * c.alignment[f]
+            h -= s.harm[i, f] * c.alignment[f]
+        dx = p.sentiment_reversion * (c.prior[i] - x)
+        dx += p.collaboration_rate * (max(k, 0.0) * (1.0 - x) + min(k, 0.0) * x)
+        dx += p.anger_rate * p.repression * s.control[i, c.gov] * (1.0 - x)
+        dx += p.role_model_rate * nb_lib[i] * (1.0 - x)
+        dx = dx * dt + p.harm_anger * h / max(s.population[i] * 1e-3, 1e-9)
+        new[i] = min(max(x + dx, 0.0), 1.0)
+    if total_lib <= 0.0 or p.migration_rate <= 0.0:
+        s.sentiment[:] = new
+        return
+    migrate(c, s, new, lib, p.migration_rate * dt * min(1.0, total_lib))
+
+
+@jit
+def migrate(c: Const, s: State, new: np.ndarray, lib: np.ndarray, reach: float) -> None:
+    """Opponents under the government move to liberated zones, in proportion to their governance."""
+    P = new.shape[0]
+    total_lib = lib.sum()
     movers = np.empty(P)
     moved = 0.0
-    reach = migration * dt * min(1.0, total_lib)
     for i in range(P):
-        movers[i] = reach * population[i] * new[i] * control[i, gov]
+        movers[i] = reach * s.population[i] * new[i] * s.control[i, c.gov]
         moved += movers[i]
     for i in range(P):
         arrivals = moved * lib[i] / total_lib
-        opponents = population[i] * new[i] - movers[i] + arrivals
-        population[i] = population[i] - movers[i] + arrivals
-        sentiment[i] = min(max(opponents / population[i], 0.0), 1.0)
-    return moved
+        opponents = s.population[i] * new[i] - movers[i] + arrivals
+        s.population[i] = s.population[i] - movers[i] + arrivals
+        s.sentiment[i] = min(max(opponents / s.population[i], 0.0), 1.0)

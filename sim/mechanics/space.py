@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 
 
@@ -46,32 +47,23 @@ def neighbour_mean_1d(values: np.ndarray, ptr: np.ndarray, idx: np.ndarray) -> n
 
 
 @jit
-def observe(control: np.ndarray, area_weight: np.ndarray, territory: np.ndarray, momentum: np.ndarray,
-            held: np.ndarray, held_before: np.ndarray, threshold: float, memory: float, dt: float) -> int:
-    """Update territory shares, their momentum and the held provinces, in place.
+def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
+    """Phase 8: update territory shares, their momentum and the held provinces, in place.
 
     ``territory_f = sum_i area_i C_if / sum area``; momentum is an exponential average of the
     territory change per month, ``momentum <- (1 - a) momentum + a * (territory - previous) / dt``
     with ``a = 1 - (1 - memory)^dt`` (the same memory per month whatever the step); a
     province is held by f when ``C_if >= threshold``.
-
-    Returns:
-        The number of (province, faction) pairs whose held status changed.
     """
-    P, F = control.shape
-    a = 1.0 - (1.0 - memory) ** dt
+    P, F = s.control.shape
+    dt = c.dt
+    a = 1.0 - (1.0 - p.momentum_memory) ** dt
     for f in range(F):
-        t = 0.0
+        x = 0.0
         for i in range(P):
-            t += area_weight[i] * control[i, f]
-        momentum[f] = (1.0 - a) * momentum[f] + a * (t - territory[f]) / dt
-        territory[f] = t
-    changed = 0
+            x += c.area_weight[i] * s.control[i, f]
+        s.momentum[f] = (1.0 - a) * s.momentum[f] + a * (x - s.territory[f]) / dt
+        s.territory[f] = x
     for i in range(P):
         for f in range(F):
-            h = control[i, f] >= threshold
-            held_before[i, f] = held[i, f]
-            if h != held[i, f]:
-                changed += 1
-                held[i, f] = h
-    return changed
+            s.held[i, f] = s.control[i, f] >= p.held_threshold

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 
 
@@ -42,169 +43,119 @@ def success_signal(momentum: np.ndarray, strength: np.ndarray, momentum_scale: f
 
 
 @jit
-def decide(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, theta: np.ndarray,
-           threat: np.ndarray, success: np.ndarray, eligible: np.ndarray, arms_willingness: np.ndarray,
-           success_weight: np.ndarray, rivals: np.ndarray, rival_weight: np.ndarray, backlash: np.ndarray,
-           patron_share: np.ndarray, budget: np.ndarray, arms_share: np.ndarray,
-           sanctuary_willingness: np.ndarray, trade: np.ndarray, sanctions: np.ndarray, closure: np.ndarray,
-           recognised: np.ndarray, recognition_threshold: np.ndarray, hysteresis: float, weight: np.ndarray,
-           stance: np.ndarray, money: np.ndarray, arms: np.ndarray, sanct: np.ndarray, paid: np.ndarray,
-           pressure: np.ndarray, dt: float = 1.0) -> tuple:
-    """Decide every donor's support and pressure for one month (module docstring).
+def decide(c: Const, p: Pars, s: State, success: np.ndarray, eligible: np.ndarray) -> tuple:
+    """Decide every donor's support and pressure for one step (module docstring).
+
+    Reads the donors' constants from ``c``, their threat, recognition and last month's
+    patron shares from ``s``; writes this step's stance, money, arms, sanctuary, trade and
+    pressure into ``s`` and updates ``s.recognised``.
 
     Args:
-        affinity: donors x factions baseline sympathy in [-1, 1].
-        gov: index of the government faction.
-        econ: economic interest in deals with the government.
-        ct: counter-terrorism interest in cooperating with the government.
-        theta: threat sensitivity.
-        threat: current threat perception.
+        c: constants (donor interests, budgets, instruments; ``c.dt`` months per step).
+        p: parameters (``recognition_hysteresis``).
+        s: state, updated in place.
         success: success signal of each faction.
-        eligible: 1 for factions a donor may back (resistance groups and a government breakaway with fighters).
-        arms_willingness: willingness to back an armed opposition at all.
-        success_weight: beta_s.
-        rivals: donors x donors, 1 where the column is a rival of the row.
-        rival_weight: w_r.
-        backlash: donors x donors, cut per share of a group's aid coming from the column.
-        patron_share: factions x donors, share of each faction's aid from each donor last month.
-        budget: million USD per month.
-        arms_share: share given as arms.
-        sanctuary_willingness: willingness to host (zero for non-neighbours).
-        trade: trade potential with the government, million USD per month.
-        sanctions: share of government revenue full pressure removes.
-        closure: share removed by closing the border under full pressure.
-        recognised: who recognises the government (bool, updated in place).
-        recognition_threshold: stance needed to recognise.
-        hysteresis: how far below the threshold recognition is withdrawn.
-        weight: weight of each donor's recognition.
-        stance: output, stance toward the government.
-        money: output, cash given (donors x factions).
-        arms: output, arms given (donors x factions).
-        sanct: output, sanctuary offered (donors x factions).
-        paid: output, trade revenue paid to the government.
-        pressure: output, pressure on the government.
-        dt: months per step (budgets and trade are monthly).
+        eligible: 1 for factions a donor may back this month.
 
     Returns:
         (revenue_factor, legitimacy, number of donors whose recognition changed).
     """
-    S, F = affinity.shape
-    engagement = np.empty(S)
-    hostility = np.empty(S)
-    for s in range(S):
-        v = affinity[s, gov] + econ[s] + ct[s] - theta[s] * threat[s]
-        stance[s] = v
-        hostility[s] = max(-v, 0.0)
-        engagement[s] = max(v, 0.0)
+    D, F = c.affinity.shape
+    dt = c.dt
+    engagement = np.empty(D)
+    hostility = np.empty(D)
+    for d in range(D):
+        v = c.affinity[d, c.gov] + c.econ[d] + c.ct[d] - c.threat_sensitivity[d] * s.threat[d]
+        s.stance[d] = v
+        hostility[d] = max(-v, 0.0)
+        engagement[d] = max(v, 0.0)
     x = np.zeros(F)
     revenue_factor = 1.0
     legit = 0.0
     wsum = 0.0
     changed = 0
-    for s in range(S):
+    for d in range(D):
         pull = 0.0
-        for r in range(S):
-            pull += rivals[s, r] * engagement[r]
-        pull *= rival_weight[s]
+        for r in range(D):
+            pull += c.rivals[d, r] * engagement[r]
+        pull *= c.rival_weight[d]
         total = 0.0
         for f in range(F):
             x[f] = 0.0
-            if eligible[f] > 0.0 and arms_willingness[s] > 0.0:
+            if eligible[f] > 0.0 and c.arms_willingness[d] > 0.0:
                 reputation = 1.0
-                for p in range(S):
-                    reputation -= backlash[s, p] * patron_share[f, p]
+                for q in range(D):
+                    reputation -= c.backlash[d, q] * s.patron_share[f, q]
                 # success amplifies an inclination to back a group; it creates none by itself
-                inclination = affinity[s, f] + hostility[s] + pull
-                v = arms_willingness[s] * inclination * (1.0 + success_weight[s] * success[f]) * reputation
+                inclination = c.affinity[d, f] + hostility[d] + pull
+                v = c.arms_willingness[d] * inclination * (1.0 + c.success_weight[d] * success[f]) * reputation
                 x[f] = min(max(v, 0.0), 1.0)
                 total += x[f]
-        scale = budget[s] * dt / max(total, 1.0)
+        scale = c.budget[d] * dt / max(total, 1.0)
         for f in range(F):
             spend = x[f] * scale
-            arms[s, f] = spend * arms_share[s]
-            money[s, f] = spend - arms[s, f]
-            sanct[s, f] = sanctuary_willingness[s] * x[f]
-        p_s = min(hostility[s], 1.0)
-        pressure[s] = p_s
-        revenue_factor *= (1.0 - sanctions[s] * p_s) * (1.0 - closure[s] * p_s)
-        paid[s] = trade[s] * dt * min(engagement[s], 1.0)
-        rec = recognised[s]
-        if stance[s] > recognition_threshold[s]:
+            s.arms[d, f] = spend * c.arms_share[d]
+            s.money[d, f] = spend - s.arms[d, f]
+            s.sanctuary[d, f] = c.sanctuary_willingness[d] * x[f]
+        p_d = min(hostility[d], 1.0)
+        s.pressure[d] = p_d
+        revenue_factor *= (1.0 - c.sanctions[d] * p_d) * (1.0 - c.closure[d] * p_d)
+        s.trade[d] = c.trade[d] * dt * min(engagement[d], 1.0)
+        rec = s.recognised[d]
+        if s.stance[d] > c.recognition_threshold[d]:
             rec = True
-        elif stance[s] < recognition_threshold[s] - hysteresis:
+        elif s.stance[d] < c.recognition_threshold[d] - p.recognition_hysteresis:
             rec = False
-        if rec != recognised[s]:
+        if rec != s.recognised[d]:
             changed += 1
-            recognised[s] = rec
-        wsum += weight[s]
+            s.recognised[d] = rec
+        wsum += c.weight[d]
         if rec:
-            legit += weight[s]
+            legit += c.weight[d]
     legitimacy = legit / wsum if wsum > 0.0 else 0.0
     return revenue_factor, legitimacy, changed
 
 
 @jit
-def support_month(affinity: np.ndarray, gov: int, econ: np.ndarray, ct: np.ndarray, theta: np.ndarray,
-                  threat: np.ndarray, momentum: np.ndarray, strength: np.ndarray, funds: np.ndarray,
-                  materiel: np.ndarray, donor_eligible: np.ndarray, arms_willingness: np.ndarray,
-                  success_weight: np.ndarray, rivals: np.ndarray, rival_weight: np.ndarray,
-                  backlash: np.ndarray, patron_share: np.ndarray, budget: np.ndarray, arms_share: np.ndarray,
-                  sanctuary_willingness: np.ndarray, trade: np.ndarray, sanctions: np.ndarray,
-                  closure: np.ndarray, recognised: np.ndarray, recognition_threshold: np.ndarray,
-                  weight: np.ndarray, donor_border: np.ndarray, protection: np.ndarray, t: int,
-                  stance_rec: np.ndarray, money_rec: np.ndarray, arms_rec: np.ndarray, sanct_rec: np.ndarray,
-                  paid_rec: np.ndarray, pressure_rec: np.ndarray, momentum_scale: float, viability_scale: float,
-                  hysteresis: float,
-                  sanctuary_protection_share: float, dt: float) -> tuple:
+def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """Phases 1 and 2: donors decide, then money, arms and trade are paid and sanctuary takes effect.
 
-    Updates funds, materiel, recognised, patron_share and protection in place and
-    writes the step's ledger into row ``t`` of the record arrays (``*_rec``): amounts
-    per step, i.e. monthly budgets and trade times ``dt`` months.
-
-    Returns:
-        (revenue_factor, legitimacy, number of recognition changes).
+    Updates funds, materiel, recognised, patron_share, protection, the government's
+    revenue factor and legitimacy in place; this step's flows stay in the state (amounts
+    per step: monthly budgets and trade times ``dt`` months) until the recorder takes them.
     """
-    F = strength.shape[0]
-    stance = stance_rec[t]
-    money = money_rec[t]
-    arms = arms_rec[t]
-    sanct = sanct_rec[t]
-    paid = paid_rec[t]
-    pressure = pressure_rec[t]
-    success = success_signal(momentum, strength, momentum_scale, viability_scale)
+    F = s.strength.shape[0]
+    success = success_signal(s.momentum, s.strength, p.momentum_scale, p.viability_scale)
     eligible = np.zeros(F)
     for f in range(F):
-        if strength[f] > 0.0:
-            eligible[f] = donor_eligible[f]
-    out = decide(affinity, gov, econ, ct, theta, threat, success, eligible, arms_willingness, success_weight,
-                 rivals, rival_weight, backlash, patron_share, budget, arms_share, sanctuary_willingness, trade,
-                 sanctions, closure, recognised, recognition_threshold, hysteresis, weight, stance, money, arms,
-                 sanct, paid, pressure, dt)
-    S = money.shape[0]
+        if s.strength[f] > 0.0:
+            eligible[f] = c.donor_eligible[f]
+    revenue_factor, legitimacy, r.recognitions[t] = decide(c, p, s, success, eligible)
+    s.revenue_factor[0] = revenue_factor
+    s.legitimacy[0] = legitimacy
+    D = s.money.shape[0]
     for f in range(F):
-        for s in range(S):
-            funds[f] += money[s, f]
-            materiel[f] += arms[s, f]
-    for s in range(S):
-        funds[gov] += paid[s]
-    patron_share[:, :] = patron_shares(money, arms)
-    protection[:, :] = sanctuary_protection(donor_border, sanct, sanctuary_protection_share)
-    return out
+        for q in range(D):
+            s.funds[f] += s.money[q, f]
+            s.materiel[f] += s.arms[q, f]
+    for q in range(D):
+        s.funds[c.gov] += s.trade[q]
+    s.patron_share[:, :] = patron_shares(s.money, s.arms)
+    s.protection[:, :] = sanctuary_protection(c.donor_border, s.sanctuary, p.sanctuary_protection)
 
 
 @jit
 def patron_shares(money: np.ndarray, arms: np.ndarray) -> np.ndarray:
     """Share of each faction's outside support coming from each donor (factions x donors)."""
-    S, F = money.shape
-    out = np.zeros((F, S))
+    D, F = money.shape
+    out = np.zeros((F, D))
     for f in range(F):
         total = 0.0
-        for s in range(S):
-            total += money[s, f] + arms[s, f]
+        for q in range(D):
+            total += money[q, f] + arms[q, f]
         if total > 0.0:
-            for s in range(S):
-                out[f, s] = (money[s, f] + arms[s, f]) / total
+            for q in range(D):
+                out[f, q] = (money[q, f] + arms[q, f]) / total
     return out
 
 
@@ -212,18 +163,18 @@ def patron_shares(money: np.ndarray, arms: np.ndarray) -> np.ndarray:
 def sanctuary_protection(donor_border: np.ndarray, sanctuary: np.ndarray, protection: float) -> np.ndarray:
     """Protection of each faction in each province from sanctuary across a border (provinces x factions).
 
-    ``protection * min(1, sum_s border[s,i] * sanctuary[s,f])``: sanctuary only reaches
+    ``protection * min(1, sum_d border[d,i] * sanctuary[d,f])``: sanctuary only reaches
     provinces on the giver's border (Salehyan 2007).
     """
-    S, P = donor_border.shape
+    D, P = donor_border.shape
     F = sanctuary.shape[1]
     out = np.zeros((P, F))
-    for s in range(S):
+    for q in range(D):
         for f in range(F):
-            g = sanctuary[s, f]
+            g = sanctuary[q, f]
             if g > 0.0:
                 for i in range(P):
-                    out[i, f] += donor_border[s, i] * g
+                    out[i, f] += donor_border[q, i] * g
     for i in range(P):
         for f in range(F):
             out[i, f] = protection * min(out[i, f], 1.0)

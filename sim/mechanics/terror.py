@@ -24,87 +24,82 @@ import math
 
 import numpy as np
 
+from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 
 
 @jit
-def step(strength: np.ndarray, control: np.ndarray, threat: np.ndarray, draws: np.ndarray,
-         home_weight: np.ndarray, patrons: np.ndarray, sheltered: np.ndarray, growth: np.ndarray,
-         capacity: np.ndarray, attack_rate: np.ndarray, targets: np.ndarray, strike_capacity: np.ndarray,
-         tolerance: float, decay: float, lethality: float, threat_decay: float, per_attack: float,
-         latent: float, dt: float, strikes: np.ndarray, attacks: np.ndarray) -> None:
-    """One month of growth, strikes, attacks and threat.
-
-    Args:
-        strength: fighters per faction.
-        control: provinces x factions.
-        threat: per state.
-        draws: one uniform per faction (always drawn: keeps the stream aligned).
-        home_weight: provinces x factions, 1/|home| on home provinces.
-        patrons: factions x factions, 1 where the column shelters the row.
-        sheltered: 1 for non-territorial groups that depend on patrons.
-        growth: logistic growth rate in full sanctuary.
-        capacity: K.
-        attack_rate: per month per 1000 fighters.
-        targets: factions x states target weights.
-        strike_capacity: per state.
-        tolerance: the host's tolerance this month.
-        decay: withering rate without sanctuary.
-        lethality: share killed per month by full strike capacity.
-        threat_decay: fading of threat.
-        per_attack: threat added by an attack.
-        latent: threat per 1000 hostile fighters per month.
-        dt: step in months.
-        strikes: output, fighters killed by each state's strikes (states x factions).
-        attacks: output, attacks by each group on each state (factions x states).
-
-    Updates strength and threat in place; fills ``strikes`` (states x factions,
-    fighters killed) and ``attacks`` (factions x states).
-    """
-    P, F = control.shape
-    S = threat.shape[0]
-    new = strength
+def grow(c: Const, s: State, tolerance: float, decay: float) -> None:
+    """Sheltered groups grow logistically in their patrons' sanctuary and wither without it."""
+    P, F = s.control.shape
     for j in range(F):
-        if sheltered[j] <= 0.0:
+        if c.sheltered[j] <= 0.0:
             continue
         sanct = 0.0
         for i in range(P):
-            if home_weight[i, j] > 0.0:
-                for p in range(F):
-                    sanct += home_weight[i, j] * patrons[j, p] * control[i, p]
+            if c.home_weight[i, j] > 0.0:
+                for q in range(F):
+                    sanct += c.home_weight[i, j] * c.patrons[j, q] * s.control[i, q]
         sanct = min(sanct * tolerance, 1.0)
-        fill = strength[j] / capacity[j] if capacity[j] > 0.0 else 1.0
-        d = growth[j] * strength[j] * (1.0 - fill) * sanct - decay * strength[j] * (1.0 - sanct)
-        new[j] = max(strength[j] + d * dt, 0.0)
-    strikes[:, :] = 0.0
-    for s in range(S):
-        k = min(lethality * dt * strike_capacity[s] * min(threat[s], 1.0), 1.0)
+        fill = s.strength[j] / c.capacity[j] if c.capacity[j] > 0.0 else 1.0
+        dj = c.growth[j] * s.strength[j] * (1.0 - fill) * sanct - decay * s.strength[j] * (1.0 - sanct)
+        s.strength[j] = max(s.strength[j] + dj * c.dt, 0.0)
+
+
+@jit
+def strike(c: Const, p: Pars, s: State) -> None:
+    """States kill a share of the groups that target them, by capacity and threat (``s.strikes``)."""
+    D, F = s.strikes.shape
+    s.strikes[:, :] = 0.0
+    for q in range(D):
+        k = min(p.strike_lethality * c.dt * c.strike_capacity[q] * min(s.threat[q], 1.0), 1.0)
         if k <= 0.0:
             continue
         for j in range(F):
-            if targets[j, s] > 0.0:
-                strikes[s, j] = k * new[j]
+            if c.targets[j, q] > 0.0:
+                s.strikes[q, j] = k * s.strength[j]
     for j in range(F):
         killed = 0.0
-        for s in range(S):
-            killed += strikes[s, j]
-        new[j] = max(new[j] - killed, 0.0)
-    attacks[:, :] = 0.0
-    inflow = np.zeros(S)
+        for q in range(D):
+            killed += s.strikes[q, j]
+        s.strength[j] = max(s.strength[j] - killed, 0.0)
+
+
+@jit
+def attack(c: Const, p: Pars, s: State, draws: np.ndarray) -> None:
+    """Groups attack abroad (``s.attacks``); attacks and latent strength raise threat, which decays."""
+    D = s.threat.shape[0]
+    F = s.strength.shape[0]
+    dt = c.dt
+    s.attacks[:, :] = 0.0
+    inflow = np.zeros(D)
     for j in range(F):
-        hit = draws[j] < 1.0 - math.exp(-attack_rate[j] * new[j] * 1e-3 * dt)
-        for s in range(S):
+        hit = draws[j] < 1.0 - math.exp(-c.attack_rate[j] * s.strength[j] * 1e-3 * dt)
+        for q in range(D):
             if hit:
-                attacks[j, s] = targets[j, s]
-            inflow[s] += per_attack * attacks[j, s] + latent * dt * 1e-3 * targets[j, s] * new[j]
-    for s in range(S):
-        threat[s] = threat[s] * (1.0 - threat_decay * dt) + (1.0 - threat[s]) * min(inflow[s], 1.0)
+                s.attacks[j, q] = c.targets[j, q]
+            inflow[q] += p.threat_per_attack * s.attacks[j, q] + p.latent_threat * dt * 1e-3 * c.targets[j, q] \
+                * s.strength[j]
+    for q in range(D):
+        s.threat[q] = s.threat[q] * (1.0 - p.threat_decay * dt) + (1.0 - s.threat[q]) * min(inflow[q], 1.0)
+
+
+@jit
+def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
+    """Phase 7: sheltered groups grow, states strike, groups attack, threat moves.
+
+    The host's tolerance falls with its counter-terrorism engagement with donors this month.
+    """
+    tolerance = p.shelter_tolerance * (1.0 - p.ct_restraint * ct_engagement(c.ct, s.stance))
+    grow(c, s, tolerance, p.jihadist_decay)
+    strike(c, p, s)
+    attack(c, p, s, d.attack[t - 1])
 
 
 @jit
 def ct_engagement(ct: np.ndarray, stance: np.ndarray) -> float:
     """Strongest counter-terrorism engagement of any donor: ``max_s ct_s min(1, max(0, v_s))``."""
     out = 0.0
-    for s in range(ct.shape[0]):
-        out = max(out, ct[s] * min(max(stance[s], 0.0), 1.0))
+    for q in range(ct.shape[0]):
+        out = max(out, ct[q] * min(max(stance[q], 0.0), 1.0))
     return out
