@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import cProfile
 import json
+import pstats
 import re
 import subprocess
 import sys
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 
 from sim.model import ConflictModel
-from sim.scenario import ScenarioError, load_scenario
+from sim.scenario import ScenarioError, check_events, load_scenario
 from tests.conftest import BASELINE, ROOT
 
 LIBRARY = {"baseline", "united_front", "slight_support", "united_front_with_support", "russian_patronage",
@@ -208,3 +210,86 @@ def test_cli_list_show_schema(tmp_path):
     schema = json.loads(out.read_text())
     assert p.returncode == 0 and "extends" in schema["properties"] and "events" in schema["properties"]
     assert schema["$defs"]["FactionSpec"]["additionalProperties"] is False
+
+
+# ----------------------------------------------------------------------------------------- extends
+
+REQUIRED = "name: x\nstart: 2022-10-01\nfactions: {}\n"
+SECRET = "secret-token-8f3a"  # the first "line" of a foreign file: it must never reach a message
+
+
+def _foreign_file(folder: Path, name: str) -> Path:
+    """A file that is not a scenario, whose content parses as a mapping (as /etc/shadow's can)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return write(folder, name, f"{SECRET}:*:20228:0:99999:7:::\n{SECRET}2: 1\n")
+
+
+@pytest.mark.parametrize("target", ["absolute", "relative_up", "txt", "link"])
+def test_extends_refuses_a_file_that_is_not_yaml_and_never_shows_its_content(tmp_path, target):
+    shadow = _foreign_file(tmp_path / "etc", "shadow")
+    _foreign_file(tmp_path / "etc", "notes.txt")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "link.yaml").symlink_to(shadow)
+    parent = {"absolute": str(shadow), "relative_up": "../etc/shadow", "txt": "../etc/notes.txt",
+              "link": "link.yaml"}[target]
+    f = write(tmp_path / "lib", "child.yaml", f"extends: {parent}\n{REQUIRED}")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    msg = str(err.value)
+    assert "\n" not in msg and str(f) in msg and f"extends: refused {parent}" in msg, msg
+    assert SECRET not in msg, "the refused file's content must not be echoed"
+
+
+def test_extends_through_a_symlink_loop_is_one_line(tmp_path):
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    f = write(tmp_path, "child.yaml", f"extends: a.yaml\n{REQUIRED}")
+    with pytest.raises(ScenarioError, match=re.escape(f"{f}: extends: refused a.yaml")):
+        load_scenario(f)
+
+
+def test_relative_extends_inside_a_library_still_work(tmp_path):
+    lib = tmp_path / "lib"
+    (lib / "sub").mkdir(parents=True)
+    write(lib, "base.yaml", BASELINE.read_text(encoding="utf-8"))
+    write(lib, "middle.yml", "extends: base.yaml\nname: middle\n")
+    spec, _ = load_scenario(write(lib / "sub", "kid.yaml", "extends: ../middle.yml\nname: kid\n"))
+    base, _ = load_scenario(BASELINE)
+    assert spec.name == "kid" and spec.factions == base.factions
+
+
+def test_cli_refused_extends_exit_2_one_line_no_content(tmp_path):
+    shadow = _foreign_file(tmp_path, "shadow")
+    f = write(tmp_path, "s.yaml", f"extends: {shadow}\n{REQUIRED}")
+    p = _cli("validate", str(f))
+    assert p.returncode == 2 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "refused" in p.stderr and SECRET not in p.stderr + p.stdout
+
+
+# ----------------------------------------------------------------------------------------- many events
+
+
+def _many_events(tmp: Path, n: int) -> Path:
+    """A scenario with ``n`` shift events (alternately +/-0.001, so every change stays valid)."""
+    lines = [f"extends: {BASELINE}", f"name: events_{n}", "events:"]
+    for i in range(n):
+        d = 0.001 if i % 2 == 0 else -0.001
+        lines.append(f"  - {{name: e{i}, text: shift {i}, when: {{month: {i % 60}}}, "
+                     f"shift: {{donors.us.affinity.nrf: {d}}}}}")
+    return write(tmp, f"events_{n}.yaml", "\n".join(lines) + "\n")
+
+
+def _event_check_calls(f: Path) -> tuple[int, int]:
+    """Events in the file, and Python function calls made checking them (a measure of work, not time)."""
+    spec, m = load_scenario(f)
+    prof = cProfile.Profile()
+    prof.runcall(check_events, spec, m, str(f))
+    return len(spec.events), pstats.Stats(prof).total_calls
+
+
+def test_validation_work_grows_linearly_with_the_number_of_events(tmp_path):
+    n_small, small = _event_check_calls(_many_events(tmp_path, 200))
+    n_big, big = _event_check_calls(_many_events(tmp_path, 2000))
+    assert n_small == 200 and n_big == 2000, "both files validate"
+    # linear work gives a ratio of about 10; re-validating every event per event gave about 100
+    assert big < 13 * small, f"checking 2,000 events made {big} calls, 200 made {small}"
