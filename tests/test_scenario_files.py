@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from sim.model import ConflictModel
-from sim.scenario import ScenarioError, check_events, load_scenario
+from sim.scenario import MAX_EXTENDS, ScenarioError, check_events, load_scenario
 from tests.conftest import BASELINE, ROOT
 
 LIBRARY = {"baseline", "united_front", "slight_support", "united_front_with_support", "russian_patronage",
@@ -256,6 +256,16 @@ def test_relative_extends_inside_a_library_still_work(tmp_path):
     spec, _ = load_scenario(write(lib / "sub", "kid.yaml", "extends: ../middle.yml\nname: kid\n"))
     base, _ = load_scenario(BASELINE)
     assert spec.name == "kid" and spec.factions == base.factions
+
+
+def test_a_long_chain_of_extends_is_refused_naming_the_first_file(tmp_path):
+    write(tmp_path, "c0.yaml", BASELINE.read_text(encoding="utf-8"))
+    for i in range(1, MAX_EXTENDS + 1):
+        write(tmp_path, f"c{i}.yaml", f"extends: c{i - 1}.yaml\nname: c{i}\n")
+    assert load_scenario(tmp_path / f"c{MAX_EXTENDS - 1}.yaml")[0].name == f"c{MAX_EXTENDS - 1}"
+    top = tmp_path / f"c{MAX_EXTENDS}.yaml"
+    with pytest.raises(ScenarioError, match=re.escape(f"{top}: extends: a chain of more than {MAX_EXTENDS} files")):
+        load_scenario(top)
 
 
 def test_cli_refused_extends_exit_2_one_line_no_content(tmp_path):

@@ -31,6 +31,7 @@ from sim.scenario.events import (
 )
 from sim.scenario.load import load_scenario, resolve_map_folder
 from sim.scenario.merge import (
+    MAX_EXTENDS,
     SCENARIO_SUFFIXES,
     deep_merge,
     load_raw,
@@ -64,6 +65,7 @@ __all__ = [
     "FROZEN_STATE_FIELDS",
     "MAX_ALIASES",
     "MAX_DEPTH",
+    "MAX_EXTENDS",
     "MAX_FILE_BYTES",
     "MAX_NODES",
     "NEVER",

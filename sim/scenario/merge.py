@@ -20,6 +20,9 @@ from sim.scenario.safe_yaml import load_value, read_yaml
 from sim.scenario.schema import ScenarioSpec
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
+# files in one chain of ``extends``: far beyond any library, and far from Python's recursion limit,
+# whose error would name whichever file was being read when it struck
+MAX_EXTENDS = 50
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +84,9 @@ def load_raw(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], 
     parent = data.pop("extends", None)
     if parent is None:
         return data, map_base
+    if len(chain) + 1 >= MAX_EXTENDS:
+        top = chain[0] if chain else path
+        raise ScenarioError(f"{top}: extends: a chain of more than {MAX_EXTENDS} files (stopped at {path.name})")
     ppath = _parent_path(path, parent, chain)
     base, base_map = load_raw(ppath, (*chain, path.resolve()))
     return deep_merge(base, data), (map_base if "map" in data else base_map)
