@@ -183,6 +183,9 @@ def test_bad_override():
         load_scenario(BASELINE, ["factions.nrf.strenght=5"])
     with pytest.raises(ScenarioError, match=re.escape("expected path.to.field=value")):
         load_scenario(BASELINE, ["nonsense"])
+    # a value that is not YAML, or a mapping with an unhashable key, is text, never a traceback
+    with pytest.raises(ScenarioError, match=re.escape("--set months: months: Input should be a valid integer")):
+        load_scenario(BASELINE, ["months={[1]: 2}"])
 
 
 def _cli(*args):

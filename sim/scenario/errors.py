@@ -49,18 +49,28 @@ def _without_none(node: Any) -> Any:
     return node
 
 
+def _container_arg(node: Any, origin: Any, parts: list[Any]) -> Any:
+    """The item annotation of ``dict[...]``, ``list[...]`` or a union (a key or index consumed)."""
+    if origin not in (dict, list) and not str(origin).endswith("Union"):
+        return None
+    if origin in (dict, list):
+        parts.pop(0)  # a mapping key or a list index
+    args = [a for a in typing.get_args(node) if a is not type(None)]
+    return args[-1] if args else None
+
+
+def _field_annotation(node: Any, parts: list[Any]) -> Any:
+    """The annotation of the model field ``parts[0]`` names (consumed); None when there is none."""
+    if not (isinstance(node, type) and issubclass(node, BaseModel)):
+        return None
+    field = node.model_fields.get(str(parts.pop(0)))
+    return None if field is None else field.annotation
+
+
 def _step_into(node: Any, parts: list[Any]) -> Any:
-    """One step down the annotation ``node`` along ``parts`` (consumed); None when it leads nowhere."""
+    """One step down the annotation ``node`` along ``parts``; None when it leads nowhere."""
     origin = typing.get_origin(node)
-    if origin in (dict, list) or (origin is not None and str(origin).endswith("Union")):
-        args = [a for a in typing.get_args(node) if a is not type(None)]
-        if origin in (dict, list):
-            parts.pop(0)  # a mapping key or a list index
-        return args[-1] if args else None
-    if isinstance(node, type) and issubclass(node, BaseModel):
-        field = node.model_fields.get(str(parts.pop(0)))
-        return None if field is None else field.annotation
-    return None
+    return _field_annotation(node, parts) if origin is None else _container_arg(node, origin, parts)
 
 
 def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

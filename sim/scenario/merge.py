@@ -106,7 +106,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ScenarioError(f"--set {text}: expected path.to.field=value")
     try:
         parsed = load_value(value) if value.strip() else ""
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        # text that is not YAML (or not hashable as a key: ``{[1]: 2}``) is taken as text
         parsed = value
     return key, parsed
 
