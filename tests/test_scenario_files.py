@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import cProfile
 import json
 import pstats
@@ -306,3 +307,22 @@ def test_validation_work_grows_linearly_with_the_number_of_events(tmp_path):
     assert n_small == 200 and n_big == 2000, "both files validate"
     # linear work gives a ratio of about 10; re-validating every event per event gave about 100
     assert big < 13 * small, f"checking 2,000 events made {big} calls, 200 made {small}"
+
+
+# ----------------------------------------------------------------------------------------- package shape
+
+LAYERS = ["errors", "schema", "safe_yaml", "merge", "references", "events", "load"]
+
+
+@pytest.mark.parametrize("module", LAYERS)
+def test_scenario_modules_import_only_those_below_and_only_at_the_top(module):
+    source = (ROOT / "sim" / "scenario" / f"{module}.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    inner = [n for n in tree.body if not isinstance(n, ast.Import | ast.ImportFrom)]
+    late = [x.lineno for n in inner for x in ast.walk(n) if isinstance(x, ast.Import | ast.ImportFrom)]
+    assert not late, f"sim/scenario/{module}.py imports inside a function or class at lines {late}"
+    ups = [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module
+           and n.module.startswith("sim.scenario") and not (
+               n.module.count(".") == 2 and LAYERS.index(n.module.split(".")[2]) < LAYERS.index(module))]
+    assert not ups, f"sim/scenario/{module}.py imports {ups}, which are not below it in {LAYERS}"
+    assert len(source.splitlines()) < 400
