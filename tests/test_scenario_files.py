@@ -252,6 +252,12 @@ def test_extends_through_a_symlink_loop_is_one_line(tmp_path):
         load_scenario(f)
 
 
+def test_extends_with_a_control_character_is_one_line(tmp_path):
+    f = write(tmp_path, "child.yaml", f'extends: "base\\nx.yaml"\n{REQUIRED}')
+    with pytest.raises(ScenarioError, match=re.escape(f"{f}: extends: expected the name of a scenario file, found")):
+        load_scenario(f)
+
+
 def test_relative_extends_inside_a_library_still_work(tmp_path):
     lib = tmp_path / "lib"
     (lib / "sub").mkdir(parents=True)

@@ -49,7 +49,8 @@ def _parent_path(path: Path, parent: Any, chain: tuple[Path, ...]) -> Path:
         ScenarioError: not a file name, not a ``.yaml``/``.yml`` file (also through a link),
             a link loop, a cycle of ``extends``, or no such file.
     """
-    if not isinstance(parent, str) or not parent.strip():
+    # a name with a newline or another control character would break the one-line message
+    if not isinstance(parent, str) or not parent.strip() or not parent.isprintable():
         raise ScenarioError(f"{path}: extends: expected the name of a scenario file, found {parent!r}")
     refused = f"{path}: extends: refused {parent}"
     if not _is_scenario_name(Path(parent)):
