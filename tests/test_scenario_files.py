@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import cProfile
 import json
+import pstats
 import re
 import subprocess
 import sys
@@ -12,7 +15,7 @@ import numpy as np
 import pytest
 
 from sim.model import ConflictModel
-from sim.scenario import ScenarioError, load_scenario
+from sim.scenario import MAX_EXTENDS, ScenarioError, check_events, load_scenario
 from tests.conftest import BASELINE, ROOT
 
 LIBRARY = {"baseline", "united_front", "slight_support", "united_front_with_support", "russian_patronage",
@@ -181,6 +184,9 @@ def test_bad_override():
         load_scenario(BASELINE, ["factions.nrf.strenght=5"])
     with pytest.raises(ScenarioError, match=re.escape("expected path.to.field=value")):
         load_scenario(BASELINE, ["nonsense"])
+    # a value that is not YAML, or a mapping with an unhashable key, is text, never a traceback
+    with pytest.raises(ScenarioError, match=re.escape("--set months: months: Input should be a valid integer")):
+        load_scenario(BASELINE, ["months={[1]: 2}"])
 
 
 def _cli(*args):
@@ -208,3 +214,121 @@ def test_cli_list_show_schema(tmp_path):
     schema = json.loads(out.read_text())
     assert p.returncode == 0 and "extends" in schema["properties"] and "events" in schema["properties"]
     assert schema["$defs"]["FactionSpec"]["additionalProperties"] is False
+
+
+# ----------------------------------------------------------------------------------------- extends
+
+REQUIRED = "name: x\nstart: 2022-10-01\nfactions: {}\n"
+SECRET = "secret-token-8f3a"  # the first "line" of a foreign file: it must never reach a message
+
+
+def _foreign_file(folder: Path, name: str) -> Path:
+    """A file that is not a scenario, whose content parses as a mapping (as /etc/shadow's can)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return write(folder, name, f"{SECRET}:*:20228:0:99999:7:::\n{SECRET}2: 1\n")
+
+
+@pytest.mark.parametrize("target", ["absolute", "relative_up", "txt", "link"])
+def test_extends_refuses_a_file_that_is_not_yaml_and_never_shows_its_content(tmp_path, target):
+    shadow = _foreign_file(tmp_path / "etc", "shadow")
+    _foreign_file(tmp_path / "etc", "notes.txt")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "link.yaml").symlink_to(shadow)
+    parent = {"absolute": str(shadow), "relative_up": "../etc/shadow", "txt": "../etc/notes.txt",
+              "link": "link.yaml"}[target]
+    f = write(tmp_path / "lib", "child.yaml", f"extends: {parent}\n{REQUIRED}")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    msg = str(err.value)
+    assert "\n" not in msg and str(f) in msg and f"extends: refused {parent}" in msg, msg
+    assert SECRET not in msg, "the refused file's content must not be echoed"
+
+
+def test_extends_through_a_symlink_loop_is_one_line(tmp_path):
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    f = write(tmp_path, "child.yaml", f"extends: a.yaml\n{REQUIRED}")
+    with pytest.raises(ScenarioError, match=re.escape(f"{f}: extends: refused a.yaml")):
+        load_scenario(f)
+
+
+def test_extends_with_a_control_character_is_one_line(tmp_path):
+    f = write(tmp_path, "child.yaml", f'extends: "base\\nx.yaml"\n{REQUIRED}')
+    with pytest.raises(ScenarioError, match=re.escape(f"{f}: extends: expected the name of a scenario file, found")):
+        load_scenario(f)
+
+
+def test_relative_extends_inside_a_library_still_work(tmp_path):
+    lib = tmp_path / "lib"
+    (lib / "sub").mkdir(parents=True)
+    write(lib, "base.yaml", BASELINE.read_text(encoding="utf-8"))
+    write(lib, "middle.yml", "extends: base.yaml\nname: middle\n")
+    spec, _ = load_scenario(write(lib / "sub", "kid.yaml", "extends: ../middle.yml\nname: kid\n"))
+    base, _ = load_scenario(BASELINE)
+    assert spec.name == "kid" and spec.factions == base.factions
+
+
+def test_a_long_chain_of_extends_is_refused_naming_the_first_file(tmp_path):
+    write(tmp_path, "c0.yaml", BASELINE.read_text(encoding="utf-8"))
+    for i in range(1, MAX_EXTENDS + 1):
+        write(tmp_path, f"c{i}.yaml", f"extends: c{i - 1}.yaml\nname: c{i}\n")
+    assert load_scenario(tmp_path / f"c{MAX_EXTENDS - 1}.yaml")[0].name == f"c{MAX_EXTENDS - 1}"
+    top = tmp_path / f"c{MAX_EXTENDS}.yaml"
+    with pytest.raises(ScenarioError, match=re.escape(f"{top}: extends: a chain of more than {MAX_EXTENDS} files")):
+        load_scenario(top)
+
+
+def test_cli_refused_extends_exit_2_one_line_no_content(tmp_path):
+    shadow = _foreign_file(tmp_path, "shadow")
+    f = write(tmp_path, "s.yaml", f"extends: {shadow}\n{REQUIRED}")
+    p = _cli("validate", str(f))
+    assert p.returncode == 2 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "refused" in p.stderr and SECRET not in p.stderr + p.stdout
+
+
+# ----------------------------------------------------------------------------------------- many events
+
+
+def _many_events(tmp: Path, n: int) -> Path:
+    """A scenario with ``n`` shift events (alternately +/-0.001, so every change stays valid)."""
+    lines = [f"extends: {BASELINE}", f"name: events_{n}", "events:"]
+    for i in range(n):
+        d = 0.001 if i % 2 == 0 else -0.001
+        lines.append(f"  - {{name: e{i}, text: shift {i}, when: {{month: {i % 60}}}, "
+                     f"shift: {{donors.us.affinity.nrf: {d}}}}}")
+    return write(tmp, f"events_{n}.yaml", "\n".join(lines) + "\n")
+
+
+def _event_check_calls(f: Path) -> tuple[int, int]:
+    """Events in the file, and Python function calls made checking them (a measure of work, not time)."""
+    spec, m = load_scenario(f)
+    prof = cProfile.Profile()
+    prof.runcall(check_events, spec, m, str(f))
+    return len(spec.events), pstats.Stats(prof).total_calls
+
+
+def test_validation_work_grows_linearly_with_the_number_of_events(tmp_path):
+    n_small, small = _event_check_calls(_many_events(tmp_path, 200))
+    n_big, big = _event_check_calls(_many_events(tmp_path, 2000))
+    assert n_small == 200 and n_big == 2000, "both files validate"
+    # linear work gives a ratio of about 10; re-validating every event per event gave about 100
+    assert big < 13 * small, f"checking 2,000 events made {big} calls, 200 made {small}"
+
+
+# ----------------------------------------------------------------------------------------- package shape
+
+LAYERS = ["errors", "schema", "safe_yaml", "merge", "references", "events", "load"]
+
+
+@pytest.mark.parametrize("module", LAYERS)
+def test_scenario_modules_import_only_those_below_and_only_at_the_top(module):
+    source = (ROOT / "sim" / "scenario" / f"{module}.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    inner = [n for n in tree.body if not isinstance(n, ast.Import | ast.ImportFrom)]
+    late = [x.lineno for n in inner for x in ast.walk(n) if isinstance(x, ast.Import | ast.ImportFrom)]
+    assert not late, f"sim/scenario/{module}.py imports inside a function or class at lines {late}"
+    ups = [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module
+           and n.module.startswith("sim.scenario") and not (
+               n.module.count(".") == 2 and LAYERS.index(n.module.split(".")[2]) < LAYERS.index(module))]
+    assert not ups, f"sim/scenario/{module}.py imports {ups}, which are not below it in {LAYERS}"
+    assert len(source.splitlines()) < 400

@@ -1,0 +1,119 @@
+"""The scenario error and its one-line messages: file, dotted field, what was expected, a "did you mean".
+
+Every problem with a scenario file, from malformed YAML to a name that points nowhere,
+is a :class:`ScenarioError` whose message is one line starting with the file (or the
+``--set`` option) and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+MAX_FOUND_CHARS = 60  # a found value longer than this is cut, so the message stays one readable line
+
+
+class ScenarioError(ValueError):
+    """A scenario cannot be loaded; the message is one line naming file and field."""
+
+
+def suggest(word: Any, choices: list[Any]) -> str:
+    """A "; did you mean 'x'?" suffix naming the closest choice, or nothing when none is close."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def need(name: Any, pool: list[str], where: str, what: str) -> None:
+    """Check that ``name`` is one of ``pool``.
+
+    Args:
+        name: the name the file gives.
+        pool: the names that exist.
+        where: the message's start: file (and event) and dotted field.
+        what: what kind of thing the name should be ("province", "faction", "state").
+
+    Raises:
+        ScenarioError: ``where: unknown what 'name'`` with a "did you mean".
+    """
+    if name not in pool:
+        raise ScenarioError(f"{where}: unknown {what} {name!r}{suggest(name, pool)}")
+
+
+def _without_none(node: Any) -> Any:
+    """The annotation inside ``X | None`` (``node`` itself when it is not optional)."""
+    while typing.get_origin(node) is not None and type(None) in typing.get_args(node):
+        node = next(a for a in typing.get_args(node) if a is not type(None))
+    return node
+
+
+def _container_arg(node: Any, origin: Any, parts: list[Any]) -> Any:
+    """The item annotation of ``dict[...]``, ``list[...]`` or a union (a key or index consumed)."""
+    if origin not in (dict, list) and not str(origin).endswith("Union"):
+        return None
+    if origin in (dict, list):
+        parts.pop(0)  # a mapping key or a list index
+    args = [a for a in typing.get_args(node) if a is not type(None)]
+    return args[-1] if args else None
+
+
+def _field_annotation(node: Any, parts: list[Any]) -> Any:
+    """The annotation of the model field ``parts[0]`` names (consumed); None when there is none."""
+    if not (isinstance(node, type) and issubclass(node, BaseModel)):
+        return None
+    field = node.model_fields.get(str(parts.pop(0)))
+    return None if field is None else field.annotation
+
+
+def _step_into(node: Any, parts: list[Any]) -> Any:
+    """One step down the annotation ``node`` along ``parts``; None when it leads nowhere."""
+    origin = typing.get_origin(node)
+    return _field_annotation(node, parts) if origin is None else _container_arg(node, origin, parts)
+
+
+def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model whose fields sit at ``loc`` below ``root`` (for "did you mean")."""
+    node: Any = root
+    parts = list(loc)
+    while parts and node is not None:
+        node = _step_into(node, parts)
+    node = _without_none(node)
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+
+
+def _found_text(found: Any) -> str:
+    """The offending value, short: its repr, or the type of a mapping or list."""
+    text = repr(found) if not isinstance(found, dict | list) else type(found).__name__
+    return text[: MAX_FOUND_CHARS - 3] + "..." if len(text) > MAX_FOUND_CHARS else text
+
+
+def _unknown_key(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """``unknown key`` with the closest valid key, or the list of valid keys when none is close."""
+    parent = model_at(root, loc[:-1])
+    valid = list(parent.model_fields) if parent else []
+    hint = suggest(loc[-1], valid) if valid else ""
+    listing = "" if hint else f" (valid keys: {', '.join(valid)})"
+    return f"unknown key{hint}{listing}"
+
+
+def format_validation_error(path: str, err: ValidationError, root: type[BaseModel]) -> str:
+    """One line for the first error: file, dotted field path, what was expected, what was found.
+
+    Args:
+        path: the file (or ``--set`` option) the data came from.
+        err: what pydantic found.
+        root: the model that was validated, to list the valid keys of an unknown one.
+    """
+    errors = err.errors()
+    e = errors[0]
+    loc = tuple(e.get("loc", ()))
+    where = ".".join(str(p) for p in loc) or "(top level)"
+    if e["type"] == "extra_forbidden":
+        return f"{path}: {where}: {_unknown_key(root, loc)}"
+    if e["type"] == "missing":
+        return f"{path}: {where}: required field is missing"
+    msg = e.get("msg", "invalid value").replace("Value error, ", "")
+    more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+    return f"{path}: {where}: {msg}; found {_found_text(e.get('input'))}{more}"
