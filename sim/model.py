@@ -107,10 +107,10 @@ class ConflictModel(Model):
                             ("population", st.map.population), ("threat", st.threat0),
                             ("recognised", st.recognised0)):
             getattr(s, name)[...] = value
-        s.territory[:] = st.area_weight @ s.control
+        s.territory[:] = st.territory0
         s.held[...] = s.control >= self.pars.held_threshold
         s.security_pool[0] = self.pars.former_security_pool
-        s.legitimacy[0] = float(st.const.weight @ s.recognised) / max(float(st.const.weight.sum()), 1e-12)
+        s.legitimacy[0] = st.legitimacy0
         s.cohesion[0] = st.const.cohesion0
         return s
 

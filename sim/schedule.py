@@ -16,7 +16,7 @@ from numba import literal_unroll
 
 from sim import recorder
 from sim.bundles import Const, Draws, Pars, Record, State
-from sim.jit import jit
+from sim.jit import entry
 from sim.mechanics import alliances, combat, resources, sentiment, space, support, terror
 
 #: The phases of a step, in order (ODD element 3).
@@ -37,14 +37,14 @@ def phase_names() -> list[str]:
     return [f"{getattr(ph, 'py_func', ph).__module__.rsplit('.', 1)[-1]}.step" for ph in PHASES]
 
 
-@jit
+@entry
 def run_step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """One step: every phase of :data:`PHASES` in order."""
     for phase in literal_unroll(PHASES):
         phase(c, p, s, d, r, t)
 
 
-@jit
+@entry
 def run_steps(c: Const, p: Pars, s: State, d: Draws, r: Record, first: int, last: int) -> None:
     """Steps ``first`` to ``last`` (inclusive) in one compiled call."""
     for t in range(first, last + 1):

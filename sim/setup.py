@@ -33,7 +33,8 @@ class Setup:
         n_territorial: number of factions that hold ground (columns of the combat luck).
         resistance: [F] bool, factions that count as the armed resistance (kind rule).
         control0: [P, F] initial control; strength0, funds0, materiel0: [F]; threat0: [D];
-            recognised0: [D] bool.
+            recognised0: [D] bool; territory0: [F] initial share of the country's area;
+            legitimacy0: the government's initial international legitimacy.
     """
 
     spec: ScenarioSpec
@@ -54,6 +55,8 @@ class Setup:
     materiel0: np.ndarray
     threat0: np.ndarray
     recognised0: np.ndarray
+    territory0: np.ndarray
+    legitimacy0: float
 
     @property
     def dt(self) -> float:
@@ -102,14 +105,19 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
                   **_relations(spec, m, fi, classes), **_donor_arrays(spec, m, fi))
     # The arrays stay writeable on purpose: numba's dispatcher types a read-only array on
     # a slow path (tens of microseconds a call). They are constants by convention.
+    control0 = _control0(spec, m)
+    recognised0 = np.array([d.recognises for d in ds], dtype=bool)
+    # computed once per scenario, not per run (and no BLAS call, whose threads spin, per run)
+    territory0 = const.area_weight @ control0
+    legitimacy0 = float(const.weight @ recognised0) / max(float(const.weight.sum()), 1e-12)
     return Setup(
         spec=spec, map=m, const=const, pars=pars_bundle(spec.parameters), digest=spec.digest(),
         faction_keys=tuple(spec.factions), faction_labels=tuple(f.label for f in fs),
         donor_keys=tuple(spec.donors), donor_labels=tuple(d.label for d in ds), gov=gov,
         n_territorial=int(territorial.sum()), resistance=np.array([cls.resistance for cls in classes]),
-        control0=_control0(spec, m), strength0=_fvec(fs, "strength"), funds0=_fvec(fs, "funds"),
-        materiel0=_fvec(fs, "materiel"), threat0=_fvec(ds, "threat"),
-        recognised0=np.array([d.recognises for d in ds], dtype=bool),
+        control0=control0, strength0=_fvec(fs, "strength"), funds0=_fvec(fs, "funds"),
+        materiel0=_fvec(fs, "materiel"), threat0=_fvec(ds, "threat"), recognised0=recognised0,
+        territory0=territory0, legitimacy0=legitimacy0,
     )
 
 
