@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import batch
-from sim.batch import execute, plan_chunks, plan_points
+from sim import executors
+from sim.batch import BatchError, load_points, run_batch
 from sim.scenario import load_scenario
 from sim.store import ShardStore
 from tests.conftest import BASELINE, ROOT
@@ -24,19 +24,14 @@ from tests.conftest import BASELINE, ROOT
 RUN = [sys.executable, str(ROOT / "run.py"), "run"]
 
 
-def _points(paths=(BASELINE,), sweeps=()):
-    loaded = [load_scenario(p) for p in paths]
-    return plan_points([(s, m, s.model_dump(mode="python")) for s, m in loaded], sweeps)
+def _points(paths=(BASELINE,), sweeps=(), months=6):
+    return load_points(paths, sweeps=sweeps, months=months)
 
 
-def _run_store(out: Path, points, reps, workers, executor, months=6):
-    store = ShardStore(out)
-    out.mkdir(parents=True, exist_ok=True)
-    # local workers write their parts into out themselves; Dask workers send them back
-    for res in execute(plan_chunks(points, reps), 77, months, workers, executor, out=out):
-        store.write(res.key, res.tables, res.completed, res.failures)
-    store.write_event_log()
-    return store
+def _batch(out: Path, points, reps, workers, executor):
+    summary = run_batch(points, reps, 77, out, executor=executor, workers=workers, progress=False)
+    assert summary.out == out and summary.seed == 77 and not summary.seed_drawn
+    return ShardStore(out)
 
 
 def _digest(folder: Path) -> str:
@@ -51,27 +46,27 @@ def _digest(folder: Path) -> str:
 def test_same_files_for_one_worker_two_workers_and_dask(tmp_path):
     pytest.importorskip("distributed", reason="Dask distributed is not installed")
     points = _points()
-    one = _run_store(tmp_path / "one", points, 12, 1, "local")
-    two = _run_store(tmp_path / "two", points, 12, 2, "local")
-    dask = _run_store(tmp_path / "dask", points, 12, 2, "dask")  # a real LocalCluster with 2 worker processes
+    one = _batch(tmp_path / "one", points, 12, 1, "local")
+    two = _batch(tmp_path / "two", points, 12, 2, "local")
+    dask = _batch(tmp_path / "dask", points, 12, 2, "dask")  # a real LocalCluster with 2 worker processes
     assert _digest(one.out) == _digest(two.out) == _digest(dask.out)
     runs, _ = one.completed()
     assert len(runs) == 12
 
 
 def test_recycled_workers_give_the_same_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "RECYCLE", 1)  # a fresh worker process for every chunk
-    points = _points()
-    one = _run_store(tmp_path / "one", points, 60, 1, "local", months=3)
-    recycled = _run_store(tmp_path / "recycled", points, 60, 2, "local", months=3)
+    monkeypatch.setattr(executors, "RECYCLE", 1)  # a fresh worker process for every chunk
+    points = _points(months=3)
+    one = _batch(tmp_path / "one", points, 60, 1, "local")
+    recycled = _batch(tmp_path / "recycled", points, 60, 2, "local")
     assert _digest(one.out) == _digest(recycled.out)
     assert len(recycled.completed()[0]) == 60
 
 
 def test_replication_seed_does_not_depend_on_batch_size(tmp_path):
     points = _points()
-    small = _run_store(tmp_path / "small", points, 3, 1, "local")
-    big = _run_store(tmp_path / "big", points, 12, 1, "local")
+    small = _batch(tmp_path / "small", points, 3, 1, "local")
+    big = _batch(tmp_path / "big", points, 12, 1, "local")
     a = pd.read_parquet(small.out / "trajectories.parquet")
     b = pd.read_parquet(big.out / "trajectories.parquet")
     b = b[b["replication"] < 3].reset_index(drop=True)
@@ -79,15 +74,17 @@ def test_replication_seed_does_not_depend_on_batch_size(tmp_path):
 
 
 def test_failing_run_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
-    real = batch.run_one
+    real = executors.run_one
 
     def flaky(spec, m, seed, replication, months=None):
         if replication == 3:
             raise RuntimeError("boom in replication 3")
         return real(spec, m, seed, replication, months)
 
-    monkeypatch.setattr(batch, "run_one", flaky)
-    store = _run_store(tmp_path / "out", _points(), 8, 1, "local")
+    monkeypatch.setattr(executors, "run_one", flaky)
+    summary = run_batch(_points(), 8, 77, tmp_path / "out", workers=1, progress=False)
+    assert summary.status == "incomplete" and summary.failed_runs == 1 and summary.completed_runs == 7
+    store = ShardStore(tmp_path / "out")
     runs, _ = store.completed()
     assert len(runs) == 7 and not any(r.endswith("r000003") for r in runs)
     errors = [json.loads(line) for line in store.errors.read_text().splitlines()]
@@ -177,23 +174,25 @@ def test_resume_refuses_a_different_batch(tmp_path):
     assert p.returncode == 2 and "different batch" in p.stderr
 
 
-def test_mesa_batch_run_still_works():
+def test_mesa_batch_run_pairs_with_the_batch_runner(tmp_path):
     import mesa
 
     from sim.mesa_compat import BatchConflictModel
 
-    rows = mesa.batch_run(BatchConflictModel, {"scenario": str(BASELINE), "months": 6,
+    rows = mesa.batch_run(BatchConflictModel, {"scenario": str(BASELINE), "months": 6, "base_seed": 5,
                                                "donors__us__arms_willingness": [0.0, 0.5]},
-                          rng=[1, 2], number_processes=1, display_progress=False)
+                          rng=[0, 2], number_processes=1, display_progress=False)
     assert len(rows) == 4
     assert {r["donors__us__arms_willingness"] for r in rows} == {0.0, 0.5}
     assert all(0 < r["resistance_territory"] < 0.05 and r["Step"] == 6 for r in rows)
-    # the same seed and parameters give the same outcome as the project's own runner
-    from sim.model import ConflictModel
-
-    spec, m = load_scenario(BASELINE, ["donors.us.arms_willingness=0.0"])
-    own = ConflictModel(spec, m, 1, months=6).run()
-    nrf_like = [spec.factions[k].kind == "resistance" for k in own.factions]
-    expected = float(own.territory_share[-1][nrf_like].sum())
-    got = next(r for r in rows if r["donors__us__arms_willingness"] == 0.0 and r["iteration"] == 0)
-    assert got["resistance_territory"] == pytest.approx(expected, rel=1e-12)
+    # rng=i is replication i of `run.py run --seed 5`: the same run, actor by actor
+    points = load_points([BASELINE], ["donors.us.arms_willingness=0.0"], months=6)
+    run_batch(points, 3, 5, tmp_path / "own", workers=1, progress=False)
+    traj = pd.read_parquet(tmp_path / "own" / "trajectories.parquet", filters=[("step", "==", 6)])
+    spec, _ = load_scenario(BASELINE)
+    for rep in (0, 2):
+        got = next(r for r in rows if r["donors__us__arms_willingness"] == 0.0 and r["rng"] == rep)
+        own = traj[traj["replication"] == rep].set_index("actor")["territory_share"]
+        assert {f"territory_{k}" for k in spec.factions} <= set(got), "one territory reporter per faction"
+        for key in spec.factions:
+            assert got[f"territory_{key}"] == pytest.approx(own[key], rel=1e-12, abs=1e-15), (rep, key)
