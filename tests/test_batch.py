@@ -196,3 +196,46 @@ def test_mesa_batch_run_pairs_with_the_batch_runner(tmp_path):
         assert {f"territory_{k}" for k in spec.factions} <= set(got), "one territory reporter per faction"
         for key in spec.factions:
             assert got[f"territory_{key}"] == pytest.approx(own[key], rel=1e-12, abs=1e-15), (rep, key)
+
+
+def test_each_scenario_keeps_its_own_horizon(tmp_path):
+    hindcast = ROOT / "scenarios" / "hindcast_2021_collapse.yaml"  # 3 months in daily steps
+    s = run_batch(load_points([BASELINE, hindcast]), 2, 1, tmp_path / "mixed", workers=1, progress=False)
+    assert s.status == "complete"
+    traj = pd.read_parquet(tmp_path / "mixed" / "trajectories.parquet", columns=["scenario", "step", "date"])
+    last = traj.groupby("scenario", observed=True)["date"].max().astype(str).str[:10].to_dict()
+    assert traj[traj["scenario"] == "baseline"]["step"].max() == 60, "the baseline runs its 60 months"
+    first = traj.groupby("scenario", observed=True)["date"].min().astype(str).str[:10].to_dict()
+    days = (pd.Timestamp(last["hindcast_2021_collapse"]) - pd.Timestamp(first["hindcast_2021_collapse"])).days
+    assert 85 <= days <= 95, f"the hindcast runs its 3 months, not the baseline's 60 ({days} days)"
+    man = json.loads((tmp_path / "mixed" / "manifest.json").read_text())
+    assert {p["scenario"]: p["months"] for p in man["points"]} == {"baseline": 60, "hindcast_2021_collapse": 3}
+    assert man["months"] is None, "no single horizon is claimed for the batch"
+
+
+def test_swept_months_really_run_that_long(tmp_path):
+    s = run_batch(load_points([BASELINE], sweeps=["months=3,6"]), 2, 1, tmp_path / "m", workers=1, progress=False)
+    assert [p.months for p in s.points] == [3, 6]
+    traj = pd.read_parquet(tmp_path / "m" / "trajectories.parquet", columns=["point", "step", "months"])
+    assert traj.groupby("point")["step"].max().to_dict() == {0: 3, 1: 6}
+    assert traj.groupby("point")["months"].first().to_dict() == {0: 3, 1: 6}
+    assert traj["months"].dtype == "int64"
+
+
+def test_run_batch_seed_policy_and_refusals(tmp_path):
+    points = load_points([BASELINE], months=2)
+    out = tmp_path / "b"
+    s = run_batch(points, 2, None, out, workers=1, progress=False)
+    man = json.loads((out / "manifest.json").read_text())
+    assert s.seed_drawn and man["seed_drawn_from_entropy"] and man["base_seed"] == s.seed
+    with pytest.raises(BatchError, match="already holds results"):
+        run_batch(points, 2, 1, out, workers=1, progress=False)
+    again = run_batch(points, 2, None, out, workers=1, resume=True, progress=False)
+    assert again.seed == s.seed and again.resumed_runs == 2 and again.status == "complete"
+    with pytest.raises(BatchError, match="different batch"):
+        run_batch(points, 3, s.seed, out, workers=1, resume=True, progress=False)
+    with pytest.raises(BatchError, match="--replications"):
+        run_batch(points, 10**9, 1, tmp_path / "huge", progress=False)
+    assert not (tmp_path / "huge").exists()
+    over = run_batch(points, 1, 3, out, workers=1, overwrite=True, progress=False)
+    assert over.total_runs == over.completed_runs == 1
