@@ -38,17 +38,21 @@ def _assemble(parts: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFr
     for col in columns:
         vals = [p[col] for p in parts]
         if isinstance(vals[0], _Cat):
-            cats = list(dict.fromkeys(c for v in vals for c in v.categories))
-            index = {c: i for i, c in enumerate(cats)}
-            codes = np.concatenate([
-                np.array([index[c] for c in v.categories], dtype=np.int32)[v.codes] for v in vals
-            ]) if vals else np.zeros(0, np.int32)
-            out[col] = pd.Categorical.from_codes(codes, categories=cats)
+            first = list(vals[0].categories)
+            if all(list(v.categories) == first for v in vals):  # the runs of a chunk share their names
+                cats, codes = first, np.concatenate([v.codes for v in vals]).astype(np.int32, copy=False)
+            else:
+                cats = list(dict.fromkeys(c for v in vals for c in v.categories))
+                index = {c: i for i, c in enumerate(cats)}
+                codes = np.concatenate([np.array([index[c] for c in v.categories], dtype=np.int32)[v.codes]
+                                        for v in vals])
+            # the codes are in range by construction: pandas need not check them again
+            out[col] = pd.Categorical.from_codes(codes, categories=cats, validate=False)
         elif columns[col] == "string":
             out[col] = pd.array(np.concatenate(vals), dtype="string")
         else:
             out[col] = np.concatenate(vals).astype(columns[col], copy=False)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # the columns are fresh arrays: no copy needed
 
 
 def _run_columns(r: RunResult, t: np.ndarray) -> dict[str, Any]:
@@ -58,8 +62,8 @@ def _run_columns(r: RunResult, t: np.ndarray) -> dict[str, Any]:
         "point": np.full(n, r.point, dtype=np.int32),
         "replication": np.full(n, r.replication, dtype=np.int32),
         "seed": np.full(n, r.seed, dtype=np.uint64),
-        "step": t.astype(np.int32),
-        "date": r.dates[t].astype("datetime64[s]"),
+        "step": t.astype(np.int32, copy=False),
+        "date": r.dates.astype("datetime64[s]")[t],  # convert the run's dates once, then index
     }
 
 
@@ -69,7 +73,7 @@ _RUN = {"scenario": "category", "point": "int32", "replication": "int32", "seed"
 
 def _grid(steps: int, *sizes: int) -> list[np.ndarray]:
     """Index arrays of a C-ordered (steps, *sizes) grid, flattened."""
-    return [g.ravel() for g in np.indices((steps, *sizes))]
+    return [g.ravel() for g in np.indices((steps, *sizes), dtype=np.int32)]
 
 
 def trajectories_frame(results: Sequence[RunResult]) -> pd.DataFrame:
