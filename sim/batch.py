@@ -141,8 +141,8 @@ def _descendants() -> dict[int, Any]:
 def _stop_processes(before: set[int]) -> None:
     """Stop every process started during the batch, then the fork server and resource tracker.
 
-    Pool workers, Dask nannies and workers are terminated (killed if they linger); the
-    resource tracker ignores SIGTERM and exits once the others have gone.
+    What the executor left running is killed; then the fork server is stopped, and the
+    resource tracker (which ignores SIGTERM) exits once the others have gone.
     """
     from multiprocessing import forkserver, resource_tracker
 
@@ -151,14 +151,11 @@ def _stop_processes(before: set[int]) -> None:
     helpers = {getattr(forkserver._forkserver, "_forkserver_pid", None),
                getattr(resource_tracker._resource_tracker, "_pid", None)}
     new = [p for pid, p in _descendants().items() if pid not in before and pid not in helpers]
+    # killed, not asked: what a worker leaves half-done never counts (only ledger lines do)
     for p in new:
         with contextlib.suppress(psutil.Error):
-            p.terminate()
-    _, alive = psutil.wait_procs(new, timeout=5)
-    for p in alive:
-        with contextlib.suppress(psutil.Error):
             p.kill()
-    psutil.wait_procs(alive, timeout=5)
+    psutil.wait_procs(new, timeout=10)
     stop_helper_processes()
 
 
@@ -311,8 +308,8 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
             return finish("complete" if len(store.completed()[0]) == total else "incomplete")
     except BaseException as exc:
         bar.close()
-        results.close()  # a pool still running stops its workers here
-        _stop_processes(before)
+        results.close()  # the executor stops its pool's workers, or closes its cluster
+        _stop_processes(before)  # then anything left, the fork server and the resource tracker
         if isinstance(exc, KeyboardInterrupt):
             signum = exc.signum if isinstance(exc, BatchInterrupted) else signal.SIGINT
             raise BatchInterrupted(signum, finish("interrupted")) from None

@@ -15,7 +15,9 @@ count. An interrupted executor stops every process it started before it returns.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import signal
 import threading
 import time
@@ -147,6 +149,11 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _quiet() -> None:
+    """Make a Dask worker log errors only (its tasks are being cancelled on purpose)."""
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+
+
 def _pool_context() -> Any:
     """A fork server that has imported the model and loaded its kernels, else spawn.
 
@@ -259,6 +266,8 @@ def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, w
                                dashboard_address=":0")  # any free port: never clashes with a running cluster
         client = Client(cluster)
     try:
+        if cluster is not None:  # Ctrl-C reaches the whole process group: the batch stops its workers
+            client.run(_worker_init)
         todo = iter(chunks)
         window = 2 * max(workers, len(client.scheduler_info().get("workers", {})), 1)
 
@@ -273,6 +282,12 @@ def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, w
             nxt = next(todo, None)
             if nxt is not None:
                 queue.add(submit(nxt))
+    except BaseException:
+        # stopped: the workers' tasks are cancelled on purpose; keep their logs from saying so
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+        with contextlib.suppress(Exception):
+            client.run(_quiet)
+        raise
     finally:
         client.close()
         if cluster is not None:

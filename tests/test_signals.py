@@ -48,14 +48,19 @@ def clean(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_stops_every_process_and_resume_finishes(tmp_path, clean, signum, code):
+@pytest.mark.parametrize("signum, code, executor", [(signal.SIGINT, 130, "local"), (signal.SIGTERM, 143, "local"),
+                                                    (signal.SIGINT, 130, "dask")])
+def test_signal_stops_every_process_and_resume_finishes(tmp_path, clean, signum, code, executor):
+    if executor == "dask":
+        pytest.importorskip("distributed", reason="Dask distributed is not installed")
     out = tmp_path / "batch"
-    proc = subprocess.Popen([*RUN, *ARGS, "-w", "2", "--out", str(out)], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([*RUN, *ARGS, "-w", "2", "--executor", executor, "--out", str(out)],
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
     ledger = out / "runs.jsonl"
     deadline = time.time() + 600
-    # wait until the pool's workers run chunks: the fork server, two workers, the resource tracker
+    # wait until the workers run chunks (pool: the fork server, two workers, the resource tracker;
+    # Dask: two worker processes and the resource tracker)
     while time.time() < deadline and proc.poll() is None:
         lines = len(ledger.read_text().splitlines()) if ledger.exists() else 0
         if lines >= 8 and len(psutil.Process(proc.pid).children(recursive=True)) >= 3:
