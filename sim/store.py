@@ -186,12 +186,15 @@ class ShardStore:
         a chunk's parts and its ledger line). A ledger line whose chunk lacks a part, or has
         one that is not a whole Parquet file (a machine that lost power before the disk had
         it all, a file deleted by hand), is taken out of the ledger with the chunk's parts,
-        so that ``--resume`` runs the chunk again instead of trusting it.
+        so that ``--resume`` runs the chunk again instead of trusting it. A torn ledger line
+        (a crash mid-line) is removed, so the next line appended is not glued to it.
         """
         _, chunks = self.completed()
         broken = {c for c in chunks if not all(_whole_parquet(self.out / f"{t}.parquet" / f"part-{c}.parquet")
                                                for t in TABLES)}
-        if broken:
+        text = self.ledger.read_text(encoding="utf-8") if self.ledger.exists() else ""
+        torn = len(self._records()) != len(text.splitlines()) or (text and not text.endswith("\n"))
+        if broken or torn:  # a torn line (a crash mid-write) goes too: the next line must start afresh
             _atomic_text("".join(line + "\n" for line, rec in self._records() if rec["chunk"] not in broken),
                          self.ledger)
             chunks -= broken

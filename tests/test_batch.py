@@ -239,3 +239,15 @@ def test_run_batch_seed_policy_and_refusals(tmp_path):
     assert not (tmp_path / "huge").exists()
     over = run_batch(points, 1, 3, out, workers=1, overwrite=True, progress=False)
     assert over.total_runs == over.completed_runs == 1
+
+
+def test_a_torn_ledger_line_is_dropped_before_the_batch_goes_on(tmp_path):
+    points = load_points([BASELINE], months=2)
+    out = tmp_path / "torn"
+    run_batch(points, 30, 4, out, workers=1, progress=False)
+    ledger = out / "runs.jsonl"
+    lines = ledger.read_text().splitlines()
+    ledger.write_text("\n".join(lines[:2]) + "\n" + lines[2][: len(lines[2]) // 2])  # killed mid-line
+    s = run_batch(points, 30, 4, out, workers=1, resume=True, progress=False)
+    assert s.status == "complete" and s.resumed_runs == 20 and s.completed_runs == 30
+    assert all(json.loads(line) for line in ledger.read_text().splitlines())
