@@ -132,17 +132,12 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
-def _descendants() -> dict[int, Any]:
-    import psutil
-
-    return {p.pid: p for p in psutil.Process().children(recursive=True)}
-
-
-def _stop_processes(before: set[int]) -> None:
+def _stop_processes(since: float) -> None:
     """Stop every process started during the batch, then the fork server and resource tracker.
 
     What the executor left running is killed; then the fork server is stopped, and the
-    resource tracker (which ignores SIGTERM) exits once the others have gone.
+    resource tracker (which ignores SIGTERM) exits once the others have gone. Processes are
+    told apart by their start time, so the batch scans for them only when it must stop them.
     """
     from multiprocessing import forkserver, resource_tracker
 
@@ -150,7 +145,11 @@ def _stop_processes(before: set[int]) -> None:
 
     helpers = {getattr(forkserver._forkserver, "_forkserver_pid", None),
                getattr(resource_tracker._resource_tracker, "_pid", None)}
-    new = [p for pid, p in _descendants().items() if pid not in before and pid not in helpers]
+    new = []
+    for p in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if p.pid not in helpers and p.create_time() >= since:
+                new.append(p)
     # killed, not asked: what a worker leaves half-done never counts (only ledger lines do)
     for p in new:
         with contextlib.suppress(psutil.Error):
@@ -281,7 +280,7 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
     t0 = time.perf_counter()
     failures: list[dict[str, Any]] = []
     bar = _Progress(progress, total, len(done))
-    before = set(_descendants())
+    since = time.time() - 0.05  # start times are in clock ticks: a little slack
     results = execute(chunks, seed, None, n_workers, executor, scheduler, out=out)
 
     def summary(status: str) -> BatchSummary:
@@ -309,7 +308,7 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
     except BaseException as exc:
         bar.close()
         results.close()  # the executor stops its pool's workers, or closes its cluster
-        _stop_processes(before)  # then anything left, the fork server and the resource tracker
+        _stop_processes(since)  # then anything left, the fork server and the resource tracker
         if isinstance(exc, KeyboardInterrupt):
             signum = exc.signum if isinstance(exc, BatchInterrupted) else signal.SIGINT
             raise BatchInterrupted(signum, finish("interrupted")) from None
