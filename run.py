@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="compare results folders: paired differences, probabilities, figures")
     c.add_argument("folders", nargs="+", help="results folders from run.py run")
     c.add_argument("--baseline", help="group to compare against (default: baseline, else the first)")
-    c.add_argument("--months", default="12,36,60", help="months at which to compare (default 12,36,60)")
+    c.add_argument("--months", help="months at which to compare, within the horizon (default: those of 12,36,60 "
+                                    "within it, else the horizon)")
     c.add_argument("--out", required=True, help="folder for report.md, CSV tables and figures")
     c.add_argument("--overwrite", action="store_true", help="write into an --out that already holds files")
     c.add_argument("--holds", default="1,5,10", metavar="PCT,...",

@@ -19,6 +19,7 @@ import sim
 
 EXIT_BAD_INPUT = 2
 ROOT = Path(sim.__file__).resolve().parent.parent  # the checkout: scenarios/ and docs/ live here
+DEFAULT_COMPARE_MONTHS = (12.0, 36.0, 60.0)
 ODD_BEGIN, ODD_END = "<!-- parameters:begin -->", "<!-- parameters:end -->"
 
 
@@ -185,14 +186,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for f in folders:
         if not (f / "manifest.json").is_file():
             raise BadInput(f"{f}: not a results folder (no manifest.json)")
-    try:
-        months = [float(x) for x in args.months.split(",") if x.strip()]
-    except ValueError:
-        raise BadInput(f"--months: expected comma-separated months, found {args.months!r}") from None
     horizon = max(_horizon(f) for f in folders)
-    late = [m for m in months if not 0 <= m <= horizon]
-    if late:
-        raise BadInput(f"--months: month {late[0]:g} is outside 0 to {horizon:g}, the longest horizon compared")
+    if args.months is None:  # the default months that fall within the horizon, else the horizon
+        months = [m for m in DEFAULT_COMPARE_MONTHS if m <= horizon] or [horizon]
+    else:
+        try:
+            months = [float(x) for x in args.months.split(",") if x.strip()]
+        except ValueError:
+            raise BadInput(f"--months: expected comma-separated months, found {args.months!r}") from None
+        late = [m for m in months if not 0 <= m <= horizon]
+        if late:
+            raise BadInput(f"--months: month {late[0]:g} is outside 0 to {horizon:g}, the longest horizon compared")
     holds = _shares(args.holds, "--holds")
     wiped = _shares(args.wiped_out, "--wiped-out")
     if len(wiped) != 1:
