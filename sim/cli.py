@@ -14,8 +14,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sim
+
+if TYPE_CHECKING:
+    from sim.batch import BatchSummary
 
 EXIT_BAD_INPUT = 2
 ROOT = Path(sim.__file__).resolve().parent.parent  # the checkout: scenarios/ and docs/ live here
@@ -68,13 +72,13 @@ def _resume_command(argv: Sequence[str], out: Path) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run scenarios x sweep points x replications; stream tables to the store; figures; summary."""
-    from sim.batch import BatchInterrupted, limits, run_batch
+    from sim.batch import MAX_WORKERS, BatchInterrupted, limits, run_batch
     from sim.plan import column_type, parse_sweep, plan_points
     from sim.scenario import load_scenario
 
     _within("--replications", args.replications, *limits("replications"))
     _within("--months", args.months, *limits("months"))
-    _within("--workers", args.workers, 1, 1024)
+    _within("--workers", args.workers, 1, MAX_WORKERS)
     _within("--seed", args.seed, 0, 2**64 - 1)
     loaded = [load_scenario(f, args.set or ()) for f in args.scenarios]
     sweeps = [parse_sweep(t) for t in args.sweep or ()]
@@ -112,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _figures_and_summary(s: object, loaded: list, map_months: list[int] | None) -> None:
+def _figures_and_summary(s: BatchSummary, loaded: list[tuple[Any, Any]], map_months: list[int] | None) -> None:
     """Where the results are; per point, its figures and its summary table."""
     from sim.calendar import STEP_MONTHS
     from sim.plots import make_figures
