@@ -124,6 +124,9 @@ def _stop_on_signals() -> Iterator[None]:
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM while a chunk is recorded: a ledger line is never torn by them."""
+    if not hasattr(signal, "pthread_sigmask"):  # not on Windows: the ledger's torn-line repair covers it
+        yield
+        return
     held = {signal.SIGINT, signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:

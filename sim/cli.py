@@ -67,7 +67,7 @@ def _resume_command(argv: Sequence[str], out: Path) -> str:
         args += ["--out", str(out)]
     if "--resume" not in args:
         args.append("--resume")
-    return " ".join(shlex.quote(a) for a in ["run.py", *args])
+    return " ".join(shlex.quote(a) for a in ["uv", "run", "run.py", *args])
 
 
 def cmd_run(args: argparse.Namespace) -> int:

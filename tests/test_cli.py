@@ -226,3 +226,11 @@ def test_compare_refuses_to_overwrite(results, tmp_path):
     p = cli("compare", str(out), "--months", "12", "--out", str(rep), "--overwrite")
     assert p.returncode == 0, p.stderr
     assert (rep / "report.md").is_file() and (rep / "notes.txt").is_file()
+
+
+def test_progress_bar_on_request(tmp_path):
+    p = cli("run", str(BASELINE), "-n", "2", "--seed", "1", "--months", "2", "--progress", "--out", str(tmp_path / "o"))
+    assert p.returncode == 0, p.stderr
+    assert "2/2" in p.stderr and "run" in p.stderr, "a tqdm bar of runs on standard error"
+    p = cli("run", str(BASELINE), "-n", "2", "--seed", "1", "--months", "2", "--out", str(tmp_path / "q"))
+    assert p.returncode == 0 and p.stderr == "", "no bar when standard error is not a terminal"
