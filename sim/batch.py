@@ -235,8 +235,6 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
         BatchInterrupted: on SIGINT or SIGTERM, after stopping every process the batch started
             and marking the manifest ``interrupted``.
     """
-    import numpy as np
-
     out = Path(out)
     _check(points, replications, workers, out)
     if executor not in ("local", "dask"):
@@ -246,23 +244,11 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
     old = read_manifest(out)
     if resume and old is None:
         raise BatchError(f"{out}: --resume needs a folder with a batch in it (no manifest.json)")
-    seed_drawn = seed is None and not resume
-    if seed is None:
-        seed = int(old["base_seed"]) if resume and old else int(np.random.SeedSequence().entropy % (2**32))
-    if seed < 0:
-        raise BatchError(f"--seed: expected a non-negative integer, found {seed}")
+    seed, seed_drawn = _seed(seed, old if resume else None)
     data = plan(points, replications, seed)
     key = plan_hash(data)
     store = ShardStore(out)
-    if resume:
-        if old.get("plan_hash") != key:
-            raise BatchError(f"{out}: --resume with a different batch (scenarios, sweep, replications, months "
-                             f"or seed differ from the manifest)")
-    elif store.exists():
-        if not overwrite:
-            raise BatchError(f"{out}: already holds results (manifest.json); choose another --out, "
-                             f"pass --resume to finish that batch, or --overwrite")
-        store.reset()
+    _claim(store, old, key, resume, overwrite)
 
     total = len(points) * replications
     n_workers = workers if workers is not None else ((os.cpu_count() or 1) if total >= SMALL_BATCH else 1)
@@ -300,12 +286,7 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
 
     try:
         with _stop_on_signals():
-            for res in results:
-                with _signals_held():  # a chunk is recorded whole or not at all
-                    store.write(res.key, res.tables, res.completed, res.failures)
-                failures += res.failures
-                bar.update(len(res.completed) + len(res.failures))
-            bar.close()
+            _record(results, store, bar, failures)
             store.write_event_log()
             return finish("complete" if len(store.completed()[0]) == total else "incomplete")
     except BaseException as exc:
@@ -317,6 +298,41 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
             raise BatchInterrupted(signum, finish("interrupted")) from None
         finish("failed")
         raise
+
+
+def _seed(seed: int | None, old: dict[str, Any] | None) -> tuple[int, bool]:
+    """The batch's seed and whether it was drawn: given, the resumed batch's, or drawn from entropy."""
+    import numpy as np
+
+    drawn = seed is None and old is None
+    if seed is None:
+        seed = int(old["base_seed"]) if old else int(np.random.SeedSequence().entropy % (2**32))
+    if seed < 0:
+        raise BatchError(f"--seed: expected a non-negative integer, found {seed}")
+    return seed, drawn
+
+
+def _claim(store: ShardStore, old: dict[str, Any] | None, key: str, resume: bool, overwrite: bool) -> None:
+    """Refuse a resume of another plan, or a folder that holds results; clear it for ``overwrite``."""
+    if resume:
+        if old is None or old.get("plan_hash") != key:
+            raise BatchError(f"{store.out}: --resume with a different batch (scenarios, sweep, replications, "
+                             f"months or seed differ from the manifest)")
+    elif store.exists():
+        if not overwrite:
+            raise BatchError(f"{store.out}: already holds results (manifest.json); choose another --out, "
+                             f"pass --resume to finish that batch, or --overwrite")
+        store.reset()
+
+
+def _record(results: Iterator[ChunkResult], store: ShardStore, bar: _Progress, failures: list[dict[str, Any]]) -> None:
+    """Record each chunk as it completes: its parts, then its ledger line (the line makes them count)."""
+    for res in results:
+        with _signals_held():  # a chunk is recorded whole or not at all
+            store.write(res.key, res.tables, res.completed, res.failures)
+        failures += res.failures
+        bar.update(len(res.completed) + len(res.failures))
+    bar.close()
 
 
 def _start_line(points: Sequence[Point], replications: int, seed: int, drawn: bool, done: int, removed: int) -> str:
