@@ -251,3 +251,26 @@ def test_a_torn_ledger_line_is_dropped_before_the_batch_goes_on(tmp_path):
     s = run_batch(points, 30, 4, out, workers=1, resume=True, progress=False)
     assert s.status == "complete" and s.resumed_runs == 20 and s.completed_runs == 30
     assert all(json.loads(line) for line in ledger.read_text().splitlines())
+
+
+def test_warm_up_runs_nothing_at_import_and_the_preload_reports_a_failure(monkeypatch, capsys):
+    import importlib
+    import sys as _sys
+
+    import sim.warmup
+
+    code = ("import sim.model as m\n"
+            "def run(self):\n    raise SystemExit(3)\n"
+            "m.ConflictModel.run = run\nimport sim.warmup\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, "importing sim.warmup runs no model"
+
+    def broken():
+        raise RuntimeError("no kernels today")
+
+    monkeypatch.setattr(sim.warmup, "warm_up", broken)
+    _sys.modules.pop("sim.preload", None)
+    importlib.import_module("sim.preload")  # what the fork server does
+    err = capsys.readouterr().err
+    assert "warm-up failed" in err and "RuntimeError: no kernels today" in err and "Traceback" in err
+    _sys.modules.pop("sim.preload", None)
