@@ -186,8 +186,10 @@ def test_mesa_batch_run_pairs_with_the_batch_runner(tmp_path):
     assert {r["donors__us__arms_willingness"] for r in rows} == {0.0, 0.5}
     assert all(0 < r["resistance_territory"] < 0.05 and r["Step"] == 6 for r in rows)
     # rng=i is replication i of `run.py run --seed 5`: the same run, actor by actor
-    points = load_points([BASELINE], ["donors.us.arms_willingness=0.0"], months=6)
-    run_batch(points, 3, 5, tmp_path / "own", workers=1, progress=False)
+    p = subprocess.run([*RUN, str(BASELINE), "--set", "donors.us.arms_willingness=0.0", "-n", "3", "--seed", "5",
+                        "--months", "6", "-w", "1", "--out", str(tmp_path / "own")], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr
     traj = pd.read_parquet(tmp_path / "own" / "trajectories.parquet", filters=[("step", "==", 6)])
     spec, _ = load_scenario(BASELINE)
     for rep in (0, 2):
