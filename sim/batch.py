@@ -1,368 +1,346 @@
-"""Batch: scenarios x sweep points x replications, on any executor, streamed to a store.
+"""Batches: scenarios x sweep points x replications, on any executor, streamed to a store.
 
-Replication ``i`` of a batch with base seed ``S`` always runs with
-``replication_seed(S, i)``, whatever the number of replications asked for, so the
-same replication draws the same random numbers in every scenario and sweep point that
-has the same actors in the same order (common random numbers: comparisons are paired).
+:func:`run_batch` is the library's batch API, called by the command line, the tests and
+notebooks alike. Its shape follows Mesa 4's planned replacement of ``batch_run``,
+``run_scenarios(scenarios, run_config, executor=..., store=...)`` (mesa/mesa pull request
+3756, tracking issue 3768): the planned points play the scenarios, the replications,
+seed and horizons the run configuration, and the results folder the store, so moving to
+Mesa 4 means adapting these arguments, not the model or the files.
 
-Runs are grouped into chunks of consecutive replications of one scenario and sweep
-point. The chunk plan depends on the batch only, never on the executor or the number
-of workers, and each chunk is written as its own Parquet part, so the files of a batch
-are the same bit for bit however it was run. Executors: ``workers=1`` runs in this
-process; ``local`` uses a process pool whose start method is set on the pool, not
-process-wide (a fork server that has imported the model, else spawn);
-``dask`` uses Dask distributed, an embedded LocalCluster or a running scheduler.
-Workers build the tables; local workers write their parts themselves, Dask
-workers send them back; this process alone writes the run ledger that makes parts count.
+The seed policy: a batch has one base seed, given or drawn from entropy (then recorded
+in the manifest and reported); replication ``i`` runs with ``replication_seed(seed, i)``
+in every point (see :mod:`sim.executors`). The plan (points, horizons, replications,
+seed) is hashed into the manifest, and a resumed batch must have the same plan.
 """
 
 from __future__ import annotations
 
-import itertools
-import platform
-import subprocess
+import contextlib
+import os
+import signal
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mesa
-import numpy as np
+from sim.executors import ChunkResult, execute, run_chunk, run_one, run_replications, stop_helper_processes
+from sim.manifest import environment, plan, plan_hash, read_manifest, write_manifest
+from sim.plan import CHUNK_SIZE, BatchError, Chunk, Point, load_points, parse_sweep, plan_chunks, plan_points, run_id
+from sim.scenario import ScenarioSpec
+from sim.store import ShardStore
 
-import sim
-from sim.geography import Map, load_map
-from sim.model import ConflictModel
-from sim.random import STREAM_NAMES, replication_seed
-from sim.recorder import RunResult
-from sim.scenario import ScenarioError, ScenarioSpec, parse_override, set_path, validate_data
+__all__ = ["CHUNK_SIZE", "MAX_WORKERS", "SMALL_BATCH", "BatchError", "BatchInterrupted", "BatchSummary", "Chunk",
+           "ChunkResult", "Point", "execute", "limits", "load_points", "parse_sweep", "plan_chunks", "plan_points",
+           "run_batch", "run_chunk", "run_id", "run_one", "run_replications"]
 
-CHUNK_SIZE = 10  # replications per chunk: fixed, so the files do not depend on the executor
-RECYCLE = 50  # chunks a pool process runs before it is replaced by a fresh one
-
-
-def run_one(spec: ScenarioSpec, map_: Map, base_seed: int, replication: int, months: int | None = None) -> RunResult:
-    """Run replication ``replication`` of a scenario to its horizon."""
-    seed = replication_seed(base_seed, replication)
-    return ConflictModel(spec, map_, seed, months=months, replication=replication).run()
+SMALL_BATCH = 100  # runs below which the default is to run in this process: a pool's start costs more
+MAX_WORKERS = 1024
 
 
-def run_replications(spec: ScenarioSpec, map_: Map, base_seed: int, replications: int, months: int | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> list[RunResult]:
-    """Run replications 0..n-1 in this process, in order, keeping every result in memory."""
-    out = []
-    for i in range(replications):
-        out.append(run_one(spec, map_, base_seed, i, months))
-        if progress is not None:
-            progress(i + 1, replications)
-    return out
-
-
-# ------------------------------------------------------------------------------------------------ planning
+def limits(field: str) -> tuple[int, int]:
+    """The bounds a scenario file puts on ``replications`` or ``months``; the batch applies the same."""
+    info = ScenarioSpec.model_fields[field]
+    lo = next(m.ge for m in info.metadata if getattr(m, "ge", None) is not None)
+    hi = next(m.le for m in info.metadata if getattr(m, "le", None) is not None)
+    return int(lo), int(hi)
 
 
 @dataclass(frozen=True)
-class Point:
-    """One scenario at one sweep point: the resolved scenario and the values swept to get it.
+class BatchSummary:
+    """What a batch did.
 
     Attributes:
-        scenario: the scenario's name.
-        point: index of the sweep point (0 when nothing is swept).
-        values: swept path -> value at this point.
-        spec: the resolved scenario at this point.
-        map_folder: the map it runs on.
+        out: the results folder.
+        seed: the base seed; ``seed_drawn`` says whether it was drawn from entropy.
+        seed_drawn: True when no seed was given (pass ``seed`` to repeat the batch).
+        total_runs: points x replications.
+        completed_runs: runs recorded in the ledger, including those of earlier attempts.
+        failed_runs: runs that raised in this attempt (tracebacks in ``errors.jsonl``).
+        failures: those failures: run, scenario, point, replication, seed, error, traceback.
+        wall_time_s: seconds spent running this attempt.
+        status: ``complete``, ``incomplete`` (some runs failed) or ``interrupted``.
+        points: the planned points.
+        resumed_runs: runs already done when this attempt started.
+        removed_parts: unfinished parts removed before it started.
+        workers: processes (or Dask workers) used.
+        completed: identifiers of the completed runs (see :func:`sim.plan.run_id`).
     """
 
-    scenario: str
-    point: int
-    values: dict[str, Any]
-    spec: ScenarioSpec
-    map_folder: Path
+    out: Path
+    seed: int
+    seed_drawn: bool
+    total_runs: int
+    completed_runs: int
+    failed_runs: int
+    failures: tuple[dict[str, Any], ...]
+    wall_time_s: float
+    status: str
+    points: tuple[Point, ...]
+    resumed_runs: int
+    removed_parts: int
+    workers: int
+    completed: frozenset[str]
 
     @property
-    def key(self) -> str:
-        """Identifier of the point in file names and the run ledger."""
-        return f"{self.scenario}-p{self.point:03d}"
+    def errors(self) -> Path:
+        """The file with the failed runs' tracebacks."""
+        return self.out / "errors.jsonl"
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """Consecutive replications of one point: the unit of work and of storage."""
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by SIGINT or SIGTERM; its processes are stopped and its manifest says so.
 
-    point: Point
-    replications: tuple[int, ...]
-
-    @property
-    def key(self) -> str:
-        """Deterministic chunk identifier (names its Parquet parts)."""
-        return f"{self.point.key}-r{self.replications[0]:06d}-{self.replications[-1]:06d}"
-
-    def run_ids(self) -> list[str]:
-        """Identifiers of the runs in the chunk."""
-        return [run_id(self.point, r) for r in self.replications]
-
-
-def run_id(point: Point, replication: int) -> str:
-    """Identifier of one run: scenario, sweep point, replication."""
-    return f"{point.key}-r{replication:06d}"
-
-
-def parse_sweep(text: str) -> tuple[str, list[Any]]:
-    """``path=v1,v2,...`` -> (path, values), each value read as YAML.
-
-    Raises:
-        ScenarioError: without '=' or without values.
+    Attributes:
+        signum: the signal (``signal.SIGINT`` or ``signal.SIGTERM``).
+        summary: the batch as far as it got (None while it is being raised inside the batch).
     """
-    if "=" not in text:
-        raise ScenarioError(f"--sweep {text}: expected path=value1,value2,...")
-    path, raw = (x.strip() for x in text.split("=", 1))
-    values = [parse_override(f"{path}={v}")[1] for v in raw.split(",") if v.strip()]
-    if not path or not values:
-        raise ScenarioError(f"--sweep {text}: expected path=value1,value2,...")
-    return path, values
+
+    def __init__(self, signum: int, summary: BatchSummary | None = None) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.summary = summary
 
 
-def plan_points(scenarios: Sequence[tuple[ScenarioSpec, Map, dict[str, Any]]],
-                sweeps: Sequence[tuple[str, list[Any]]]) -> list[Point]:
-    """Every scenario at every point of the sweep grid (full factorial), each validated.
+def _raise_interrupted(signum: int, _frame: Any) -> None:
+    raise BatchInterrupted(signum)
 
-    Args:
-        scenarios: (resolved scenario, map, its resolved data) per scenario.
-        sweeps: (dotted path, values) per swept field.
 
-    Raises:
-        ScenarioError: naming the sweep if a value makes an invalid scenario.
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`BatchInterrupted` in the batch (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while a chunk is recorded: a ledger line is never torn by them."""
+    if not hasattr(signal, "pthread_sigmask"):  # not on Windows: the ledger's torn-line repair covers it
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _stop_processes(since: float) -> None:
+    """Stop every process started during the batch, then the fork server and resource tracker.
+
+    What the executor left running is killed; then the fork server is stopped, and the
+    resource tracker (which ignores SIGTERM) exits once the others have gone. Processes are
+    told apart by their start time, so the batch scans for them only when it must stop them.
     """
-    names = [s.name for s, _, _ in scenarios]
-    if len(set(names)) != len(names):
-        raise ScenarioError(f"scenarios: two scenarios share a name ({names}); names label the results")
-    grid = list(itertools.product(*[values for _, values in sweeps])) or [()]
-    points = []
-    for spec, m, data in scenarios:
-        for k, combo in enumerate(grid):
-            values = {path: v for (path, _), v in zip(sweeps, combo, strict=True)}
-            d = data
-            for path, v in values.items():
-                d = set_path(d, path, v, f"--sweep {path}")
-            point_spec = validate_data(d, f"--sweep {', '.join(f'{p}={v}' for p, v in values.items())}") \
-                if values else spec
-            points.append(Point(spec.name, k, values, point_spec, m.folder))
-    return points
+    from multiprocessing import forkserver, resource_tracker
+
+    import psutil
+
+    helpers = {getattr(forkserver._forkserver, "_forkserver_pid", None),
+               getattr(resource_tracker._resource_tracker, "_pid", None)}
+    new = []
+    for p in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if p.pid not in helpers and p.create_time() >= since:
+                new.append(p)
+    # killed, not asked: what a worker leaves half-done never counts (only ledger lines do)
+    for p in new:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(new, timeout=10)
+    stop_helper_processes()
 
 
-def plan_chunks(points: Sequence[Point], replications: int, done: set[str] = frozenset(),
-                chunk_size: int = CHUNK_SIZE) -> list[Chunk]:
-    """Chunks of the runs not yet done, in a fixed order (point, then replication)."""
-    chunks = []
+class _Progress:
+    """A tqdm bar of runs on standard error; by default only on a terminal."""
+
+    def __init__(self, enabled: bool | None, total: int, done: int) -> None:
+        import sys
+
+        self.bar = None
+        if enabled or (enabled is None and sys.stderr.isatty()):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, unit="run", file=sys.stderr, smoothing=0.1)
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _check(points: Sequence[Point], replications: int, workers: int | None, out: Path) -> None:
+    lo, hi = limits("replications")
+    if not lo <= replications <= hi:
+        raise BatchError(f"--replications: expected {lo} to {hi:,}, found {replications:,}")
+    lo, hi = limits("months")
+    bad = [p.months for p in points if not lo <= p.months <= hi]
+    if bad:
+        raise BatchError(f"--months: expected {lo} to {hi:,} months, found {bad[0]:,}")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise BatchError(f"--workers: expected 1 to {MAX_WORKERS}, found {workers}")
+    if not points:
+        raise BatchError("scenarios: nothing to run")
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"{out}: exists and is not a folder")
+
+
+def _describe(points: Sequence[Point]) -> dict[str, Any]:
+    first = {}
     for p in points:
-        for start in range(0, replications, chunk_size):
-            reps = tuple(r for r in range(start, min(start + chunk_size, replications))
-                         if run_id(p, r) not in done)
-            if reps:
-                chunks.append(Chunk(p, reps))
-    return chunks
+        first.setdefault(p.scenario, p)
+    return {"scenarios": [{"name": p.scenario, "scenario_hash": p.spec.digest(), "resolved_scenario": p.spec.resolved()}
+                          for p in first.values()]}
 
 
-# ------------------------------------------------------------------------------------------------- workers
-
-
-@dataclass
-class ChunkResult:
-    """What a worker sends back: its tables, the runs it completed and its failures.
-
-    The tables are Parquet bytes, or none when the worker wrote the parts itself.
-    """
-
-    key: str
-    tables: dict[str, bytes]
-    completed: list[str]
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-_MAPS: dict[str, Map] = {}
-
-
-def run_chunk(chunk: Chunk, base_seed: int, months: int | None, out: Path | None = None) -> ChunkResult:
-    """Run a chunk in a worker: each run isolated, the successful ones turned into tables.
-
-    A run that raises is reported with its traceback and does not stop the others.
+def run_batch(points: Sequence[Point], replications: int, seed: int | None, out: str | Path, *,
+              executor: str = "local", workers: int | None = None, scheduler: str | None = None,
+              resume: bool = False, overwrite: bool = False, progress: bool | None = None,
+              describe: dict[str, Any] | None = None, log: Callable[[str], None] | None = None) -> BatchSummary:
+    """Run every point x replication, streaming each chunk's tables into ``out``.
 
     Args:
-        chunk: the runs to do.
-        base_seed: the batch's seed.
-        months: horizon override.
-        out: a results folder on this machine: the worker writes the chunk's parts there
-            itself and sends back only their names (no megabytes through a pipe to a busy
-            parent). None: the tables travel back as bytes (remote workers).
+        points: the planned points (:func:`sim.plan.load_points` or :func:`sim.plan.plan_points`).
+        replications: replications per point.
+        seed: base seed; None draws one from entropy (or, with ``resume``, takes the manifest's).
+        out: results folder.
+        executor: ``local`` (this process or a process pool) or ``dask``.
+        workers: processes; None: all cores, or 1 for batches under ``SMALL_BATCH`` runs.
+        scheduler: with ``dask``, the address of a running scheduler (else a LocalCluster).
+        resume: finish the batch already in ``out`` (the same plan), redoing unfinished chunks.
+        overwrite: replace results already in ``out``.
+        progress: a progress bar on standard error (None: only on a terminal).
+        describe: more fields for the manifest (e.g. the scenario files and overrides).
+        log: called with a one-line description of the batch when it starts.
+
+    Returns:
+        The summary; ``status`` is ``complete`` or ``incomplete`` (runs failed).
+
+    Raises:
+        BatchError: a bound exceeded, ``out`` holds results (without ``resume`` or ``overwrite``),
+            or ``resume`` with another plan or no batch in ``out``.
+        BatchInterrupted: on SIGINT or SIGTERM, after stopping every process the batch started
+            and marking the manifest ``interrupted``.
     """
-    from sim.store import chunk_tables, write_parts
+    out = Path(out)
+    _check(points, replications, workers, out)
+    if executor not in ("local", "dask"):
+        raise BatchError(f"--executor: expected local or dask, found {executor!r}")
+    if scheduler and executor != "dask":
+        raise BatchError("--scheduler: only with --executor dask")
+    old = read_manifest(out)
+    if resume and old is None:
+        raise BatchError(f"{out}: --resume needs a folder with a batch in it (no manifest.json)")
+    seed, seed_drawn = _seed(seed, old if resume else None)
+    data = plan(points, replications, seed)
+    key = plan_hash(data)
+    store = ShardStore(out)
+    _claim(store, old, key, resume, overwrite)
+
+    total = len(points) * replications
+    n_workers = workers if workers is not None else ((os.cpu_count() or 1) if total >= SMALL_BATCH else 1)
+    out.mkdir(parents=True, exist_ok=True)
+    removed = store.clean()
+    done, _ = store.completed()
+    chunks = plan_chunks(points, replications, done)
+    info = {**(describe if describe is not None else _describe(points)), **data, "plan_hash": key,
+            "seed_drawn_from_entropy": seed_drawn if not resume else bool(old.get("seed_drawn_from_entropy")),
+            "seeds": "replication i runs with replication_seed(base_seed, i) in every scenario and point",
+            "time_step": points[0].spec.time_step, "map": points[0].map_folder.name,
+            "executor": executor, "workers": n_workers, **environment(),
+            "created": (old or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))}
+    write_manifest(out, {**info, "status": "running"})
+    if log is not None:
+        log(_start_line(points, replications, seed, seed_drawn, len(done), removed))
 
     t0 = time.perf_counter()
-    folder = str(chunk.point.map_folder)
-    m = _MAPS.get(folder) or _MAPS.setdefault(folder, load_map(folder))
-    results, failures = [], []
-    for r in chunk.replications:
-        try:
-            res = run_one(chunk.point.spec, m, base_seed, r, months)
-            results.append(res)
-        except Exception as exc:
-            failures.append({"run": run_id(chunk.point, r), "scenario": chunk.point.scenario,
-                             "point": chunk.point.point, "replication": r,
-                             "seed": replication_seed(base_seed, r), "error": repr(exc),
-                             "traceback": traceback.format_exc()})
-    tables = chunk_tables(results, chunk.point.point, chunk.point.values) if results else {}
-    if out is not None:
-        write_parts(out, chunk.key, tables)
-        tables = {}
-    return ChunkResult(chunk.key, tables, [run_id(chunk.point, r.replication) for r in results],
-                       failures, time.perf_counter() - t0)
+    failures: list[dict[str, Any]] = []
+    bar = _Progress(progress, total, len(done))
+    since = time.time() - 0.05  # start times are in clock ticks: a little slack
+    results = execute(chunks, seed, None, n_workers, executor, scheduler, out=out)
 
+    def summary(status: str) -> BatchSummary:
+        completed, _ = store.completed()
+        return BatchSummary(out, seed, seed_drawn, total, len(completed), len(failures), tuple(failures),
+                            round(time.perf_counter() - t0, 3), status, tuple(points), len(done), removed,
+                            n_workers, frozenset(completed))
 
-def execute(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int, executor: str,
-            scheduler: str | None = None, out: Path | None = None) -> Iterator[ChunkResult]:
-    """Run chunks on the chosen executor; yield results as they complete (any order).
+    def finish(status: str) -> BatchSummary:
+        s = summary(status)
+        write_manifest(out, {**info, "status": status, "completed_runs": s.completed_runs,
+                             "failed_runs": s.failed_runs, "wall_time_s": s.wall_time_s})
+        return s
 
-    Args:
-        chunks: the work, from :func:`plan_chunks`.
-        base_seed: the batch's seed.
-        months: horizon override.
-        workers: processes that compute (``local``) or Dask workers to start.
-        executor: ``local`` or ``dask``.
-        scheduler: address of a running Dask scheduler.
-        out: the results folder, when it is on this machine: local workers write their
-            chunk's parts there directly. Dask workers always send tables back as bytes
-            (they may run on machines that do not see the folder).
-    """
-    if executor == "dask":
-        yield from _execute_dask(chunks, base_seed, months, workers, scheduler)
-    elif workers <= 1:
-        for c in chunks:
-            yield run_chunk(c, base_seed, months, out)
-    else:
-        yield from _execute_pool(chunks, base_seed, months, workers, out)
-
-
-def _ready() -> bool:
-    """A no-op task: its completion tells that a pool process is running."""
-    return True
-
-
-def _execute_pool(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,
-                  out: Path | None) -> Iterator[ChunkResult]:
-    """A pool of ``workers`` processes; this process runs chunks itself only while it starts.
-
-    Starting the pool takes seconds (the fork server imports the model and loads its
-    kernels) on one core: meanwhile this process runs chunks on another instead of idling.
-    Once a worker runs, this process only hands out work and results (workers write their
-    own parts), so its memory stays that of one chunk however long the batch. A chunk's
-    bytes do not depend on which process ran it.
-    """
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    # The start method is set on this pool only (no process-wide side effect). Where it
-    # exists, a fork server forks the workers: it imports the model and loads its compiled
-    # kernels once (sim.warmup), so workers start at once with everything loaded, and never
-    # inherit this process's threads (forking a threaded process can deadlock). Elsewhere, spawn.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["sim.batch", "sim.store", "sim.warmup"])
-    else:
-        ctx = multiprocessing.get_context("spawn")
-    todo = iter(chunks)
-    # A worker is replaced (forked afresh from the warm fork server, in milliseconds) after
-    # RECYCLE chunks: a model process's resident memory creeps up by some kilobytes a run
-    # (native allocations, not Python objects), and a batch's memory must not grow with it.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=RECYCLE) as pool:
-        # The first submit blocks until the fork server is up: a thread makes it.
-        ready: Future[Any] = Future()
-
-        def start() -> None:
-            try:
-                pool.submit(_ready).result()
-                ready.set_result(True)
-            except BaseException as exc:  # raised in this process's thread below
-                ready.set_exception(exc)
-
-        starter = threading.Thread(target=start, name="pool-start", daemon=True)
-        starter.start()
-        while not ready.done():
-            c = next(todo, None)
-            if c is None:
-                break
-            yield run_chunk(c, base_seed, months, out)
-        starter.join()
-        ready.result()
-        # a bounded window of chunks in flight: memory does not grow with the batch
-        running = {pool.submit(run_chunk, c, base_seed, months, out) for c in itertools.islice(todo, 2 * workers)}
-        while running:
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for f in finished:
-                yield f.result()
-                nxt = next(todo, None)
-                if nxt is not None:
-                    running.add(pool.submit(run_chunk, nxt, base_seed, months, out))
-
-
-def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,
-                  scheduler: str | None) -> Iterator[ChunkResult]:
-    from distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
-                               dashboard_address=":0")  # any free port: never clashes with a running cluster
-        client = Client(cluster)
     try:
-        todo = iter(chunks)
-        window = 2 * max(workers, len(client.scheduler_info().get("workers", {})), 1)
-
-        def submit(c: Chunk) -> Any:
-            return client.submit(run_chunk, c, base_seed, months, key=f"chunk-{c.key}-{base_seed}", pure=False)
-
-        # a bounded window of chunks in flight, as for the local pool
-        queue = as_completed([submit(c) for c in itertools.islice(todo, window)])
-        for f in queue:
-            yield f.result()
-            f.release()
-            nxt = next(todo, None)
-            if nxt is not None:
-                queue.add(submit(nxt))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        with _stop_on_signals():
+            _record(results, store, bar, failures)
+            store.write_event_log()
+            return finish("complete" if len(store.completed()[0]) == total else "incomplete")
+    except BaseException as exc:
+        bar.close()
+        results.close()  # the executor stops its pool's workers, or closes its cluster
+        _stop_processes(since)  # then anything left, the fork server and the resource tracker
+        if isinstance(exc, KeyboardInterrupt):
+            signum = exc.signum if isinstance(exc, BatchInterrupted) else signal.SIGINT
+            raise BatchInterrupted(signum, finish("interrupted")) from None
+        finish("failed")
+        raise
 
 
-# ------------------------------------------------------------------------------------------------ manifest
+def _seed(seed: int | None, old: dict[str, Any] | None) -> tuple[int, bool]:
+    """The batch's seed and whether it was drawn: given, the resumed batch's, or drawn from entropy."""
+    import numpy as np
+
+    drawn = seed is None and old is None
+    if seed is None:
+        seed = int(old["base_seed"]) if old else int(np.random.SeedSequence().entropy % (2**32))
+    if seed < 0:
+        raise BatchError(f"--seed: expected a non-negative integer, found {seed}")
+    return seed, drawn
 
 
-def git_commit(path: Path) -> str | None:
-    """The commit of the code's repository, with '-dirty' if it has changes; None outside git."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path,
-                               capture_output=True, text=True, timeout=5)
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
+def _claim(store: ShardStore, old: dict[str, Any] | None, key: str, resume: bool, overwrite: bool) -> None:
+    """Refuse a resume of another plan, or a folder that holds results; clear it for ``overwrite``."""
+    if resume:
+        if old is None or old.get("plan_hash") != key:
+            raise BatchError(f"{store.out}: --resume with a different batch (scenarios, sweep, replications, "
+                             f"months or seed differ from the manifest)")
+    elif store.exists():
+        if not overwrite:
+            raise BatchError(f"{store.out}: already holds results (manifest.json); choose another --out, "
+                             f"pass --resume to finish that batch, or --overwrite")
+        store.reset()
 
 
-def environment() -> dict[str, Any]:
-    """Versions and commit of the code that produced a batch."""
-    return {
-        "package_version": sim.__version__,
-        "git_commit": git_commit(Path(sim.__file__).parent),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "mesa": mesa.__version__,
-        "random_streams": list(STREAM_NAMES),
-    }
+def _record(results: Iterator[ChunkResult], store: ShardStore, bar: _Progress, failures: list[dict[str, Any]]) -> None:
+    """Record each chunk as it completes: its parts, then its ledger line (the line makes them count)."""
+    for res in results:
+        with _signals_held():  # a chunk is recorded whole or not at all
+            store.write(res.key, res.tables, res.completed, res.failures)
+        failures += res.failures
+        bar.update(len(res.completed) + len(res.failures))
+    bar.close()
+
+
+def _start_line(points: Sequence[Point], replications: int, seed: int, drawn: bool, done: int, removed: int) -> str:
+    names = ", ".join(dict.fromkeys(p.scenario for p in points))
+    horizons = sorted({p.months for p in points})
+    months = f"{horizons[0]} months" if len(horizons) == 1 else \
+        f"{', '.join(map(str, horizons))} months (each point its own horizon)"
+    return (f"Running {names}: {len(points)} scenario point(s) x {replications} replication(s) x {months}, "
+            f"seed {seed}" + (" (drawn; pass --seed to repeat)" if drawn else "")
+            + (f"; resuming, {done} run(s) already done" if done else "")
+            + (f"; removed {removed} unfinished part(s)" if removed else ""))

@@ -1,11 +1,12 @@
-"""Load the compiled submodels before a batch's workers start.
+"""Load the compiled submodels before a batch's workers start: :func:`warm_up`.
 
-The fork server of a batch's process pool imports this module once (see
-:func:`sim.batch.execute`); the workers it forks inherit the compiled kernels and run
-their first chunk at full speed instead of each spending most of a second loading 27
-kernels from numba's disk cache. The model below is tiny but calls every kernel with the
-argument types every scenario uses (the phases call each kernel every step, whatever
-the actors), so nothing is left to load. It draws from its own seed and writes nothing.
+Importing this module runs nothing. The fork server of a batch's process pool calls
+:func:`warm_up` once, through :mod:`sim.preload`; the workers it forks inherit the
+compiled kernels and run their first chunk at full speed instead of each spending most
+of a second loading the kernels from numba's disk cache. The model below is tiny but
+calls every kernel with the argument types every scenario uses (the phases call each
+kernel every step, whatever the actors), so nothing is left to load. It draws from its
+own seed and writes nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from sim.geography import DEFAULT_MAP, load_map
 from sim.model import ConflictModel
 from sim.scenario import ScenarioSpec
-from sim.store import chunk_tables
+from sim.tables import chunk_tables
 
 _SCENARIO = {
     "name": "warm-up",
@@ -47,8 +48,3 @@ def warm_up() -> None:
     result = ConflictModel(spec, m, 0).run()
     chunk_tables([result], 0, {})  # imports what writing Parquet needs
 
-
-try:
-    warm_up()  # on import: the fork server only imports the modules it preloads
-except Exception:  # an optimisation only: a real failure shows in the runs, with its traceback
-    pass

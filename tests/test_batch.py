@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import batch
-from sim.batch import execute, plan_chunks, plan_points
+from sim import executors
+from sim.batch import BatchError, load_points, run_batch
 from sim.scenario import load_scenario
 from sim.store import ShardStore
 from tests.conftest import BASELINE, ROOT
@@ -24,19 +24,14 @@ from tests.conftest import BASELINE, ROOT
 RUN = [sys.executable, str(ROOT / "run.py"), "run"]
 
 
-def _points(paths=(BASELINE,), sweeps=()):
-    loaded = [load_scenario(p) for p in paths]
-    return plan_points([(s, m, s.model_dump(mode="python")) for s, m in loaded], sweeps)
+def _points(paths=(BASELINE,), sweeps=(), months=6):
+    return load_points(paths, sweeps=sweeps, months=months)
 
 
-def _run_store(out: Path, points, reps, workers, executor, months=6):
-    store = ShardStore(out)
-    out.mkdir(parents=True, exist_ok=True)
-    # local workers write their parts into out themselves; Dask workers send them back
-    for res in execute(plan_chunks(points, reps), 77, months, workers, executor, out=out):
-        store.write(res.key, res.tables, res.completed, res.failures)
-    store.write_event_log()
-    return store
+def _batch(out: Path, points, reps, workers, executor):
+    summary = run_batch(points, reps, 77, out, executor=executor, workers=workers, progress=False)
+    assert summary.out == out and summary.seed == 77 and not summary.seed_drawn
+    return ShardStore(out)
 
 
 def _digest(folder: Path) -> str:
@@ -51,27 +46,27 @@ def _digest(folder: Path) -> str:
 def test_same_files_for_one_worker_two_workers_and_dask(tmp_path):
     pytest.importorskip("distributed", reason="Dask distributed is not installed")
     points = _points()
-    one = _run_store(tmp_path / "one", points, 12, 1, "local")
-    two = _run_store(tmp_path / "two", points, 12, 2, "local")
-    dask = _run_store(tmp_path / "dask", points, 12, 2, "dask")  # a real LocalCluster with 2 worker processes
+    one = _batch(tmp_path / "one", points, 12, 1, "local")
+    two = _batch(tmp_path / "two", points, 12, 2, "local")
+    dask = _batch(tmp_path / "dask", points, 12, 2, "dask")  # a real LocalCluster with 2 worker processes
     assert _digest(one.out) == _digest(two.out) == _digest(dask.out)
     runs, _ = one.completed()
     assert len(runs) == 12
 
 
 def test_recycled_workers_give_the_same_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "RECYCLE", 1)  # a fresh worker process for every chunk
-    points = _points()
-    one = _run_store(tmp_path / "one", points, 60, 1, "local", months=3)
-    recycled = _run_store(tmp_path / "recycled", points, 60, 2, "local", months=3)
+    monkeypatch.setattr(executors, "RECYCLE", 1)  # a fresh worker process for every chunk
+    points = _points(months=3)
+    one = _batch(tmp_path / "one", points, 60, 1, "local")
+    recycled = _batch(tmp_path / "recycled", points, 60, 2, "local")
     assert _digest(one.out) == _digest(recycled.out)
     assert len(recycled.completed()[0]) == 60
 
 
 def test_replication_seed_does_not_depend_on_batch_size(tmp_path):
     points = _points()
-    small = _run_store(tmp_path / "small", points, 3, 1, "local")
-    big = _run_store(tmp_path / "big", points, 12, 1, "local")
+    small = _batch(tmp_path / "small", points, 3, 1, "local")
+    big = _batch(tmp_path / "big", points, 12, 1, "local")
     a = pd.read_parquet(small.out / "trajectories.parquet")
     b = pd.read_parquet(big.out / "trajectories.parquet")
     b = b[b["replication"] < 3].reset_index(drop=True)
@@ -79,15 +74,17 @@ def test_replication_seed_does_not_depend_on_batch_size(tmp_path):
 
 
 def test_failing_run_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
-    real = batch.run_one
+    real = executors.run_one
 
     def flaky(spec, m, seed, replication, months=None):
         if replication == 3:
             raise RuntimeError("boom in replication 3")
         return real(spec, m, seed, replication, months)
 
-    monkeypatch.setattr(batch, "run_one", flaky)
-    store = _run_store(tmp_path / "out", _points(), 8, 1, "local")
+    monkeypatch.setattr(executors, "run_one", flaky)
+    summary = run_batch(_points(), 8, 77, tmp_path / "out", workers=1, progress=False)
+    assert summary.status == "incomplete" and summary.failed_runs == 1 and summary.completed_runs == 7
+    store = ShardStore(tmp_path / "out")
     runs, _ = store.completed()
     assert len(runs) == 7 and not any(r.endswith("r000003") for r in runs)
     errors = [json.loads(line) for line in store.errors.read_text().splitlines()]
@@ -177,23 +174,105 @@ def test_resume_refuses_a_different_batch(tmp_path):
     assert p.returncode == 2 and "different batch" in p.stderr
 
 
-def test_mesa_batch_run_still_works():
+def test_mesa_batch_run_pairs_with_the_batch_runner(tmp_path):
     import mesa
 
     from sim.mesa_compat import BatchConflictModel
 
-    rows = mesa.batch_run(BatchConflictModel, {"scenario": str(BASELINE), "months": 6,
+    rows = mesa.batch_run(BatchConflictModel, {"scenario": str(BASELINE), "months": 6, "base_seed": 5,
                                                "donors__us__arms_willingness": [0.0, 0.5]},
-                          rng=[1, 2], number_processes=1, display_progress=False)
+                          rng=[0, 2], number_processes=1, display_progress=False)
     assert len(rows) == 4
     assert {r["donors__us__arms_willingness"] for r in rows} == {0.0, 0.5}
     assert all(0 < r["resistance_territory"] < 0.05 and r["Step"] == 6 for r in rows)
-    # the same seed and parameters give the same outcome as the project's own runner
-    from sim.model import ConflictModel
+    # rng=i is replication i of `run.py run --seed 5`: the same run, actor by actor
+    p = subprocess.run([*RUN, str(BASELINE), "--set", "donors.us.arms_willingness=0.0", "-n", "3", "--seed", "5",
+                        "--months", "6", "-w", "1", "--out", str(tmp_path / "own")], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr
+    traj = pd.read_parquet(tmp_path / "own" / "trajectories.parquet", filters=[("step", "==", 6)])
+    spec, _ = load_scenario(BASELINE)
+    for rep in (0, 2):
+        got = next(r for r in rows if r["donors__us__arms_willingness"] == 0.0 and r["rng"] == rep)
+        own = traj[traj["replication"] == rep].set_index("actor")["territory_share"]
+        assert {f"territory_{k}" for k in spec.factions} <= set(got), "one territory reporter per faction"
+        for key in spec.factions:
+            assert got[f"territory_{key}"] == pytest.approx(own[key], rel=1e-12, abs=1e-15), (rep, key)
 
-    spec, m = load_scenario(BASELINE, ["donors.us.arms_willingness=0.0"])
-    own = ConflictModel(spec, m, 1, months=6).run()
-    nrf_like = [spec.factions[k].kind == "resistance" for k in own.factions]
-    expected = float(own.territory_share[-1][nrf_like].sum())
-    got = next(r for r in rows if r["donors__us__arms_willingness"] == 0.0 and r["iteration"] == 0)
-    assert got["resistance_territory"] == pytest.approx(expected, rel=1e-12)
+
+def test_each_scenario_keeps_its_own_horizon(tmp_path):
+    hindcast = ROOT / "scenarios" / "hindcast_2021_collapse.yaml"  # 3 months in daily steps
+    s = run_batch(load_points([BASELINE, hindcast]), 2, 1, tmp_path / "mixed", workers=1, progress=False)
+    assert s.status == "complete"
+    traj = pd.read_parquet(tmp_path / "mixed" / "trajectories.parquet", columns=["scenario", "step", "date"])
+    last = traj.groupby("scenario", observed=True)["date"].max().astype(str).str[:10].to_dict()
+    assert traj[traj["scenario"] == "baseline"]["step"].max() == 60, "the baseline runs its 60 months"
+    first = traj.groupby("scenario", observed=True)["date"].min().astype(str).str[:10].to_dict()
+    days = (pd.Timestamp(last["hindcast_2021_collapse"]) - pd.Timestamp(first["hindcast_2021_collapse"])).days
+    assert 85 <= days <= 95, f"the hindcast runs its 3 months, not the baseline's 60 ({days} days)"
+    man = json.loads((tmp_path / "mixed" / "manifest.json").read_text())
+    assert {p["scenario"]: p["months"] for p in man["points"]} == {"baseline": 60, "hindcast_2021_collapse": 3}
+    assert man["months"] is None, "no single horizon is claimed for the batch"
+
+
+def test_swept_months_really_run_that_long(tmp_path):
+    s = run_batch(load_points([BASELINE], sweeps=["months=3,6"]), 2, 1, tmp_path / "m", workers=1, progress=False)
+    assert [p.months for p in s.points] == [3, 6]
+    traj = pd.read_parquet(tmp_path / "m" / "trajectories.parquet", columns=["point", "step", "months"])
+    assert traj.groupby("point")["step"].max().to_dict() == {0: 3, 1: 6}
+    assert traj.groupby("point")["months"].first().to_dict() == {0: 3, 1: 6}
+    assert traj["months"].dtype == "int64"
+
+
+def test_run_batch_seed_policy_and_refusals(tmp_path):
+    points = load_points([BASELINE], months=2)
+    out = tmp_path / "b"
+    s = run_batch(points, 2, None, out, workers=1, progress=False)
+    man = json.loads((out / "manifest.json").read_text())
+    assert s.seed_drawn and man["seed_drawn_from_entropy"] and man["base_seed"] == s.seed
+    with pytest.raises(BatchError, match="already holds results"):
+        run_batch(points, 2, 1, out, workers=1, progress=False)
+    again = run_batch(points, 2, None, out, workers=1, resume=True, progress=False)
+    assert again.seed == s.seed and again.resumed_runs == 2 and again.status == "complete"
+    with pytest.raises(BatchError, match="different batch"):
+        run_batch(points, 3, s.seed, out, workers=1, resume=True, progress=False)
+    with pytest.raises(BatchError, match="--replications"):
+        run_batch(points, 10**9, 1, tmp_path / "huge", progress=False)
+    assert not (tmp_path / "huge").exists()
+    over = run_batch(points, 1, 3, out, workers=1, overwrite=True, progress=False)
+    assert over.total_runs == over.completed_runs == 1
+
+
+def test_a_torn_ledger_line_is_dropped_before_the_batch_goes_on(tmp_path):
+    points = load_points([BASELINE], months=2)
+    out = tmp_path / "torn"
+    run_batch(points, 30, 4, out, workers=1, progress=False)
+    ledger = out / "runs.jsonl"
+    lines = ledger.read_text().splitlines()
+    ledger.write_text("\n".join(lines[:2]) + "\n" + lines[2][: len(lines[2]) // 2])  # killed mid-line
+    s = run_batch(points, 30, 4, out, workers=1, resume=True, progress=False)
+    assert s.status == "complete" and s.resumed_runs == 20 and s.completed_runs == 30
+    assert all(json.loads(line) for line in ledger.read_text().splitlines())
+
+
+def test_warm_up_runs_nothing_at_import_and_the_preload_reports_a_failure(monkeypatch, capsys):
+    import importlib
+    import sys as _sys
+
+    import sim.warmup
+
+    code = ("import sim.model as m\n"
+            "def run(self):\n    raise SystemExit(3)\n"
+            "m.ConflictModel.run = run\nimport sim.warmup\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, "importing sim.warmup runs no model"
+
+    def broken():
+        raise RuntimeError("no kernels today")
+
+    monkeypatch.setattr(sim.warmup, "warm_up", broken)
+    _sys.modules.pop("sim.preload", None)
+    importlib.import_module("sim.preload")  # what the fork server does
+    err = capsys.readouterr().err
+    assert "warm-up failed" in err and "RuntimeError: no kernels today" in err and "Traceback" in err
+    _sys.modules.pop("sim.preload", None)

@@ -155,3 +155,82 @@ def test_validate_and_params():
     assert p.returncode == 0 and "ok" in p.stdout
     p = cli("params")
     assert p.returncode == 0 and "| `control_rate` |" in p.stdout
+
+
+def test_version():
+    import sim
+
+    p = cli("--version")
+    assert p.returncode == 0 and p.stdout.strip() == f"run.py {sim.__version__}"
+
+
+def test_every_positional_has_help():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_cli", ROOT / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    parser = mod.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if not action.option_strings:
+                assert action.help, f"{name} {action.dest}: a positional argument without help text"
+
+
+def test_run_py_is_thin():
+    assert len((ROOT / "run.py").read_text().splitlines()) <= 150
+
+
+def test_import_sim_from_any_folder(tmp_path):
+    p = subprocess.run([sys.executable, "-c", "import sim, sim.analysis, sim.batch; print(sim.__file__)"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert p.returncode == 0, p.stderr
+    from importlib.resources import files
+
+    data = files("sim") / "data" / "afghanistan"
+    for name in ("provinces.csv", "adjacency.csv", "borders.csv", "SOURCES.md"):
+        assert (data / name).is_file(), name
+
+
+@pytest.mark.parametrize("args, option", [
+    (["-n", "1000000000"], "--replications"),
+    (["-n", "0"], "--replications"),
+    (["--months", "5000"], "--months"),
+    (["-w", "0"], "--workers"),
+    (["-w", "100000"], "--workers"),
+    (["--seed", "-1"], "--seed"),
+    (["--months", "12", "--map-months", "0,6,99"], "--map-months"),
+    (["--map-months", "0,six"], "--map-months"),
+    (["--months", "6", "--sweep", "months=3,6"], "--months"),
+])
+def test_command_line_limits_one_line_exit_2(tmp_path, args, option):
+    out = tmp_path / "o"
+    p = cli("run", str(BASELINE), *args, "--out", str(out))
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0] and "Traceback" not in p.stderr, p.stderr
+    assert not out.exists(), "nothing is written on bad input"
+
+
+def test_compare_refuses_to_overwrite(results, tmp_path):
+    out, _ = results
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    (rep / "notes.txt").write_text("mine")
+    p = cli("compare", str(out), "--months", "12", "--out", str(rep))
+    assert p.returncode == 2 and "--overwrite" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert sorted(f.name for f in rep.iterdir()) == ["notes.txt"]
+    p = cli("compare", str(out), "--months", "12,72", "--out", str(tmp_path / "late"))
+    assert p.returncode == 2 and "--months" in p.stderr and "72" in p.stderr, p.stderr
+    p = cli("compare", str(out), "--months", "12", "--out", str(rep), "--overwrite")
+    assert p.returncode == 0, p.stderr
+    assert (rep / "report.md").is_file() and (rep / "notes.txt").is_file()
+
+
+def test_progress_bar_on_request(tmp_path):
+    p = cli("run", str(BASELINE), "-n", "2", "--seed", "1", "--months", "2", "--progress", "--out", str(tmp_path / "o"))
+    assert p.returncode == 0, p.stderr
+    assert "2/2" in p.stderr and "run" in p.stderr, "a tqdm bar of runs on standard error"
+    p = cli("run", str(BASELINE), "-n", "2", "--seed", "1", "--months", "2", "--out", str(tmp_path / "q"))
+    assert p.returncode == 0 and p.stderr == "", "no bar when standard error is not a terminal"

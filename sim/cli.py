@@ -1,0 +1,311 @@
+"""The command line's commands: each parses its options, calls the library and prints.
+
+``run.py`` builds the parser (:func:`build_parser` there) and dispatches here. Bad input
+(missing file, malformed YAML, unknown key, wrong type, out-of-range value) gets a
+one-line error naming the file or option and the field, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sim
+
+if TYPE_CHECKING:
+    from sim.batch import BatchSummary
+
+EXIT_BAD_INPUT = 2
+ROOT = Path(sim.__file__).resolve().parent.parent  # the checkout: scenarios/ and docs/ live here
+DEFAULT_COMPARE_MONTHS = (12.0, 36.0, 60.0)
+ODD_BEGIN, ODD_END = "<!-- parameters:begin -->", "<!-- parameters:end -->"
+
+
+class BadInput(Exception):
+    """A user error: reported in one line, exit code 2."""
+
+
+def _default_out(name: str) -> Path:
+    base = Path("results") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
+    out, k = base, 1
+    while out.exists():
+        out = base.with_name(f"{base.name}-{k}")
+        k += 1
+    return out
+
+
+def _within(option: str, value: int | None, lo: int, hi: int) -> None:
+    if value is not None and not lo <= value <= hi:
+        raise BadInput(f"{option}: expected {lo} to {hi:,}, found {value:,}")
+
+
+def _map_months(text: str | None, horizons: dict[str, int]) -> list[int] | None:
+    """``--map-months 0,12,36``: every month within every point's horizon, else refused."""
+    if not text:
+        return None
+    try:
+        months = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise BadInput(f"--map-months: expected comma-separated months, found {text!r}") from None
+    for name, horizon in horizons.items():
+        late = [m for m in months if not 0 <= m <= horizon]
+        if late:
+            raise BadInput(f"--map-months: month {late[0]} is outside 0 to {horizon}, the horizon of {name}")
+    return months
+
+
+def _resume_command(argv: Sequence[str], out: Path) -> str:
+    """The command that finishes an interrupted batch: the same one, with --out and --resume."""
+    args = [a for a in argv if a != "--overwrite"]
+    if not any(a == "--out" or a.startswith("--out=") for a in args):
+        args += ["--out", str(out)]
+    if "--resume" not in args:
+        args.append("--resume")
+    return " ".join(shlex.quote(a) for a in ["uv", "run", "run.py", *args])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run scenarios x sweep points x replications; stream tables to the store; figures; summary."""
+    from sim.batch import MAX_WORKERS, BatchInterrupted, limits, run_batch
+    from sim.plan import column_type, parse_sweep, plan_points
+    from sim.scenario import load_scenario
+
+    _within("--replications", args.replications, *limits("replications"))
+    _within("--months", args.months, *limits("months"))
+    _within("--workers", args.workers, 1, MAX_WORKERS)
+    _within("--seed", args.seed, 0, 2**64 - 1)
+    loaded = [load_scenario(f, args.set or ()) for f in args.scenarios]
+    sweeps = [parse_sweep(t) for t in args.sweep or ()]
+    points = plan_points([(spec, m, spec.model_dump(mode="python")) for spec, m in loaded], sweeps, args.months)
+    map_months = _map_months(args.map_months, {f"{p.scenario} point {p.point}" if p.values else p.scenario: p.months
+                                               for p in points})
+    first = loaded[0][0]
+    reps = args.replications if args.replications is not None else first.replications
+    out = Path(args.out) if args.out else _default_out(first.name + (f"+{len(loaded) - 1}" if len(loaded) > 1 else ""))
+    describe = {
+        "scenarios": [{"name": s.name, "file": str(f), "scenario_hash": s.digest(), "resolved_scenario": s.resolved()}
+                      for (s, _), f in zip(loaded, args.scenarios, strict=True)],
+        "overrides": list(args.set or ()),
+        "sweeps": [{"path": p, "values": v, "column_type": column_type([pt.columns[p] for pt in points])}
+                   for p, v in sweeps],
+    }
+    try:
+        s = run_batch(points, reps, args.seed, out, executor=args.executor, workers=args.workers,
+                      scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite, progress=args.progress,
+                      describe=describe, log=lambda line: print(line, flush=True))
+    except BatchInterrupted as exc:
+        done = exc.summary.completed_runs if exc.summary else 0
+        total = exc.summary.total_runs if exc.summary else len(points) * reps
+        print(f"interrupted ({exc}) with {done} of {total} run(s) done; to finish: "
+              f"{_resume_command(args.argv, out)}", file=sys.stderr)
+        return 128 + exc.signum
+    _figures_and_summary(s, loaded, map_months)
+    print(f"\n{s.completed_runs} of {s.total_runs} run(s) done; {s.failed_runs} failed; {s.wall_time_s:.1f} s")
+    if s.failures:
+        print(f"error: {s.failed_runs} run(s) failed; tracebacks in {s.errors}; rerun with --resume "
+              f"to retry them", file=sys.stderr)
+        for f in s.failures[:5]:
+            print(f"  {f['run']}: {f['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _figures_and_summary(s: BatchSummary, loaded: list[tuple[Any, Any]], map_months: list[int] | None) -> None:
+    """Where the results are; per point, its figures and its summary table."""
+    from sim.calendar import STEP_MONTHS
+    from sim.plots import make_figures
+
+    out, points, reps, completed = s.out, s.points, s.total_runs // len(s.points), s.completed
+    print(f"\nResults in {out}/ (tables are folders of Parquet parts: pandas.read_parquet reads each as one)")
+    for name in ("trajectories", "provinces", "flows", "donors", "government", "events"):
+        print(f"  {name + '.parquet/':<24} {name}")
+    print("  events.txt               the event log in plain words")
+    print("  manifest.json            resolved scenarios, seeds, versions, wall time")
+    for (spec, m), p in ((sm, p) for p in points for sm in loaded if sm[0].name == p.scenario):
+        sub = None if len(points) == 1 else f"{p.key}"
+        if completed.isdisjoint({f"{p.key}-r{r:06d}" for r in range(reps)}):
+            continue
+        figs = make_figures(out, m, map_months, STEP_MONTHS[spec.time_step], scenario=p.scenario, point=p.point,
+                            subdir=sub)
+        where = f"figures/{sub + '/' if sub else ''}"
+        print(f"\n[{p.scenario}{' ' + json.dumps(p.values) if p.values else ''}] {where}: "
+              + ", ".join(f.name for f in figs))
+        print(_summary_table(out, {k: f.label for k, f in spec.factions.items()}, p.scenario, p.point))
+
+
+def _summary_table(folder: Path, labels: dict[str, str], scenario: str, point: int) -> str:
+    import numpy as np
+
+    from sim.store import read_parts
+
+    # read only what the table needs, a part at a time: a batch may hold millions of rows
+    first = read_parts(folder, "trajectories", ["step", "actor", "territory_share"], [("replication", "<", 50)],
+                       scenario=scenario, point=point, below_replication=50)
+    horizon = int(first["step"].max())
+    ever = first.groupby("actor", observed=True)["territory_share"].max()
+    traj = read_parts(folder, "trajectories", ["actor", "date", "replication", "territory_share", "provinces_held"],
+                      [("step", "==", horizon)], scenario=scenario, point=point)
+    reps = traj["replication"].nunique()
+    date = str(traj["date"].iloc[0])[:10]
+    lines = [f"Territory share on {date} (step {horizon}), over {reps} replication(s):",
+             f"  {'actor':<52} {'median':>7}   {'90% band':<18} {'provinces held (median)':>23}"]
+    for actor, g in traj.groupby("actor", observed=True, sort=False):
+        if ever.get(actor, 0.0) <= 0:
+            continue
+        lo, med, hi = np.quantile(g["territory_share"].to_numpy(), [0.05, 0.5, 0.95])
+        held = float(np.median(g["provinces_held"]))
+        name = labels.get(str(actor), str(actor))
+        lines.append(f"  {name:<52} {med:>7.2%}   [{lo:.2%}, {hi:.2%}]{'':<2} {held:>20.1f}")
+    return "\n".join(lines)
+
+
+def _shares(text: str, option: str) -> list[float]:
+    """Comma-separated percentages of the country (0-100] -> shares in (0, 1]."""
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise BadInput(f"{option}: expected comma-separated percentages, found {text!r}") from None
+    bad = [v for v in values if not 0 < v <= 100]
+    if not values or bad:
+        raise BadInput(f"{option}: expected percentages of the country in (0, 100], found {text!r}")
+    return [v / 100 for v in values]
+
+
+def _horizon(folder: Path) -> float:
+    """The longest horizon, in months, of a results folder's batch (from its manifest)."""
+    man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return max([p["months"] for p in man.get("points", []) if p.get("months") is not None]
+               or [man.get("months") or 0])
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare results folders: report.md, CSV tables and figures."""
+    folders = [Path(f) for f in args.folders]
+    for f in folders:
+        if not (f / "manifest.json").is_file():
+            raise BadInput(f"{f}: not a results folder (no manifest.json)")
+    horizon = max(_horizon(f) for f in folders)
+    if args.months is None:  # the default months that fall within the horizon, else the horizon
+        months = [m for m in DEFAULT_COMPARE_MONTHS if m <= horizon] or [horizon]
+    else:
+        try:
+            months = [float(x) for x in args.months.split(",") if x.strip()]
+        except ValueError:
+            raise BadInput(f"--months: expected comma-separated months, found {args.months!r}") from None
+        late = [m for m in months if not 0 <= m <= horizon]
+        if late:
+            raise BadInput(f"--months: month {late[0]:g} is outside 0 to {horizon:g}, the longest horizon compared")
+    holds = _shares(args.holds, "--holds")
+    wiped = _shares(args.wiped_out, "--wiped-out")
+    if len(wiped) != 1:
+        raise BadInput(f"--wiped-out: expected one percentage, found {args.wiped_out!r}")
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+        raise BadInput(f"{out}: already holds files; choose another --out, or pass --overwrite")
+    from sim.report import write_report
+
+    try:
+        report = write_report(args.folders, out, args.baseline, months, holds, wiped[0])
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    print(f"Report in {report}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario files without running them."""
+    from sim.scenario import ScenarioError, load_scenario
+
+    bad = 0
+    for f in args.files:
+        try:
+            spec, _ = load_scenario(f, args.set or ())
+            print(f"{f}: ok ({spec.name}, {len(spec.factions)} factions, {len(spec.donors)} donors)")
+        except ScenarioError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            bad += 1
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """One line per scenario file in a folder: file, name, title, and whether it validates."""
+    from sim.scenario import ScenarioError, load_scenario
+
+    folder = Path(args.folder) if args.folder else ROOT / "scenarios"
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise BadInput(f"{folder}: no scenario files (*.yaml)")
+    width = max(len(f.name) for f in files)
+    for f in files:
+        try:
+            spec, _ = load_scenario(f)
+            print(f"{f.name:<{width}}  {spec.title or spec.name}")
+        except ScenarioError as exc:
+            print(f"{f.name:<{width}}  INVALID: {exc}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print the resolved scenario as YAML, with its hash."""
+    import yaml
+
+    from sim.scenario import load_scenario
+
+    spec, m = load_scenario(args.file, args.set or ())
+    print(f"# resolved scenario {spec.name}, hash {spec.digest()}, map {m.folder.name} ({m.n} provinces)")
+    print(yaml.safe_dump(spec.resolved(), sort_keys=False, allow_unicode=True, width=110), end="")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Write the JSON Schema of scenario files."""
+    from sim.scenario import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print the global parameter table (Markdown), or write it into docs/ODD.md."""
+    from sim.parameters import Parameters
+
+    table = Parameters.markdown()
+    if not args.update_odd:
+        print(table)
+        return 0
+    odd = ROOT / "docs" / "ODD.md"
+    text = odd.read_text(encoding="utf-8")
+    if ODD_BEGIN not in text or ODD_END not in text:
+        raise BadInput(f"{odd}: markers {ODD_BEGIN} and {ODD_END} not found")
+    head, rest = text.split(ODD_BEGIN, 1)
+    _, tail = rest.split(ODD_END, 1)
+    odd.write_text(f"{head}{ODD_BEGIN}\n{table}\n{ODD_END}{tail}", encoding="utf-8")
+    print(f"updated the parameter table in {odd}")
+    return 0
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run a parsed command; user errors become one line on stderr and exit code 2."""
+    from sim.geography import MapError
+    from sim.plan import BatchError
+    from sim.scenario import ScenarioError
+
+    try:
+        return int(args.func(args))
+    except (BadInput, BatchError, ScenarioError, MapError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,198 @@
+"""Planning a batch: scenarios x sweep points, each with its horizon, cut into chunks of runs.
+
+A :class:`Point` is one scenario at one point of the sweep grid, with the horizon it
+runs to and the values of its swept columns, already cast to the one type that column
+has in every part of the batch. A :class:`Chunk` is consecutive replications of one
+point: the unit of work and of storage. The plan depends on the batch only, never on the
+executor or the number of workers, so the files of a batch are the same bit for bit
+however it was run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.geography import Map
+from sim.scenario import ScenarioError, ScenarioSpec, load_scenario, parse_override, set_path, validate_data
+
+CHUNK_SIZE = 10  # replications per chunk: fixed, so the files do not depend on the executor
+
+
+class BatchError(ValueError):
+    """A batch that cannot start as asked (a bound, a folder with results, a mismatched resume)."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One scenario at one sweep point: the resolved scenario and the values swept to get it.
+
+    Attributes:
+        scenario: the scenario's name.
+        point: index of the sweep point (0 when nothing is swept).
+        values: swept path -> value at this point, as given (they name the point's group).
+        spec: the resolved scenario at this point.
+        map_folder: the map it runs on.
+        months: the horizon its runs go to (the scenario's own, or the batch's override).
+        columns: swept path -> the value written in its column, cast to the column's type.
+    """
+
+    scenario: str
+    point: int
+    values: dict[str, Any]
+    spec: ScenarioSpec
+    map_folder: Path
+    months: int
+    columns: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        """Identifier of the point in file names and the run ledger."""
+        return f"{self.scenario}-p{self.point:03d}"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive replications of one point: the unit of work and of storage."""
+
+    point: Point
+    replications: tuple[int, ...]
+
+    @property
+    def key(self) -> str:
+        """Deterministic chunk identifier (names its Parquet parts)."""
+        return f"{self.point.key}-r{self.replications[0]:06d}-{self.replications[-1]:06d}"
+
+    def run_ids(self) -> list[str]:
+        """Identifiers of the runs in the chunk."""
+        return [run_id(self.point, r) for r in self.replications]
+
+
+def run_id(point: Point, replication: int) -> str:
+    """Identifier of one run: scenario, sweep point, replication."""
+    return f"{point.key}-r{replication:06d}"
+
+
+def parse_sweep(text: str) -> tuple[str, list[Any]]:
+    """``path=v1,v2,...`` -> (path, values), each value read as YAML.
+
+    Raises:
+        ScenarioError: without '=' or without values.
+    """
+    if "=" not in text:
+        raise ScenarioError(f"--sweep {text}: expected path=value1,value2,...")
+    path, raw = (x.strip() for x in text.split("=", 1))
+    values = [parse_override(f"{path}={v}")[1] for v in raw.split(",") if v.strip()]
+    if not path or not values:
+        raise ScenarioError(f"--sweep {text}: expected path=value1,value2,...")
+    return path, values
+
+
+def column_type(values: Sequence[Any]) -> str:
+    """The one Parquet type of a swept column, from all its values (as the schema typed them).
+
+    A float field swept with 0 and 0.6 is float64 in every part; int64 only when every value
+    is an integer; bool when every value is a boolean; otherwise text (JSON for structures).
+    """
+    if all(isinstance(v, bool) for v in values):
+        return "bool"
+    if any(isinstance(v, bool) for v in values):
+        return "string"
+    if all(isinstance(v, int) for v in values):
+        return "int64"
+    if all(isinstance(v, int | float) for v in values):
+        return "float64"
+    return "string"
+
+
+def cast_column(value: Any, kind: str) -> Any:
+    """A swept value as written in its column of type ``kind`` (see :func:`column_type`)."""
+    if kind == "float64":
+        return float(value)
+    if kind == "int64":
+        return int(value)
+    if kind == "bool":
+        return bool(value)
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _typed(spec: ScenarioSpec, path: str, given: Any) -> Any:
+    """The value at ``path`` of a validated scenario: what the schema made of the given value."""
+    node: Any = spec.model_dump(mode="python")
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return given
+        node = node[part]
+    return node
+
+
+def plan_points(scenarios: Sequence[tuple[ScenarioSpec, Map, dict[str, Any]]],
+                sweeps: Sequence[tuple[str, list[Any]]], months: int | None = None) -> list[Point]:
+    """Every scenario at every point of the sweep grid (full factorial), each validated.
+
+    Args:
+        scenarios: (resolved scenario, map, its resolved data) per scenario.
+        sweeps: (dotted path, values) per swept field.
+        months: one horizon for every point; None keeps each point's own (its scenario's,
+            or the swept ``months``).
+
+    Raises:
+        ScenarioError: naming the sweep if a value makes an invalid scenario.
+    """
+    names = [s.name for s, _, _ in scenarios]
+    if len(set(names)) != len(names):
+        raise ScenarioError(f"scenarios: two scenarios share a name ({names}); names label the results")
+    if months is not None and any(path == "months" for path, _ in sweeps):
+        raise ScenarioError("--months: cannot be given with --sweep months=...; choose one")
+    grid = list(itertools.product(*[values for _, values in sweeps])) or [()]
+    staged = []
+    for spec, m, data in scenarios:
+        for k, combo in enumerate(grid):
+            values = {path: v for (path, _), v in zip(sweeps, combo, strict=True)}
+            d = data
+            for path, v in values.items():
+                d = set_path(d, path, v, f"--sweep {path}")
+            point_spec = validate_data(d, f"--sweep {', '.join(f'{p}={v}' for p, v in values.items())}") \
+                if values else spec
+            typed = {path: _typed(point_spec, path, v) for path, v in values.items()}
+            staged.append((spec.name, k, values, point_spec, m.folder, typed))
+    # one type per swept column, decided from every value of the batch before any part is written
+    kinds = {path: column_type([s[5][path] for s in staged]) for path, _ in sweeps}
+    return [Point(name, k, values, spec, folder, months if months is not None else spec.months,
+                  {p: cast_column(v, kinds[p]) for p, v in typed.items()})
+            for name, k, values, spec, folder, typed in staged]
+
+
+def load_points(files: Sequence[str | Path], overrides: Sequence[str] = (), sweeps: Sequence[str] = (),
+                months: int | None = None) -> list[Point]:
+    """Load scenario files (with ``--set`` overrides) and plan their sweep grid.
+
+    Args:
+        files: scenario YAML files.
+        overrides: ``path=value`` strings applied to every scenario.
+        sweeps: ``path=v1,v2,...`` strings; several form a full grid.
+        months: one horizon for every point (None: each scenario's own).
+
+    Raises:
+        ScenarioError: a one-line message naming the file or option and the field.
+    """
+    loaded = [load_scenario(f, overrides) for f in files]
+    return plan_points([(s, m, s.model_dump(mode="python")) for s, m in loaded], [parse_sweep(t) for t in sweeps],
+                       months)
+
+
+def plan_chunks(points: Sequence[Point], replications: int, done: set[str] = frozenset(),
+                chunk_size: int = CHUNK_SIZE) -> list[Chunk]:
+    """Chunks of the runs not yet done, in a fixed order (point, then replication)."""
+    chunks = []
+    for p in points:
+        for start in range(0, replications, chunk_size):
+            reps = tuple(r for r in range(start, min(start + chunk_size, replications))
+                         if run_id(p, r) not in done)
+            if reps:
+                chunks.append(Chunk(p, reps))
+    return chunks

@@ -1,0 +1,25 @@
+"""Warm-up of a batch's fork server: the one module whose import does work, on purpose.
+
+A fork server can only be told which modules to import before it forks workers
+(``multiprocessing`` ``set_forkserver_preload``); it cannot be told to call a function.
+So the fork server of :func:`sim.executors._execute_pool` imports this module, and this
+module's only job is to call :func:`sim.warmup.warm_up` there, so that every worker is
+forked with the model imported and its compiled kernels loaded. Nothing else imports it.
+
+A failed warm-up is an optimisation lost, not an error: the workers load what they need on
+their first run. It is reported on standard error with its traceback, never swallowed.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from sim.warmup import warm_up
+
+try:
+    warm_up()
+except Exception:  # reported, not raised: a fork server that fails to start would stop the batch
+    print("warning: the fork server's warm-up failed; workers will load the model's kernels on first use:",
+          file=sys.stderr)
+    traceback.print_exc(file=sys.stderr)
