@@ -44,32 +44,6 @@ def _default_out(name: str) -> Path:
     return out
 
 
-def _summary_table(folder: Path, labels: dict[str, str], scenario: str, point: int) -> str:
-    import numpy as np
-
-    from sim.store import read_parts
-
-    # read only what the table needs, a part at a time: a batch may hold millions of rows
-    first = read_parts(folder, "trajectories", ["step", "actor", "territory_share"], [("replication", "<", 50)],
-                       scenario=scenario, point=point, below_replication=50)
-    horizon = int(first["step"].max())
-    ever = first.groupby("actor", observed=True)["territory_share"].max()
-    traj = read_parts(folder, "trajectories", ["actor", "date", "replication", "territory_share", "provinces_held"],
-                      [("step", "==", horizon)], scenario=scenario, point=point)
-    reps = traj["replication"].nunique()
-    date = str(traj["date"].iloc[0])[:10]
-    lines = [f"Territory share on {date} (step {horizon}), over {reps} replication(s):",
-             f"  {'actor':<52} {'median':>7}   {'90% band':<18} {'provinces held (median)':>23}"]
-    for actor, g in traj.groupby("actor", observed=True, sort=False):
-        if ever.get(actor, 0.0) <= 0:
-            continue
-        lo, med, hi = np.quantile(g["territory_share"].to_numpy(), [0.05, 0.5, 0.95])
-        held = float(np.median(g["provinces_held"]))
-        name = labels.get(str(actor), str(actor))
-        lines.append(f"  {name:<52} {med:>7.2%}   [{lo:.2%}, {hi:.2%}]{'':<2} {held:>20.1f}")
-    return "\n".join(lines)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """Run scenarios x sweep points x replications; stream tables to the store; figures; summary."""
     import hashlib
@@ -79,7 +53,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from sim.batch import environment, execute, parse_sweep, plan_chunks, plan_points
     from sim.calendar import STEP_MONTHS
-    from sim.plots import make_figures
+    from sim.horizon import horizon_table
+    from sim.plots import FigureProgress, figure_plan, make_figures
     from sim.scenario import load_scenario
     from sim.store import ShardStore
 
@@ -182,16 +157,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  {name + '.parquet/':<24} {name}")
     print("  events.txt               the event log in plain words")
     print("  manifest.json            resolved scenarios, seeds, versions, wall time")
-    for (spec, m), p in ((sm, p) for p in points for sm in loaded if sm[0].name == p.scenario):
+    # figures and summaries under one progress bar, printed once it is gone
+    drawn = [(spec, m, p) for p in points for spec, m in loaded if spec.name == p.scenario
+             and not completed.isdisjoint({f"{p.key}-r{r:06d}" for r in range(reps)})]
+    bar = FigureProgress(len(drawn) * len(figure_plan(args.figures, months, map_months)))
+    report = []
+    for spec, m, p in drawn:
         sub = None if len(points) == 1 else f"{p.key}"
-        if completed.isdisjoint({f"{p.key}-r{r:06d}" for r in range(reps)}):
-            continue
         figs = make_figures(out, m, map_months, STEP_MONTHS[spec.time_step], scenario=p.scenario, point=p.point,
-                            subdir=sub)
-        where = f"figures/{sub + '/' if sub else ''}"
-        print(f"\n[{p.scenario}{' ' + json.dumps(p.values) if p.values else ''}] {where}: "
-              + ", ".join(f.name for f in figs))
-        print(_summary_table(out, {k: f.label for k, f in spec.factions.items()}, p.scenario, p.point))
+                            subdir=sub, which=args.figures, progress=bar)
+        where = f" figures/{sub + '/' if sub else ''}: " + ", ".join(f.name for f in figs) if figs else ""
+        report += [f"\n[{p.scenario}{' ' + json.dumps(p.values) if p.values else ''}]{where}",
+                   horizon_table(out, p.scenario, p.point).text({k: f.label for k, f in spec.factions.items()})]
+    bar.close()
+    print("\n".join(report))
     print(f"\n{finished} of {total_runs} run(s) done; {len(failures)} failed; {wall:.1f} s")
     if failures:
         print(f"error: {len(failures)} run(s) failed; tracebacks in {store.errors}; rerun with --resume "
@@ -235,13 +214,13 @@ def _shares(text: str, option: str) -> list[float]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare results folders: report.md, CSV tables and figures."""
-    from sim.report import write_report
+    from sim.report import MonthsError, write_report
 
     for f in args.folders:
         if not (Path(f) / "manifest.json").is_file():
             raise BadInput(f"{f}: not a results folder (no manifest.json)")
     try:
-        months = [float(x) for x in args.months.split(",") if x.strip()]
+        months = None if args.months is None else [float(x) for x in args.months.split(",") if x.strip()]
     except ValueError:
         raise BadInput(f"--months: expected comma-separated months, found {args.months!r}") from None
     holds = _shares(args.holds, "--holds")
@@ -250,6 +229,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise BadInput(f"--wiped-out: expected one percentage, found {args.wiped_out!r}")
     try:
         report = write_report(args.folders, Path(args.out), args.baseline, months, holds, wiped[0])
+    except MonthsError as exc:
+        raise BadInput(f"--months: {exc}") from None
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     print(f"Report in {report}")
@@ -349,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--months", type=int, help="horizon in months (default: the scenario's)")
     r.add_argument("--out", help="output folder (default: results/<scenario>_<time>)")
     r.add_argument("--map-months", help="months to draw control maps at, e.g. 0,12,36,60")
+    r.add_argument("--figures", choices=("none", "summary", "all"), default="summary",
+                   help="figures per scenario point: none, summary (territory and maps at the start and the "
+                        "horizon; the default) or all (every measure, maps at 0, 12, 36, 60 months and the horizon)")
     r.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...",
                    help="sweep a field over values; several sweeps form a grid with the scenarios")
@@ -365,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="compare results folders: paired differences, probabilities, figures")
     c.add_argument("folders", nargs="+", help="results folders from run.py run")
     c.add_argument("--baseline", help="group to compare against (default: baseline, else the first)")
-    c.add_argument("--months", default="12,36,60", help="months at which to compare (default 12,36,60)")
+    c.add_argument("--months", help="months at which to compare, within the results (default 12,36,60, up to the "
+                                    "horizon)")
     c.add_argument("--out", required=True, help="folder for report.md, CSV tables and figures")
     c.add_argument("--holds", default="1,5,10", metavar="PCT,...",
                    help="end states: the resistance holds at least these percentages of the country (default 1,5,10)")
