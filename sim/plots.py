@@ -158,6 +158,7 @@ def plot_trajectories(b: TrajectoryBands, measure: Measure, path: Path, title: s
         ax.grid(alpha=0.3)
         if measure.is_share:
             percent_axis(ax)
+        ax.locator_params(axis="y", nbins=4)  # few tick labels: each costs a text layout
         ax.tick_params(labelsize=8)
     _date_ticks(axes[-1][0], b.dates)
     for k in range(n, rows * cols):
@@ -291,7 +292,7 @@ def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, 
     Returns:
         The files written.
     """
-    from sim.store import read_parts
+    from sim.store import read_parts  # here: the store imports numba, which importing the figures needs not
 
     figure_plan(which, 0)  # refuse a bad ``which`` before reading anything
     if which == "none":
