@@ -104,7 +104,7 @@ class TrajectoryBands:
     Attributes:
         actors: the actors that ever hold ground, in first-seen order.
         dates: the date of each step.
-        replications: how many replications the bands summarise.
+        replications: how many runs the bands summarise.
         values: column -> array (5, actors, steps) of the quantiles :data:`sim.statistics.QUANTILES`.
     """
 
@@ -118,7 +118,8 @@ def trajectory_bands(traj: pd.DataFrame, columns: Sequence[str]) -> TrajectoryBa
     """Bands of ``columns`` across replications for each territorial actor and step (numpy, once).
 
     Args:
-        traj: trajectory rows of one scenario point: actor, step, date, replication and ``columns``.
+        traj: trajectory rows: actor, step, date, replication (and scenario and point, when
+            the rows hold several points) and ``columns``.
         columns: the measures to summarise.
     """
     held = traj.groupby("actor", observed=True, sort=False)[TERRITORY.column].max()
@@ -126,14 +127,17 @@ def trajectory_bands(traj: pd.DataFrame, columns: Sequence[str]) -> TrajectoryBa
     rows = traj[traj["actor"].astype(str).isin(actors)]
     a = pd.Categorical(rows["actor"].astype(str), categories=actors).codes
     steps, s = np.unique(rows["step"].to_numpy(), return_inverse=True)
-    reps, r = np.unique(rows["replication"].to_numpy(), return_inverse=True)
+    # a run is a replication of one scenario point (rows of several points are runs of each)
+    r = rows.groupby([c for c in ("scenario", "point", "replication") if c in rows], observed=True,
+                     sort=False).ngroup().to_numpy()
+    runs = int(r.max()) + 1 if len(r) else 0
     dates = pd.to_datetime(rows.groupby("step", observed=True)["date"].first().loc[steps]).to_numpy()
     values = {}
     for col in columns:
-        cube = np.full((len(actors), len(steps), len(reps)), np.nan)
+        cube = np.full((len(actors), len(steps), runs), np.nan)
         cube[a, s, r] = rows[col].to_numpy(float)
-        values[col] = bands(cube, axis=2)  # a replication missing at a step (a failed run) is NaN
-    return TrajectoryBands(actors, dates, len(reps), values)
+        values[col] = bands(cube, axis=2)  # a run missing at a step (a failed run) is NaN
+    return TrajectoryBands(actors, dates, runs, values)
 
 
 def plot_trajectories(b: TrajectoryBands, measure: Measure, path: Path, title: str | None = None) -> Path:
@@ -310,7 +314,8 @@ def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, 
     sel = {"scenario": scenario, "point": point, "below_replication": FIGURE_REPLICATIONS}
     measures = [TERRITORY] if which == "summary" else list(FIGURE_MEASURES)
     columns = list(dict.fromkeys([TERRITORY.column, *(ms.column for ms in measures)]))
-    traj = read_parts(folder, "trajectories", ["actor", "date", "step", "replication", *columns], filt, **sel)
+    keys = [c for c, chosen in (("scenario", scenario), ("point", point)) if chosen is None]
+    traj = read_parts(folder, "trajectories", [*keys, "actor", "date", "step", "replication", *columns], filt, **sel)
     horizon = int(traj["step"].max())
     horizon_months = round(horizon * months_per_step)
     b = trajectory_bands(traj, columns)
