@@ -194,3 +194,35 @@ def test_compare_refuses_months_outside_the_results(folders, tmp_path):
     assert p.returncode == 0, p.stderr
     summary = pd.read_csv(tmp_path / "d" / "summary.csv")
     assert sorted(set(summary["month"])) == [12], "the default months stop at the horizon"
+
+
+def test_progress_of_the_figures_shows_on_a_terminal_only(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a terminal 120 columns wide
+    seen: list[bytes] = []
+
+    def read() -> None:  # drain the terminal while the command runs, so its writes never block
+        try:
+            while chunk := os.read(master, 65536):
+                seen.append(chunk)
+        except OSError:  # the terminal's other end is closed: all is read
+            pass
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    p = subprocess.run([*RUN, "run", str(BASELINE), "-n", "1", "--seed", "1", "--months", "3", "--out",
+                        str(tmp_path / "tty")], stdout=subprocess.PIPE, stderr=slave, text=True, cwd=ROOT, timeout=300)
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    assert p.returncode == 0
+    terminal = b"".join(seen)
+    assert b"figures" in terminal and b"/3 [" in terminal, "a bar over the 3 summary figures on the terminal"
+    assert "figures:" not in p.stdout and "\r" not in p.stdout, "nothing of the bar in the printed report"
+    assert "[baseline] figures/: territory.png, map_month_000.png, map_month_003.png" in p.stdout
