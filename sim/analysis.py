@@ -130,7 +130,8 @@ def _outcome_rows(t: pd.DataFrame, kinds: dict[tuple[str, str], str], splits: di
     """Trajectory rows (any subset of whole runs) -> one row per run and step, the columns of OUTCOMES."""
     scen = t["scenario"].astype(str).to_numpy()
     actor = t["actor"].astype(str).to_numpy()
-    sides = np.array([side(kinds.get(k, "")) for k in zip(scen, actor, strict=True)], dtype=object)
+    pair_side = {k: side(v) for k, v in kinds.items()}  # once per (scenario, actor), not per row
+    sides = np.array([pair_side.get(k, "") for k in zip(scen, actor, strict=True)], dtype=object)
     rows = {"resistance": sides == "resistance", "government": sides == "government",
             "breakaway": np.array([splits.get(s) == a for s, a in zip(scen, actor, strict=True)], dtype=bool)}
     sums: dict[str, pd.DataFrame] = {}

@@ -7,7 +7,8 @@ resistance's summed territory, whether the government's breakaway has fighters):
 comparison report's tables and figures show outcomes. Column names, labels and units come
 from these objects everywhere, so a new outcome is one line of :data:`OUTCOMES`.
 
-Which faction kinds count as the resistance is said once, by :func:`side`.
+Which faction kinds count as the resistance is said once, by :func:`side`, which reads it from
+the actor classes of :mod:`sim.actors`.
 """
 
 from __future__ import annotations
@@ -15,19 +16,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-RESISTANCE_KINDS = frozenset({"resistance"})  # faction kinds whose ground is the resistance's
-GOVERNMENT_KINDS = frozenset({"government"})
-
 Side = Literal["resistance", "government", "breakaway"]
 
 
 def side(kind: str) -> str:
-    """The side a faction of this kind counts on in the outcomes: 'resistance', 'government' or ''."""
-    if kind in RESISTANCE_KINDS:
-        return "resistance"
-    if kind in GOVERNMENT_KINDS:
-        return "government"
-    return ""
+    """The side a faction of this kind counts on in the outcomes: 'resistance', 'government' or ''.
+
+    The rule is the actor classes' (:mod:`sim.actors`): a kind whose class says ``resistance``
+    is the resistance's, the government's class is the government's; an unknown kind neither.
+    """
+    from sim.actors import FACTION_CLASSES, Government  # here: the actors import Mesa, declaring outcomes not
+
+    cls = FACTION_CLASSES.get(kind)
+    if cls is None:
+        return ""
+    return "resistance" if cls.resistance else "government" if issubclass(cls, Government) else ""
+
+
+def kinds(of: str) -> list[str]:
+    """The faction kinds on a side ('resistance' or 'government'), in the actor classes' order."""
+    from sim.actors import FACTION_CLASSES
+
+    return [k for k in FACTION_CLASSES if side(k) == of]
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from sim import analysis
 from sim.outcomes import (
     COMPARED,
     GOVERNMENT_TERRITORY,
-    RESISTANCE_KINDS,
     RESISTANCE_PROVINCES,
     RESISTANCE_TERRITORY,
     Outcome,
+    kinds,
 )
 from sim.plots import new_figure, percent_axis, save, series_colour
 from sim.statistics import BAND_NAMES, BOOTSTRAP, bands
@@ -197,7 +197,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
         f"Months compared: {', '.join(f'{m:g}' for m in months)}.",
         "",
         f"Outcomes ({', '.join(f'`{o.name}`: {o.label}' for o in COMPARED)}) count the factions of kind "
-        + ", ".join(f"`{k}`" for k in sorted(RESISTANCE_KINDS)) + " as the resistance. "
+        + ", ".join(f"`{k}`" for k in kinds("resistance")) + " as the resistance. "
         "Replication *i* has the same seed and random "
         "streams in every group, so differences against the baseline are paired by replication; 95% "
         f"intervals are percentile bootstraps ({BOOTSTRAP} resamples, fixed seed) of the mean "

@@ -140,9 +140,13 @@ def test_outcome_objects_drive_the_columns(folders, monkeypatch):
     pd.testing.assert_series_equal(got.sort_index(), gov.sort_index(), check_names=False)
 
 
-def test_side_is_the_one_kind_rule():
-    assert outcomes.side("resistance") == "resistance" and outcomes.side("government") == "government"
-    assert outcomes.side("jihadist") == "" and outcomes.side("insurgent") == ""
+def test_side_is_the_actor_classes_kind_rule():
+    from sim.actors import FACTION_CLASSES
+
+    for kind, cls in FACTION_CLASSES.items():
+        assert (outcomes.side(kind) == "resistance") == cls.resistance, kind
+    assert outcomes.side("government") == "government" and outcomes.side("jihadist") == ""
+    assert outcomes.side("no such kind") == "" and outcomes.kinds("resistance") == ["resistance"]
     assert outcomes.outcome("split").how == "active"
     with pytest.raises(KeyError, match="no outcome"):
         outcomes.outcome("nope")
