@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--months", type=int, help="horizon in months for every scenario (default: each one's own)")
     r.add_argument("--out", help="output folder (default: results/<scenario>_<time>)")
     r.add_argument("--map-months", help="months to draw control maps at, e.g. 0,12,36,60 (within the horizon)")
+    r.add_argument("--figures", choices=("none", "summary", "all"), default="summary",
+                   help="figures per scenario point: none, summary (territory and maps at the start and the "
+                        "horizon; the default) or all (every measure, maps at 0, 12, 36, 60 months and the horizon)")
     r.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...",
                    help="sweep a field over values; several sweeps form a grid with the scenarios")

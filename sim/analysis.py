@@ -25,9 +25,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-BOOTSTRAP = 2000  # resamples for confidence intervals
-BOOTSTRAP_SEED = 20221001  # fixed: a report is reproducible to the digit
-Z95 = 1.959963984540054
+from sim.calendar import STEP_MONTHS
+from sim.outcomes import (
+    COMPARED,
+    OUTCOMES,
+    RESISTANCE_PROVINCES,
+    RESISTANCE_TERRITORY,
+    SPLIT,
+    side,
+)
+from sim.statistics import Z95, a12, a12_magnitude, bands, bootstrap_ci, runs_needed, wilson
 
 
 @dataclass
@@ -55,8 +62,6 @@ class Results:
 
 def _read_meta(folders: Sequence[str | Path]) -> Results:
     """Manifests and what they say of the scenarios; tables left empty."""
-    from sim.calendar import STEP_MONTHS
-
     mans: list[dict[str, Any]] = []
     kinds: dict[tuple[str, str], str] = {}
     splits: dict[str, str] = {}
@@ -118,28 +123,26 @@ def group_label(scenario: str, point: int, values: dict[str, Any] | None) -> str
 
 
 _KEYS = ["scenario", "point", "replication", "seed", "step", "date"]
-_OUTCOME_INPUTS = [*_KEYS, "actor", "territory_share", "population_share", "provinces_held", "strength"]
+_OUTCOME_INPUTS = [*_KEYS, "actor", *dict.fromkeys(o.measure.column for o in OUTCOMES)]
 
 
 def _outcome_rows(t: pd.DataFrame, kinds: dict[tuple[str, str], str], splits: dict[str, str]) -> pd.DataFrame:
-    """Trajectory rows (any subset of whole runs) -> one row per run and step, outcomes only."""
+    """Trajectory rows (any subset of whole runs) -> one row per run and step, the columns of OUTCOMES."""
     scen = t["scenario"].astype(str).to_numpy()
     actor = t["actor"].astype(str).to_numpy()
-    kind = np.array([kinds.get(k, "") for k in zip(scen, actor, strict=True)], dtype=object)
-    rst = t[kind == "resistance"].groupby(_KEYS, observed=True)[
-        ["territory_share", "population_share", "provinces_held", "strength"]].sum()
-    gov = t[kind == "government"].groupby(_KEYS, observed=True)["territory_share"].sum()
-    out = pd.DataFrame({
-        "resistance_territory": rst["territory_share"],
-        "resistance_population": rst["population_share"],
-        "resistance_provinces": rst["provinces_held"],
-        "resistance_strength": rst["strength"],
-        "government_territory": gov,
-    }).reset_index()
-    split_rows = t[np.array([splits.get(s) == a for s, a in zip(scen, actor, strict=True)], dtype=bool)]
-    split = (split_rows.set_index(_KEYS)["strength"] > 0).rename("split")
-    out = out.merge(split.reset_index(), on=_KEYS, how="left")
-    out["split"] = out["split"].fillna(False).astype(bool)
+    pair_side = {k: side(v) for k, v in kinds.items()}  # once per (scenario, actor), not per row
+    sides = np.array([pair_side.get(k, "") for k in zip(scen, actor, strict=True)], dtype=object)
+    rows = {"resistance": sides == "resistance", "government": sides == "government",
+            "breakaway": np.array([splits.get(s) == a for s, a in zip(scen, actor, strict=True)], dtype=bool)}
+    sums: dict[str, pd.DataFrame] = {}
+    for who in dict.fromkeys(o.actors for o in OUTCOMES if o.how == "sum"):
+        cols = list(dict.fromkeys(o.measure.column for o in OUTCOMES if o.how == "sum" and o.actors == who))
+        sums[who] = t[rows[who]].groupby(_KEYS, observed=True)[cols].sum()
+    out = pd.DataFrame({o.name: sums[o.actors][o.measure.column] for o in OUTCOMES if o.how == "sum"}).reset_index()
+    for o in (o for o in OUTCOMES if o.how == "active"):
+        flag = (t[rows[o.actors]].set_index(_KEYS)[o.measure.column] > 0).rename(o.name)
+        out = out.merge(flag.reset_index(), on=_KEYS, how="left")
+        out[o.name] = out[o.name].fillna(False).astype(bool)
     out["scenario"] = out["scenario"].astype(str)
     return out
 
@@ -157,11 +160,11 @@ def _finish_outcomes(out: pd.DataFrame, res: Results) -> pd.DataFrame:
 def outcomes(res: Results) -> pd.DataFrame:
     """One row per group, replication and step, with the outcomes the report uses.
 
-    Columns: group, scenario, point, replication, seed, step, month, date; resistance_territory
-    (share of the country held by factions of kind resistance), resistance_population,
-    resistance_provinces (sum of provinces held by resistance factions), resistance_strength,
-    government_territory, split (whether the government's breakaway has fighters), and the
-    swept values.
+    Columns: group, scenario, point, replication, seed, step, month, date; one column per
+    outcome of :data:`sim.outcomes.OUTCOMES` (resistance_territory: share of the country held
+    by the factions on the resistance side, resistance_population, resistance_provinces,
+    resistance_strength, government_territory, split: whether the government's breakaway has
+    fighters); and the swept values.
     """
     return _finish_outcomes(_outcome_rows(res.trajectories, res.kinds, res.splits), res)
 
@@ -207,81 +210,17 @@ def at_months(out: pd.DataFrame, months: Sequence[float]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else out.iloc[0:0].assign(at_month=[])
 
 
-# --------------------------------------------------------------------------------------------- statistics
-
-
-def wilson(k: int, n: int) -> tuple[float, float]:
-    """Wilson score 95% interval for a proportion k/n."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    d = 1 + Z95**2 / n
-    c = (p + Z95**2 / (2 * n)) / d
-    h = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / d
-    return (max(0.0, c - h), min(1.0, c + h))
-
-
-def bootstrap_ci(x: np.ndarray, stat=np.mean, resamples: int = BOOTSTRAP,
-                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
-    """Percentile bootstrap 95% interval of a statistic (seeded: reproducible)."""
-    x = np.asarray(x, dtype=float)
-    if x.size < 2:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    # resamples drawn in blocks of about 4 million indices, so memory stays bounded for large
-    # samples (one call for 2,000 or fewer values); the blocks depend on the sample size only,
-    # so the interval is reproducible
-    block = max(1, min(resamples, 4_000_000 // x.size))
-    stats = np.concatenate([stat(x[rng.integers(0, x.size, size=(min(block, resamples - k), x.size))], axis=1)
-                            for k in range(0, resamples, block)])
-    return (float(np.quantile(stats, 0.025)), float(np.quantile(stats, 0.975)))
-
-
-def a12(x: np.ndarray, y: np.ndarray) -> float:
-    """Vargha-Delaney A12: the probability that a draw from x exceeds one from y (ties count half).
-
-    0.5 means no effect; 0.56, 0.64 and 0.71 are the conventional small, medium and large
-    thresholds (Vargha & Delaney 2000).
-    """
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if x.size == 0 or y.size == 0:
-        return math.nan
-    ranks = pd.Series(np.concatenate([x, y])).rank().to_numpy()
-    r1 = ranks[: x.size].sum()
-    return float((r1 / x.size - (x.size + 1) / 2) / y.size)
-
-
-def a12_magnitude(a: float) -> str:
-    """Vargha-Delaney's verbal scale for |A12 - 0.5|."""
-    d = abs(a - 0.5)
-    return "negligible" if d < 0.06 else "small" if d < 0.14 else "medium" if d < 0.21 else "large"
-
-
-def runs_needed(sd: float, half_width: float) -> int:
-    """Replications for a 95% CI of the mean no wider than +-half_width (normal approximation)."""
-    if not half_width > 0 or not np.isfinite(sd):
-        return 0
-    return max(2, math.ceil((Z95 * sd / half_width) ** 2))
-
-
 # ------------------------------------------------------------------------------------------------ tables
-
-OUTCOMES = {
-    "resistance_territory": "resistance share of the country's area",
-    "resistance_population": "resistance share of the population",
-    "resistance_provinces": "provinces held by resistance groups",
-    "government_territory": "government share of the country's area",
-}
 
 
 def summary_table(out: pd.DataFrame, months: Sequence[float]) -> pd.DataFrame:
-    """Per group and month: median, 50% and 90% bands and mean of each outcome."""
+    """Per group and month: median, 50% and 90% bands and mean of each compared outcome."""
     rows = []
     for (g, m), d in at_months(out, months).groupby(["group", "at_month"], observed=True, sort=False):
-        for col in OUTCOMES:
-            v = d[col].to_numpy(float)
-            q = np.quantile(v, [0.05, 0.25, 0.5, 0.75, 0.95])
-            rows.append({"group": g, "month": m, "outcome": col, "n": v.size, "mean": v.mean(), "median": q[2],
+        for o in COMPARED:
+            v = d[o.name].to_numpy(float)
+            q = bands(v)
+            rows.append({"group": g, "month": m, "outcome": o.name, "n": v.size, "mean": v.mean(), "median": q[2],
                          "q05": q[0], "q25": q[1], "q75": q[3], "q95": q[4]})
     return pd.DataFrame(rows)
 
@@ -304,12 +243,11 @@ def end_state_probabilities(out: pd.DataFrame, months: Sequence[float], threshol
     rows = []
     for (g, m), d in at_months(out, months).groupby(["group", "at_month"], observed=True, sort=False):
         n = len(d)
-        states = {f"resistance holds >= {_pct(x)} of the country": d["resistance_territory"] >= x
-                  for x in thresholds}
-        states["resistance holds at least one province"] = d["resistance_provinces"] >= 1
-        states[f"resistance wiped out (under {_pct(wiped_out)} of the country)"] = \
-            d["resistance_territory"] < wiped_out
-        states["the government has split"] = d["split"]
+        territory = d[RESISTANCE_TERRITORY.name]
+        states = {f"resistance holds >= {_pct(x)} of the country": territory >= x for x in thresholds}
+        states["resistance holds at least one province"] = d[RESISTANCE_PROVINCES.name] >= 1
+        states[f"resistance wiped out (under {_pct(wiped_out)} of the country)"] = territory < wiped_out
+        states["the government has split"] = d[SPLIT.name]
         for name, hit in states.items():
             k = int(hit.sum())
             lo, hi = wilson(k, n)
@@ -326,8 +264,8 @@ def _pct(x: float) -> str:
 def time_to_event(out: pd.DataFrame) -> pd.DataFrame:
     """Per group: months until the resistance first holds a province and until the split (censored at the end)."""
     rows = []
-    events = {"resistance first holds a province": out["resistance_provinces"] >= 1,
-              "the government splits": out["split"]}
+    events = {"resistance first holds a province": out[RESISTANCE_PROVINCES.name] >= 1,
+              "the government splits": out[SPLIT.name]}
     for name, hit in events.items():
         d = out.assign(hit=hit.to_numpy())
         for g, dg in d.groupby("group", observed=True, sort=False):
@@ -358,14 +296,14 @@ def paired_differences(out: pd.DataFrame, baseline: str, months: Sequence[float]
         if b is None:
             continue
         common = d.index.intersection(b.index)
-        for col in OUTCOMES:
-            x = d.loc[common, col].to_numpy(float)
-            y = b.loc[common, col].to_numpy(float)
+        for o in COMPARED:
+            x = d.loc[common, o.name].to_numpy(float)
+            y = b.loc[common, o.name].to_numpy(float)
             diff = x - y
             lo, hi = bootstrap_ci(diff)
             a = a12(x, y)
             sd = float(diff.std(ddof=1)) if diff.size > 1 else math.nan
-            rows.append({"group": g, "baseline": baseline, "month": m, "outcome": col, "pairs": diff.size,
+            rows.append({"group": g, "baseline": baseline, "month": m, "outcome": o.name, "pairs": diff.size,
                          "mean_difference": float(diff.mean()) if diff.size else math.nan,
                          "ci_low": lo, "ci_high": hi,
                          "ci_excludes_zero": bool(lo > 0 or hi < 0) if np.isfinite(lo) else False,
@@ -384,14 +322,14 @@ def adequacy(out: pd.DataFrame, month: float, paired: pd.DataFrame | None = None
     """
     rows = []
     for g, d in at_months(out, [month]).groupby("group", observed=True, sort=False):
-        v = d["resistance_territory"].to_numpy(float)
+        v = d[RESISTANCE_TERRITORY.name].to_numpy(float)
         sd = float(v.std(ddof=1)) if v.size > 1 else math.nan
         hw = Z95 * sd / math.sqrt(v.size) if v.size > 1 else math.nan
         rows.append({"what": f"mean resistance territory, {g}", "runs": v.size, "ci_half_width": hw,
                      "target_half_width": precision, "runs_needed": runs_needed(sd, precision),
                      "enough": bool(hw <= precision) if np.isfinite(hw) else False})
     if paired is not None and len(paired):
-        p = paired[(paired["month"] == month) & (paired["outcome"] == "resistance_territory")]
+        p = paired[(paired["month"] == month) & (paired["outcome"] == RESISTANCE_TERRITORY.name)]
         for _, r in p.iterrows():
             hw = Z95 * r["sd_of_difference"] / math.sqrt(r["pairs"]) if r["pairs"] > 1 else math.nan
             target = abs(r["mean_difference"]) / 2
@@ -407,8 +345,9 @@ def lever_table(out: pd.DataFrame, path: str, month: float) -> pd.DataFrame:
     sel = at_months(out, [month])
     rows = []
     for (s, v), d in sel.groupby(["scenario", path], observed=True, sort=True):
-        q = np.quantile(d["resistance_territory"], [0.05, 0.25, 0.5, 0.75, 0.95])
+        q = bands(d[RESISTANCE_TERRITORY.name].to_numpy(float))
         rows.append({"scenario": s, "value": v, "month": month, "runs": len(d), "median": q[2], "q05": q[0],
                      "q25": q[1], "q75": q[3], "q95": q[4],
-                     "p_holds_province": float((d["resistance_provinces"] >= 1).mean())})
+                     "p_holds_province": float((d[RESISTANCE_PROVINCES.name] >= 1).mean())})
     return pd.DataFrame(rows)
+

@@ -105,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"interrupted ({exc}) with {done} of {total} run(s) done; to finish: "
               f"{_resume_command(args.argv, out)}", file=sys.stderr)
         return 128 + exc.signum
-    _figures_and_summary(s, loaded, map_months)
+    _figures_and_summary(s, loaded, map_months, args.figures)
     print(f"\n{s.completed_runs} of {s.total_runs} run(s) done; {s.failed_runs} failed; {s.wall_time_s:.1f} s")
     if s.failures:
         print(f"error: {s.failed_runs} run(s) failed; tracebacks in {s.errors}; rerun with --resume "
@@ -116,10 +116,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _figures_and_summary(s: BatchSummary, loaded: list[tuple[Any, Any]], map_months: list[int] | None) -> None:
-    """Where the results are; per point, its figures and its summary table."""
+def _figures_and_summary(s: BatchSummary, loaded: list[tuple[Any, Any]], map_months: list[int] | None,
+                         which: str) -> None:
+    """Where the results are; per point, its figures and its summary table (printed once the bar is gone)."""
     from sim.calendar import STEP_MONTHS
-    from sim.plots import make_figures
+    from sim.horizon import horizon_table
+    from sim.plots import FigureProgress, figure_plan, make_figures
 
     out, points, reps, completed = s.out, s.points, s.total_runs // len(s.points), s.completed
     print(f"\nResults in {out}/ (tables are folders of Parquet parts: pandas.read_parquet reads each as one)")
@@ -127,42 +129,19 @@ def _figures_and_summary(s: BatchSummary, loaded: list[tuple[Any, Any]], map_mon
         print(f"  {name + '.parquet/':<24} {name}")
     print("  events.txt               the event log in plain words")
     print("  manifest.json            resolved scenarios, seeds, versions, wall time")
-    for (spec, m), p in ((sm, p) for p in points for sm in loaded if sm[0].name == p.scenario):
+    drawn = [(spec, m, p) for p in points for spec, m in loaded if spec.name == p.scenario
+             and not completed.isdisjoint({f"{p.key}-r{r:06d}" for r in range(reps)})]
+    bar = FigureProgress(sum(len(figure_plan(which, p.months, map_months)) for _, _, p in drawn))
+    report = []
+    for spec, m, p in drawn:
         sub = None if len(points) == 1 else f"{p.key}"
-        if completed.isdisjoint({f"{p.key}-r{r:06d}" for r in range(reps)}):
-            continue
         figs = make_figures(out, m, map_months, STEP_MONTHS[spec.time_step], scenario=p.scenario, point=p.point,
-                            subdir=sub)
-        where = f"figures/{sub + '/' if sub else ''}"
-        print(f"\n[{p.scenario}{' ' + json.dumps(p.values) if p.values else ''}] {where}: "
-              + ", ".join(f.name for f in figs))
-        print(_summary_table(out, {k: f.label for k, f in spec.factions.items()}, p.scenario, p.point))
-
-
-def _summary_table(folder: Path, labels: dict[str, str], scenario: str, point: int) -> str:
-    import numpy as np
-
-    from sim.store import read_parts
-
-    # read only what the table needs, a part at a time: a batch may hold millions of rows
-    first = read_parts(folder, "trajectories", ["step", "actor", "territory_share"], [("replication", "<", 50)],
-                       scenario=scenario, point=point, below_replication=50)
-    horizon = int(first["step"].max())
-    ever = first.groupby("actor", observed=True)["territory_share"].max()
-    traj = read_parts(folder, "trajectories", ["actor", "date", "replication", "territory_share", "provinces_held"],
-                      [("step", "==", horizon)], scenario=scenario, point=point)
-    reps = traj["replication"].nunique()
-    date = str(traj["date"].iloc[0])[:10]
-    lines = [f"Territory share on {date} (step {horizon}), over {reps} replication(s):",
-             f"  {'actor':<52} {'median':>7}   {'90% band':<18} {'provinces held (median)':>23}"]
-    for actor, g in traj.groupby("actor", observed=True, sort=False):
-        if ever.get(actor, 0.0) <= 0:
-            continue
-        lo, med, hi = np.quantile(g["territory_share"].to_numpy(), [0.05, 0.5, 0.95])
-        held = float(np.median(g["provinces_held"]))
-        name = labels.get(str(actor), str(actor))
-        lines.append(f"  {name:<52} {med:>7.2%}   [{lo:.2%}, {hi:.2%}]{'':<2} {held:>20.1f}")
-    return "\n".join(lines)
+                            subdir=sub, which=which, progress=bar)
+        where = f" figures/{sub + '/' if sub else ''}: " + ", ".join(f.name for f in figs) if figs else ""
+        report += [f"\n[{p.scenario}{' ' + json.dumps(p.values) if p.values else ''}]{where}",
+                   horizon_table(out, p.scenario, p.point).text({k: f.label for k, f in spec.factions.items()})]
+    bar.close()
+    print("\n".join(report))
 
 
 def _shares(text: str, option: str) -> list[float]:
@@ -208,10 +187,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
         raise BadInput(f"{out}: already holds files; choose another --out, or pass --overwrite")
-    from sim.report import write_report
+    from sim.report import MonthsError, write_report
 
     try:
         report = write_report(args.folders, out, args.baseline, months, holds, wiped[0])
+    except MonthsError as exc:
+        raise BadInput(f"--months: {exc}") from None
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     print(f"Report in {report}")

@@ -65,7 +65,7 @@ class BatchConflictModel(ConflictModel):
         super().__init__(spec, m, replication_seed(base_seed, replication), months=months, replication=replication)
         self.base_seed = base_seed
         keys = self.setup.faction_keys
-        res = np.array([spec.factions[k].kind == "resistance" for k in keys])
+        res = self.setup.resistance  # the kind rule, computed once with the setup
         self.datacollector = DataCollector(model_reporters={
             **{f"territory_{k}": _territory_of(i) for i, k in enumerate(keys)},
             "government_territory": _territory_of(self.setup.gov),

@@ -1,24 +1,42 @@
-"""Figures: territory trajectories with bands across replications, and control maps.
+"""Figures of a run: each actor's measures with bands across replications, and control maps.
 
-Figures are made from the tables in a results folder (never from live models), so
-they can be redrawn from results produced elsewhere.
+Figures are made from the tables in a results folder (never from live models), so they can
+be redrawn from results produced elsewhere. Bands are computed once per scenario point with
+numpy (:func:`trajectory_bands`) and drawn as a few lines and fills, so a figure costs the
+same for 1 or 1,000 replications.
+
+Drawing uses matplotlib's object API, a :class:`matplotlib.figure.Figure` printed by the Agg
+canvas, and never pyplot. This was chosen over selecting a backend inside the drawing entry
+point because it needs no backend at all: no module chooses one (a notebook keeps its own), no
+figure is left open in a global registry, and matplotlib is imported only when a figure is
+drawn, so ``import sim.plots`` costs nothing.
+
+What a figure cost, and what was cut (profiled with cProfile): ``tight_layout``, which lays out
+every text to measure it, about a quarter of a panel figure (fixed margins instead); on the maps,
+one patch and one line per pie slice and border edge, each updating the axes' limits (one
+collection of each instead); and the ticks, whose labels are laid out one by one (at most five
+dated ticks, about five on the y axis).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display needed
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.patches import Wedge
 
-from sim.geography import Map
+from sim.outcomes import FIGURE_MEASURES, TERRITORY, Measure
+from sim.statistics import bands
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from sim.geography import Map
 
 # Fixed colours per actor key so that figures are comparable across scenarios.
 PALETTE = {
@@ -32,75 +50,148 @@ PALETTE = {
     "republic": "#17becf",
     "northern_alliance": "#2ca02c",
 }
-_FALLBACK = plt.get_cmap("tab20").colors
-# PNG metadata without a software version, so identical runs give identical files
-_META = {"Software": None}
+PNG_METADATA = {"Software": None}  # no software version in the PNG, so identical runs give identical files
+DPI = 110
+FIGURES = ("none", "summary", "all")  # what make_figures draws: nothing, the summary set, every figure
+FIGURE_REPLICATIONS = 1000  # bands are drawn from at most this many replications per point
 
 
 def colour(actor: str, i: int = 0) -> str:
-    """The colour of an actor (a fixed palette, then a fallback cycle)."""
+    """The colour of an actor (a fixed palette, then matplotlib's tab20 cycle)."""
     if actor in PALETTE:
         return PALETTE[actor]
-    r, g, b = _FALLBACK[i % len(_FALLBACK)][:3]
+    from matplotlib import colormaps
+
+    r, g, b = colormaps["tab20"].colors[i % 20][:3]
     return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
 
 
-def territorial_actors(traj: pd.DataFrame) -> list[str]:
-    """Actors that ever hold ground in the trajectories, in first-seen order."""
-    held = traj.groupby("actor", observed=True, sort=False)["territory_share"].max()
-    return [str(a) for a in held.index if held[a] > 0]
+def series_colour(k: int) -> str:
+    """The k-th colour of matplotlib's tab10 cycle, for lines that are not actors (groups, scenarios)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    return to_hex(colormaps["tab10"].colors[k % 10])
 
 
-def trajectory_bands(traj: pd.DataFrame, value: str = "territory_share") -> pd.DataFrame:
-    """Median and 50% / 90% bands across replications, per actor and step."""
-    g = traj.groupby(["actor", "date"], observed=True)[value]
-    out = g.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
-    out.columns = ["q05", "q25", "median", "q75", "q95"]
-    return out.reset_index()
+def new_figure(width: float, height: float) -> Figure:
+    """A figure on the Agg canvas, outside pyplot (nothing to close, no backend chosen)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
 
 
-def plot_trajectories(traj: pd.DataFrame, path: Path, value: str = "territory_share",
-                      title: str | None = None) -> Path:
+def save(fig: Figure, path: Path) -> Path:
+    """Write a figure as PNG (fixed dpi, no software version) and return its path."""
+    fig.savefig(path, dpi=DPI, metadata=PNG_METADATA)
+    return path
+
+
+def percent_axis(ax: Axes) -> None:
+    """Label the y axis in percent of 1."""
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+
+
+@dataclass(frozen=True)
+class TrajectoryBands:
+    """Quantile bands across replications, per actor and step, of some trajectory columns.
+
+    Attributes:
+        actors: the actors that ever hold ground, in first-seen order.
+        dates: the date of each step.
+        replications: how many runs the bands summarise.
+        values: column -> array (5, actors, steps) of the quantiles :data:`sim.statistics.QUANTILES`.
+    """
+
+    actors: list[str]
+    dates: np.ndarray
+    replications: int
+    values: dict[str, np.ndarray]
+
+
+def trajectory_bands(traj: pd.DataFrame, columns: Sequence[str]) -> TrajectoryBands:
+    """Bands of ``columns`` across replications for each territorial actor and step (numpy, once).
+
+    Args:
+        traj: trajectory rows: actor, step, date, replication (and scenario and point, when
+            the rows hold several points) and ``columns``.
+        columns: the measures to summarise.
+    """
+    held = traj.groupby("actor", observed=True, sort=False)[TERRITORY.column].max()
+    actors = [str(a) for a in held.index if held[a] > 0]
+    rows = traj[traj["actor"].astype(str).isin(actors)]
+    a = pd.Categorical(rows["actor"].astype(str), categories=actors).codes
+    steps, s = np.unique(rows["step"].to_numpy(), return_inverse=True)
+    # a run is a replication of one scenario point (rows of several points are runs of each)
+    r = rows.groupby([c for c in ("scenario", "point", "replication") if c in rows], observed=True,
+                     sort=False).ngroup().to_numpy()
+    runs = int(r.max()) + 1 if len(r) else 0
+    dates = pd.to_datetime(rows.groupby("step", observed=True)["date"].first().loc[steps]).to_numpy()
+    values = {}
+    for col in columns:
+        cube = np.full((len(actors), len(steps), runs), np.nan)
+        cube[a, s, r] = rows[col].to_numpy(float)
+        values[col] = bands(cube, axis=2)  # a run missing at a step (a failed run) is NaN
+    return TrajectoryBands(actors, dates, runs, values)
+
+
+def plot_trajectories(b: TrajectoryBands, measure: Measure, path: Path, title: str | None = None) -> Path:
     """One panel per territorial actor: median line, 50% and 90% bands across replications.
 
     Args:
-        traj: the trajectories table (one or more replications of one scenario).
+        b: the bands, from :func:`trajectory_bands` (with ``measure.column`` among its columns).
+        measure: which measure to draw.
         path: PNG file to write.
-        value: which column to plot (territory_share, population_share, strength, ...).
         title: figure title.
 
     Returns:
         The path written.
     """
-    actors = territorial_actors(traj)
-    bands = trajectory_bands(traj[traj["actor"].isin(actors)], value)
-    n = len(actors)
+    n = len(b.actors)
     cols = min(4, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False, sharex=True)
-    reps = traj["replication"].nunique()
-    for k, actor in enumerate(actors):
+    fig = new_figure(3.6 * cols, 2.7 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
+    q = b.values[measure.column]
+    for k, actor in enumerate(b.actors):
         ax = axes[k // cols][k % cols]
-        b = bands[bands["actor"] == actor]
         c = colour(actor, k)
-        ax.fill_between(b["date"], b["q05"], b["q95"], color=c, alpha=0.18, lw=0, label="90% band")
-        ax.fill_between(b["date"], b["q25"], b["q75"], color=c, alpha=0.35, lw=0, label="50% band")
-        ax.plot(b["date"], b["median"], color=c, lw=1.8, label="median")
+        ax.fill_between(b.dates, q[0, k], q[4, k], color=c, alpha=0.18, lw=0, label="90% band")
+        ax.fill_between(b.dates, q[1, k], q[3, k], color=c, alpha=0.35, lw=0, label="50% band")
+        ax.plot(b.dates, q[2, k], color=c, lw=1.8, label="median")
         ax.set_title(actor, fontsize=10)
         ax.grid(alpha=0.3)
-        if value.endswith("share"):
-            ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=None))
-        if k // cols == rows - 1:
-            ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        if measure.is_share:
+            percent_axis(ax)
+        ax.locator_params(axis="y", nbins=5)  # few tick labels: each costs a text layout
+        ax.tick_params(labelsize=8)
+    _date_ticks(axes[-1][0], b.dates)
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].axis("off")
+        if k >= cols:  # the panel above an empty slot is the last of its column: give it dates
+            axes[k // cols - 1][k % cols].xaxis.set_tick_params(labelbottom=True)
     axes[0][0].legend(fontsize=7, loc="best")
-    label = value.replace("_", " ")
-    fig.suptitle(title or f"{label}: median and bands over {reps} replication(s)", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata=_META)
-    plt.close(fig)
-    return path
+    # fixed margins in inches (not tight_layout, which measures every text: most of a figure's cost)
+    height = 2.7 * rows
+    fig.suptitle(title or f"{measure.label}: median and bands over {b.replications} replication(s)", fontsize=11,
+                 y=1 - 0.12 / height)
+    fig.subplots_adjust(left=0.85 / (3.6 * cols), right=1 - 0.15 / (3.6 * cols), top=1 - 0.75 / height,
+                        bottom=0.45 / height, wspace=0.35, hspace=0.4)
+    return save(fig, path)
+
+
+def _date_ticks(ax: Axes, dates: np.ndarray) -> None:
+    """At most five dated ticks (shared by the row), short labels: cheap to lay out, easy to read."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    loc = AutoDateLocator(minticks=2, maxticks=5)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(loc, show_offset=False))
 
 
 def plot_control_map(prov: pd.DataFrame, m: Map, step: int, path: Path, title: str | None = None) -> Path:
@@ -119,32 +210,38 @@ def plot_control_map(prov: pd.DataFrame, m: Map, step: int, path: Path, title: s
     Returns:
         The path written.
     """
+    from matplotlib.collections import LineCollection, PatchCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Wedge
+
     at = prov[prov["step"] == step]
     mean = at.groupby(["province", "actor"], observed=True)["control"].mean().unstack(fill_value=0.0)
     actors = [a for a in mean.columns if mean[a].max() > 0]
-    fig, ax = plt.subplots(figsize=(8.5, 6.8))
+    colours = [colour(str(a), k) for k, a in enumerate(actors)]
+    fig = new_figure(8.5, 6.8)
+    ax = fig.add_axes((0.08, 0.07, 0.9, 0.87))
     ii, jj = np.nonzero(np.triu(m.adjacency))
-    for i, j in zip(ii, jj, strict=True):
-        ax.plot([m.lon[i], m.lon[j]], [m.lat[i], m.lat[j]], color="#bbbbbb", lw=0.8, zorder=1)
+    edges = np.stack([np.column_stack([m.lon[ii], m.lat[ii]]), np.column_stack([m.lon[jj], m.lat[jj]])], axis=1)
+    ax.add_collection(LineCollection(edges, colors="#bbbbbb", linewidths=0.8, zorder=1))
     radius = 0.12 + 0.22 * np.sqrt(m.population / m.population.max())
+    wedges, faces = [], []
     for i, name in enumerate(m.names):
         if name not in mean.index:
             continue
         shares = mean.loc[name, actors].to_numpy()
         start = 90.0
-        for k, (actor, share) in enumerate(zip(actors, shares, strict=True)):
-            if share <= 0:
-                continue
-            ax.add_patch(Wedge((m.lon[i], m.lat[i]), radius[i], start, start + 360 * share,
-                               facecolor=colour(str(actor), k), edgecolor="none", zorder=2))
-            start += 360 * share
+        for share, c in zip(shares, colours, strict=True):
+            if share > 0:
+                wedges.append(Wedge((m.lon[i], m.lat[i]), radius[i], start, start + 360 * share))
+                faces.append(c)
+                start += 360 * share
         # the largest share not held by the province's main ruler, printed when visible at all
         ranked = np.sort(shares)[::-1]
         other = f"\n{1 - ranked[0]:.0%} contested" if len(ranked) > 1 and 1 - ranked[0] >= 0.005 else ""
-        ax.annotate(name + other, (m.lon[i], m.lat[i] - radius[i] - 0.04), ha="center", va="top", fontsize=6)
-    for k, actor in enumerate(actors):
-        ax.scatter([], [], color=colour(str(actor), k), label=str(actor), s=40)
-    ax.legend(loc="lower left", fontsize=7, frameon=True)
+        ax.text(m.lon[i], m.lat[i] - radius[i] - 0.04, name + other, ha="center", va="top", fontsize=6)
+    ax.add_collection(PatchCollection(wedges, facecolors=faces, edgecolors="none", zorder=2))
+    handles = [Line2D([], [], ls="", marker="o", color=c, label=str(a)) for a, c in zip(actors, colours, strict=True)]
+    ax.legend(handles=handles, loc="upper left", fontsize=7, frameon=True)
     ax.set_aspect("equal")
     ax.set_xlim(m.lon.min() - 1, m.lon.max() + 1)
     ax.set_ylim(m.lat.min() - 1, m.lat.max() + 1)
@@ -153,10 +250,7 @@ def plot_control_map(prov: pd.DataFrame, m: Map, step: int, path: Path, title: s
     date = str(at["date"].iloc[0])[:10] if len(at) else ""
     reps = prov["replication"].nunique()
     ax.set_title(title or f"Control on {date} (step {step}), mean of {reps} replication(s)", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata=_META)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def default_map_months(horizon_months: int) -> list[int]:
@@ -164,45 +258,98 @@ def default_map_months(horizon_months: int) -> list[int]:
     return sorted({s for s in (0, 12, 36, 60, horizon_months) if s <= horizon_months})
 
 
-FIGURE_REPLICATIONS = 1000  # bands are drawn from at most this many replications per point
+def figure_plan(which: str, horizon_months: int,
+                map_months: Sequence[int] | None = None) -> list[tuple[str, Measure | int]]:
+    """The files :func:`make_figures` writes for one scenario point, in order: (name, measure or map month).
+
+    Args:
+        which: "none"; "summary": the territory figure and the maps at the start and the
+            horizon; "all": every measure's figure and the maps of :func:`default_map_months`.
+        horizon_months: the point's horizon in months.
+        map_months: months to draw maps at instead of the defaults (with "summary" or "all").
+
+    Raises:
+        ValueError: for a ``which`` not in :data:`FIGURES`.
+    """
+    if which not in FIGURES:
+        raise ValueError(f"figures: expected one of {', '.join(FIGURES)}, found {which!r}")
+    if which == "none":
+        return []
+    measures = [TERRITORY] if which == "summary" else list(FIGURE_MEASURES)
+    if map_months is None:
+        map_months = sorted({0, horizon_months}) if which == "summary" else default_map_months(horizon_months)
+    months = [mo for mo in dict.fromkeys(map_months) if 0 <= mo <= horizon_months]
+    return [(f"{ms.figure}.png", ms) for ms in measures] + [(f"map_month_{mo:03d}.png", mo) for mo in months]
 
 
 def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, months_per_step: float = 1.0,
-                 scenario: str | None = None, point: int | None = None, subdir: str | None = None) -> list[Path]:
-    """The standard figures of one scenario point of a results folder.
+                 scenario: str | None = None, point: int | None = None, subdir: str | None = None,
+                 which: str = "summary", progress: Callable[[str], None] | None = None) -> list[Path]:
+    """The figures of one scenario point of a results folder.
 
     Args:
         folder: a results folder.
         m: the map the results were produced on.
-        map_months: months (since the start) at which to draw control maps.
+        map_months: months (since the start) at which to draw control maps (default: see
+            :func:`figure_plan`).
         months_per_step: the scenario's step length in months.
         scenario: which scenario (default: all rows).
         point: which sweep point (default: all rows).
         subdir: where under ``folder/figures`` to write (default: directly there).
+        which: "none", "summary" or "all" (see :func:`figure_plan`).
+        progress: called with each file's name once it is written.
 
     Returns:
         The files written.
     """
+    from sim.store import read_parts  # here: the store imports numba, which importing the figures needs not
+
+    figure_plan(which, 0)  # refuse a bad ``which`` before reading anything
+    if which == "none":
+        return []
     figs = folder / "figures" / subdir if subdir else folder / "figures"
     figs.mkdir(parents=True, exist_ok=True)
-    from sim.store import read_parts
-
     # only the parts of this point that hold the first replications are opened
     filt = [("replication", "<", FIGURE_REPLICATIONS)]
     sel = {"scenario": scenario, "point": point, "below_replication": FIGURE_REPLICATIONS}
-    cols = ["actor", "date", "step", "replication", "territory_share", "population_share", "strength"]
-    traj = read_parts(folder, "trajectories", cols, filt, **sel)
-    out = [
-        plot_trajectories(traj, figs / "territory.png", "territory_share"),
-        plot_trajectories(traj, figs / "population.png", "population_share"),
-        plot_trajectories(traj, figs / "strength.png", "strength"),
-    ]
+    measures = [TERRITORY] if which == "summary" else list(FIGURE_MEASURES)
+    columns = list(dict.fromkeys([TERRITORY.column, *(ms.column for ms in measures)]))
+    keys = [c for c, chosen in (("scenario", scenario), ("point", point)) if chosen is None]
+    traj = read_parts(folder, "trajectories", [*keys, "actor", "date", "step", "replication", *columns], filt, **sel)
     horizon = int(traj["step"].max())
     horizon_months = round(horizon * months_per_step)
-    for month in map_months if map_months is not None else default_map_months(horizon_months):
-        step = min(round(month / months_per_step), horizon)
-        if 0 <= month <= horizon_months:
+    b = trajectory_bands(traj, columns)
+    out = []
+    for name, what in figure_plan(which, horizon_months, map_months):
+        if isinstance(what, Measure):
+            out.append(plot_trajectories(b, what, figs / name))
+        else:
+            step = min(round(what / months_per_step), horizon)
             prov = read_parts(folder, "provinces", ["province", "actor", "date", "step", "replication", "control"],
                               [*filt, ("step", "==", step)], **sel)
-            out.append(plot_control_map(prov, m, step, figs / f"map_month_{month:03d}.png"))
+            out.append(plot_control_map(prov, m, step, figs / name))
+        if progress is not None:
+            progress(name)
     return out
+
+
+class FigureProgress:
+    """A progress bar over the figures to draw, on standard error when it is a terminal; silent otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = None
+        if total and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="figure", file=sys.stderr, desc="  figures", leave=False)
+
+    def __call__(self, name: str) -> None:
+        """Count one figure written."""
+        if self.bar is not None:
+            self.bar.set_postfix_str(name, refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        """Remove the bar."""
+        if self.bar is not None:
+            self.bar.close()

@@ -5,88 +5,105 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from sim import analysis
-from sim.plots import _META
+from sim.outcomes import (
+    COMPARED,
+    GOVERNMENT_TERRITORY,
+    RESISTANCE_PROVINCES,
+    RESISTANCE_TERRITORY,
+    Outcome,
+    kinds,
+)
+from sim.plots import new_figure, percent_axis, save, series_colour
+from sim.statistics import BAND_NAMES, BOOTSTRAP, bands
 
-_COLOURS = plt.get_cmap("tab10").colors
+DEFAULT_MONTHS = (12, 36, 60)  # compared when no months are given, up to the results' horizon
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata=_META)
-    plt.close(fig)
-    return path
-
-
-def _fan(out: pd.DataFrame, path: Path, col: str = "resistance_territory") -> Path:
-    fig, ax = plt.subplots(figsize=(9, 5))
+def _fan(out: pd.DataFrame, path: Path, o: Outcome = RESISTANCE_TERRITORY) -> Path:
+    """Median, 50% and 90% bands of an outcome over time, one colour per group."""
+    fig = new_figure(9, 5)
+    ax = fig.subplots()
     for k, (g, d) in enumerate(out.groupby("group", observed=True, sort=False)):
-        q = d.groupby("month")[col].quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
-        c = _COLOURS[k % len(_COLOURS)]
-        ax.fill_between(q.index, q[0.05], q[0.95], color=c, alpha=0.10, lw=0)
-        ax.fill_between(q.index, q[0.25], q[0.75], color=c, alpha=0.25, lw=0)
-        ax.plot(q.index, q[0.5], color=c, lw=2, label=g)
+        cube = d.pivot(index="month", columns="replication", values=o.name)  # months x replications
+        q = bands(cube.to_numpy(), axis=1)
+        c = series_colour(k)
+        ax.fill_between(cube.index, q[0], q[4], color=c, alpha=0.10, lw=0)
+        ax.fill_between(cube.index, q[1], q[3], color=c, alpha=0.25, lw=0)
+        ax.plot(cube.index, q[2], color=c, lw=2, label=g)
     ax.set_xlabel("months since start")
-    ax.set_ylabel(analysis.OUTCOMES.get(col, col))
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=None))
+    ax.set_ylabel(o.label)
+    if o.is_share:
+        percent_axis(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Median, 50% and 90% bands across replications", fontsize=10)
-    return _save(fig, path)
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.93, bottom=0.11)
+    return save(fig, path)
 
 
-def _distributions(out: pd.DataFrame, months: Sequence[float], path: Path) -> Path:
+def _distributions(out: pd.DataFrame, months: Sequence[float], path: Path, o: Outcome = RESISTANCE_TERRITORY) -> Path:
+    """Box plots (whiskers at 5% and 95%) of an outcome per group at each compared month."""
     sel = analysis.at_months(out, months)
     groups = list(dict.fromkeys(sel["group"]))
-    fig, axes = plt.subplots(1, len(months), figsize=(4.2 * len(months), 4.5), squeeze=False, sharey=True)
+    # group names are rotated under the boxes: the figure grows to give the longest room
+    names = 0.3 + 0.045 * max((len(g) for g in groups), default=0)
+    height = 3.4 + names
+    fig = new_figure(4.2 * len(months), height)
+    axes = fig.subplots(1, len(months), squeeze=False, sharey=True)
     for ax, m in zip(axes[0], months, strict=True):
-        data = [sel[(sel["group"] == g) & (sel["at_month"] == m)]["resistance_territory"].to_numpy() for g in groups]
+        data = [sel[(sel["group"] == g) & (sel["at_month"] == m)][o.name].to_numpy() for g in groups]
         ax.boxplot(data, whis=(5, 95), showfliers=True, flierprops={"markersize": 2})
         ax.set_xticks(range(1, len(groups) + 1), groups, rotation=60, ha="right", fontsize=7)
         ax.set_title(f"month {m:g}", fontsize=10)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=None))
+        if o.is_share:
+            percent_axis(ax)
         ax.grid(alpha=0.3, axis="y")
-    axes[0][0].set_ylabel("resistance share of the country")
-    return _save(fig, path)
+    axes[0][0].set_ylabel(o.label)
+    fig.subplots_adjust(left=0.9 / (4.2 * len(months)), right=0.98, top=1 - 0.35 / height, bottom=names / height,
+                        wspace=0.08)
+    return save(fig, path)
 
 
 def _probability_over_time(out: pd.DataFrame, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    """P(the resistance holds at least one province) against months, one line per group."""
+    fig = new_figure(9, 4.5)
+    ax = fig.subplots()
+    col = RESISTANCE_PROVINCES.name
     for k, (g, d) in enumerate(out.groupby("group", observed=True, sort=False)):
-        p = d.groupby("month")["resistance_provinces"].apply(lambda v: float((v >= 1).mean()))
-        ax.plot(p.index, p.to_numpy(), color=_COLOURS[k % len(_COLOURS)], lw=2, label=g)
+        p = (d[col] >= 1).groupby(d["month"]).mean()
+        ax.plot(p.index, p.to_numpy(), color=series_colour(k), lw=2, label=g)
     ax.set_xlabel("months since start")
     ax.set_ylabel("P(resistance holds at least one province)")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.12)
+    return save(fig, path)
 
 
 def _lever(table: pd.DataFrame, path_name: str, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    """The outcome's median and bands against a swept lever's value, one colour per scenario."""
+    fig = new_figure(7, 4.5)
+    ax = fig.subplots()
     for k, (s, d) in enumerate(table.groupby("scenario", sort=False)):
         d = d.sort_values("value")
         x = pd.to_numeric(d["value"], errors="coerce")
-        c = _COLOURS[k % len(_COLOURS)]
+        c = series_colour(k)
         ax.fill_between(x, d["q05"], d["q95"], color=c, alpha=0.12, lw=0)
         ax.fill_between(x, d["q25"], d["q75"], color=c, alpha=0.3, lw=0)
         ax.plot(x, d["median"], "o-", color=c, label=s)
     ax.set_xlabel(path_name)
-    ax.set_ylabel(f"resistance share at month {table['month'].iloc[0]:g}")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=None))
+    ax.set_ylabel(f"{RESISTANCE_TERRITORY.label}\nat month {table['month'].iloc[0]:g}")
+    percent_axis(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Where does the lever tip the outcome? (median, 50% and 90% bands)", fontsize=10)
-    return _save(fig, path)
+    fig.subplots_adjust(left=0.14, right=0.97, top=0.92, bottom=0.12)
+    return save(fig, path)
 
 
 def _md(df: pd.DataFrame, pct: Sequence[str] = (), digits: int = 4) -> str:
@@ -108,8 +125,27 @@ def _md(df: pd.DataFrame, pct: Sequence[str] = (), digits: int = 4) -> str:
     return "\n".join(lines) + "\n"
 
 
+class MonthsError(ValueError):
+    """Months to compare that the results do not hold."""
+
+
+def _months(months: Sequence[float] | None, horizon: float) -> list[float]:
+    """The months to compare: the given ones, all within the results, or the defaults up to the horizon.
+
+    Raises:
+        MonthsError: for a month before the start or beyond the horizon (never dropped silently).
+    """
+    if months is None:
+        return [m for m in DEFAULT_MONTHS if m <= horizon + 1e-9] or [horizon]
+    bad = [m for m in months if not 0 <= m <= horizon + 1e-9]
+    if bad or not months:
+        raise MonthsError(f"months {', '.join(f'{m:g}' for m in bad) or '(none)'}: outside the results, which run "
+                         f"from month 0 to month {horizon:g}")
+    return list(months)
+
+
 def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | None = None,
-                 months: Sequence[float] = (12, 36, 60), holds: Sequence[float] = analysis.HOLDS,
+                 months: Sequence[float] | None = None, holds: Sequence[float] = analysis.HOLDS,
                  wiped_out: float = analysis.WIPED_OUT) -> Path:
     """Compare the groups of the given results folders and write report.md, CSV tables and figures.
 
@@ -117,7 +153,8 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
         folders: results folders (each from ``run.py run``).
         out_dir: where to write the report.
         baseline: the group the others are compared with (default: 'baseline' if present, else the first).
-        months: months at which outcomes are compared.
+        months: months at which outcomes are compared (default: DEFAULT_MONTHS up to the horizon,
+            or the horizon).
         holds: shares of the country for the end states "the resistance holds at least x".
         wiped_out: share of the country under which the resistance counts as wiped out.
 
@@ -125,13 +162,13 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
         The path of report.md.
 
     Raises:
-        ValueError: for an unknown baseline or a month beyond every horizon.
+        ValueError: for an unknown baseline.
+        MonthsError: for a month before the start or beyond the results' horizon.
     """
     out, res = analysis.load_outcomes(*folders)
     groups = list(dict.fromkeys(out["group"]))
     baseline = baseline or ("baseline" if "baseline" in groups else groups[0])
-    horizon = float(out["month"].max())
-    months = [m for m in months if m <= horizon + 1e-9] or [horizon]
+    months = _months(months, float(out["month"].max()))
     out_dir.mkdir(parents=True, exist_ok=True)
     figs = out_dir / "figures"
     figs.mkdir(exist_ok=True)
@@ -146,10 +183,9 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
               "adequacy": adequacy, **{f"lever_{p}": t for p, t in levers.items()}}
     for name, t in tables.items():
         t.to_csv(out_dir / f"{name}.csv", index=False)
-    figures = [_fan(out, figs / "fan_resistance_territory.png"),
-               _fan(out, figs / "fan_government_territory.png", "government_territory"),
-               _distributions(out, months, figs / "distributions.png"),
-               _probability_over_time(out, figs / "probability_holds_province.png")]
+    figures = [_fan(out, figs / f"fan_{o.name}.png", o) for o in (RESISTANCE_TERRITORY, GOVERNMENT_TERRITORY)]
+    figures += [_distributions(out, months, figs / "distributions.png"),
+                _probability_over_time(out, figs / "probability_holds_province.png")]
     figures += [_lever(t, p, figs / f"lever_{p}.png") for p, t in levers.items() if len(t)]
 
     reps = out.groupby("group", observed=True)["replication"].nunique()
@@ -160,23 +196,24 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
         + ", ".join(f"{g} ({reps[g]} runs)" for g in groups) + f". Baseline: **{baseline}**. "
         f"Months compared: {', '.join(f'{m:g}' for m in months)}.",
         "",
-        "Outcomes: the resistance (factions of kind `resistance`) share of the country's area and population, "
-        "the provinces they hold, and the government's share. Replication *i* has the same seed and random "
+        f"Outcomes ({', '.join(f'`{o.name}`: {o.label}' for o in COMPARED)}) count the factions of kind "
+        + ", ".join(f"`{k}`" for k in kinds("resistance")) + " as the resistance. "
+        "Replication *i* has the same seed and random "
         "streams in every group, so differences against the baseline are paired by replication; 95% "
-        f"intervals are percentile bootstraps ({analysis.BOOTSTRAP} resamples, fixed seed) of the mean "
+        f"intervals are percentile bootstraps ({BOOTSTRAP} resamples, fixed seed) of the mean "
         "paired difference; A12 is Vargha and Delaney's effect size (0.5 = no effect; small, medium, large "
         "from 0.56, 0.64, 0.71). End-state probabilities carry Wilson 95% intervals.",
         "",
         "## Territory over time",
         "",
-        "![resistance territory](figures/fan_resistance_territory.png)",
+        f"![{RESISTANCE_TERRITORY.label}](figures/fan_{RESISTANCE_TERRITORY.name}.png)",
         "",
-        "![government territory](figures/fan_government_territory.png)",
+        f"![{GOVERNMENT_TERRITORY.label}](figures/fan_{GOVERNMENT_TERRITORY.name}.png)",
         "",
         "## Outcomes at the compared months",
         "",
-        _md(summary[summary["outcome"] == "resistance_territory"].drop(columns="outcome"),
-            pct=("mean", "median", "q05", "q25", "q75", "q95")),
+        _md(summary[summary["outcome"] == RESISTANCE_TERRITORY.name].drop(columns="outcome"),
+            pct=("mean", *BAND_NAMES)),
         "![distributions](figures/distributions.png)",
         "",
         "## End-state probabilities",
@@ -189,7 +226,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
         _md(tte, pct=("share_with_event",)),
     ]
     if len(paired):
-        key = paired[paired["outcome"] == "resistance_territory"].drop(columns=["outcome", "sd_of_difference"])
+        key = paired[paired["outcome"] == RESISTANCE_TERRITORY.name].drop(columns=["outcome", "sd_of_difference"])
         lines += ["## Paired differences against the baseline", "",
                   "Resistance share of the country (all outcomes in `paired_differences.csv`):", "",
                   _md(key, pct=("mean_difference", "ci_low", "ci_high"))]
@@ -199,7 +236,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
               "zero (half of the difference).", "",
               _md(adequacy, pct=("ci_half_width", "target_half_width"))]
     for p, t in levers.items():
-        lines += [f"## Lever: `{p}`", "", _md(t, pct=("median", "q05", "q25", "q75", "q95", "p_holds_province")),
+        lines += [f"## Lever: `{p}`", "", _md(t, pct=(*BAND_NAMES, "p_holds_province")),
                   f"![lever](figures/lever_{p}.png)", ""]
     lines += ["## Files", "", "Tables: " + ", ".join(f"`{n}.csv`" for n in tables) + ". Figures: "
               + ", ".join(f"`figures/{f.name}`" for f in figures) + ".", ""]

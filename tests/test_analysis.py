@@ -9,45 +9,45 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import analysis
+from sim import analysis, statistics
 from tests.conftest import BASELINE, ROOT
 
 
 def test_a12_known_values():
-    assert analysis.a12([3, 4, 5], [0, 1, 2]) == 1.0
-    assert analysis.a12([0, 1, 2], [3, 4, 5]) == 0.0
-    assert analysis.a12([1, 2, 3], [1, 2, 3]) == 0.5, "identical samples: no effect"
+    assert statistics.a12([3, 4, 5], [0, 1, 2]) == 1.0
+    assert statistics.a12([0, 1, 2], [3, 4, 5]) == 0.0
+    assert statistics.a12([1, 2, 3], [1, 2, 3]) == 0.5, "identical samples: no effect"
     # 2 beats 1 and ties 2: (1 + 0.5) / 2
-    assert analysis.a12([2], [1, 2]) == pytest.approx(0.75)
-    assert analysis.a12_magnitude(0.5) == "negligible" and analysis.a12_magnitude(0.75) == "large"
+    assert statistics.a12([2], [1, 2]) == pytest.approx(0.75)
+    assert statistics.a12_magnitude(0.5) == "negligible" and statistics.a12_magnitude(0.75) == "large"
 
 
 def test_wilson_interval():
-    lo, hi = analysis.wilson(0, 30)
+    lo, hi = statistics.wilson(0, 30)
     assert lo == 0.0 and hi == pytest.approx(0.1135, abs=1e-3)
-    lo, hi = analysis.wilson(15, 30)
+    lo, hi = statistics.wilson(15, 30)
     assert lo < 0.5 < hi and hi - lo < 0.4
 
 
 def test_bootstrap_ci_covers_and_is_reproducible():
     x = np.random.default_rng(1).normal(2.0, 1.0, 200)
-    lo, hi = analysis.bootstrap_ci(x)
+    lo, hi = statistics.bootstrap_ci(x)
     assert lo < 2.0 < hi and hi - lo < 0.4
-    assert analysis.bootstrap_ci(x) == (lo, hi), "a fixed seed: the report is reproducible"
+    assert statistics.bootstrap_ci(x) == (lo, hi), "a fixed seed: the report is reproducible"
 
 
 def test_bootstrap_of_a_large_sample_is_drawn_in_blocks():
     x = np.random.default_rng(2).normal(0.0, 1.0, 50_000)  # 2000 x 50,000 indices: 25 blocks of 80 resamples
-    rng = np.random.default_rng(analysis.BOOTSTRAP_SEED)
+    rng = np.random.default_rng(statistics.BOOTSTRAP_SEED)
     means = np.concatenate([x[rng.integers(0, x.size, size=(80, x.size))].mean(axis=1) for _ in range(25)])
-    lo, hi = analysis.bootstrap_ci(x)
+    lo, hi = statistics.bootstrap_ci(x)
     assert (lo, hi) == (float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975)))
     assert lo < x.mean() < hi and hi - lo == pytest.approx(2 * 1.96 / np.sqrt(x.size), rel=0.1)
 
 
 def test_runs_needed():
     # sd 1, half-width 0.196 -> (1.96 / 0.196)^2 = 100
-    assert analysis.runs_needed(1.0, Z := 0.19599639845400542) == 100
+    assert statistics.runs_needed(1.0, Z := 0.19599639845400542) == 100
     assert Z > 0
 
 

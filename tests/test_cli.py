@@ -34,7 +34,7 @@ def test_run_writes_every_output(results):
         assert (out / f"{name}.parquet").is_dir() and any((out / f"{name}.parquet").iterdir()), name
     assert (out / "events.txt").is_file() and (out / "manifest.json").is_file()
     figs = sorted(f.name for f in (out / "figures").iterdir())
-    assert "territory.png" in figs and "map_month_000.png" in figs and "map_month_012.png" in figs
+    assert figs == ["map_month_000.png", "map_month_014.png", "territory.png"], "--figures summary (the default)"
     assert str(out) in p.stdout, "the command says where the results are"
     assert "90% band" in p.stdout and "Taliban" in p.stdout
 
@@ -85,7 +85,7 @@ def test_same_seed_twice_gives_identical_files(results, tmp_path):
         return hashlib.sha256(f.read_bytes()).hexdigest()
 
     data = [f.relative_to(out) for f in out.rglob("*") if f.is_file() and f.name not in ("manifest.json", "runs.jsonl")]
-    assert len(data) > 10
+    assert len(data) >= 10
     for rel in data:
         assert digest(out / rel) == digest(again / rel), f"{rel} differs between two runs with the same seed"
     ledger = [sorted((d / "runs.jsonl").read_text().splitlines()) for d in (out, again)]
