@@ -319,15 +319,18 @@ def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, 
     horizon = int(traj["step"].max())
     horizon_months = round(horizon * months_per_step)
     b = trajectory_bands(traj, columns)
+    plan = figure_plan(which, horizon_months, map_months)
+    steps = {what: min(round(what / months_per_step), horizon) for _, what in plan if not isinstance(what, Measure)}
+    # every map's rows in one pass over the provinces parts (each part is read once, not once a map)
+    prov = read_parts(folder, "provinces", ["province", "actor", "date", "step", "replication", "control"],
+                      [*filt, ("step", "in", sorted(set(steps.values())))], **sel) if steps else None
     out = []
-    for name, what in figure_plan(which, horizon_months, map_months):
+    for name, what in plan:
         if isinstance(what, Measure):
             out.append(plot_trajectories(b, what, figs / name))
         else:
-            step = min(round(what / months_per_step), horizon)
-            prov = read_parts(folder, "provinces", ["province", "actor", "date", "step", "replication", "control"],
-                              [*filt, ("step", "==", step)], **sel)
-            out.append(plot_control_map(prov, m, step, figs / name))
+            rows = prov[prov["step"] == steps[what]]
+            out.append(plot_control_map(rows, m, steps[what], figs / name))
         if progress is not None:
             progress(name)
     return out

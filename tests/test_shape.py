@@ -59,14 +59,13 @@ def test_no_import_cycle_late_imports_included():
     seen: dict[str, int] = {}
 
     def visit(node: str, path: list[str]) -> None:
-        seen[node] = 1
-        for nxt in sorted(graph.get(nxt_ := node, set())):
+        seen[node] = 1  # on the path being explored
+        for nxt in sorted(graph.get(node, set())):
             if seen.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
-                pytest.fail(f"import cycle: {' -> '.join(cycle)} (from {nxt_})")
+                pytest.fail(f"import cycle: {' -> '.join([*path[path.index(nxt):], nxt])}")
             if nxt not in seen:
                 visit(nxt, [*path, nxt])
-        seen[node] = 2
+        seen[node] = 2  # done
 
     for mod in graph:
         if mod not in seen:
