@@ -30,17 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def command(launcher: str, n: int, out: Path) -> list[str]:
-    """The user's command for n replications."""
+    """The user's command for n replications (in the checkout given by --root)."""
     head = ["uv", "run", "run.py"] if launcher == "uv" else [sys.executable, "run.py"]
     return [*head, "run", "scenarios/baseline.yaml", "-n", str(n), "--seed", "1", "-w", "1", "--out", str(out),
-            "--overwrite", "--no-progress"]
+            "--overwrite"]
 
 
-def timed(cmd: list[str], out: Path) -> tuple[float, float]:
-    """(seconds to the first complete figure, seconds to exit)."""
+def timed(cmd: list[str], out: Path, root: Path = ROOT) -> tuple[float, float]:
+    """(seconds to the first complete figure, seconds to exit) of a command run in ``root``."""
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     first = None
     while proc.poll() is None:
         if first is None and any(p.stat().st_size > 0 for p in (out / "figures").glob("*.png")):
@@ -59,19 +59,21 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=400, help="N: extra replications in the large batch")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--launcher", choices=("uv", "python"), default="uv")
+    ap.add_argument("--root", default=str(ROOT), help="checkout to measure (e.g. an older commit, for before/after)")
     args = ap.parse_args()
+    root = Path(args.root).resolve()
     rates, firsts, ones = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        timed(command(args.launcher, 1, out), out)  # warm-up: kernels compiled and cached
+        timed(command(args.launcher, 1, out), out, root)  # warm-up: kernels compiled and cached
         for _ in range(args.repeats):
-            first, one = timed(command(args.launcher, 1, out), out)
-            _, many = timed(command(args.launcher, 1 + args.runs, out), out)
+            first, one = timed(command(args.launcher, 1, out), out, root)
+            _, many = timed(command(args.launcher, 1 + args.runs, out), out, root)
             firsts.append(first)
             ones.append(one)
             rates.append(args.runs / (many - one))
     med = statistics.median
-    print(f"baseline, 60 months, tables and default figures, 1 worker; launcher {args.launcher}; "
+    print(f"{root}: baseline, 60 months, tables and default figures, 1 worker; launcher {args.launcher}; "
           f"{args.repeats} repeats")
     print(f"  end to end        {med(rates):7.1f} runs/s  (min {min(rates):.1f}, max {max(rates):.1f}); "
           f"(t(1+{args.runs}) - t(1)) / {args.runs}")
