@@ -54,6 +54,9 @@ PNG_METADATA = {"Software": None}  # no software version in the PNG, so identica
 DPI = 110
 FIGURES = ("none", "summary", "all")  # what make_figures draws: nothing, the summary set, every figure
 FIGURE_REPLICATIONS = 1000  # bands are drawn from at most this many replications per point
+# a map shows mean control: 200 replications put its standard error well under a point of
+# control share, and reading a batch's provinces parts is most of what a figure costs
+MAP_REPLICATIONS = 200
 
 
 def colour(actor: str, i: int = 0) -> str:
@@ -323,7 +326,8 @@ def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, 
     steps = {what: min(round(what / months_per_step), horizon) for _, what in plan if not isinstance(what, Measure)}
     # every map's rows in one pass over the provinces parts (each part is read once, not once a map)
     prov = read_parts(folder, "provinces", ["province", "actor", "date", "step", "replication", "control"],
-                      [*filt, ("step", "in", sorted(set(steps.values())))], **sel) if steps else None
+                      [("replication", "<", MAP_REPLICATIONS), ("step", "in", sorted(set(steps.values())))],
+                      **{**sel, "below_replication": MAP_REPLICATIONS}) if steps else None
     out = []
     for name, what in plan:
         if isinstance(what, Measure):
