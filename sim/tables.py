@@ -25,34 +25,94 @@ class _Cat(NamedTuple):
     categories: Sequence[str]
 
 
-def _assemble(parts: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
-    """Concatenate per-run columns into one frame; categorical columns are built from codes.
+@dataclasses.dataclass
+class _Columns:
+    """A table's columns as arrays, before they become a frame or Arrow: name -> array or _Cat."""
+
+    values: dict[str, Any]
+    dtypes: dict[str, str]
+
+    @property
+    def rows(self) -> int:
+        """Number of rows."""
+        first = next(iter(self.values.values()), None)
+        return 0 if first is None else len(first.codes if isinstance(first, _Cat) else first)
+
+
+def _assemble(parts: list[dict[str, Any]], columns: dict[str, str]) -> _Columns:
+    """Concatenate per-run columns; categorical columns stay integer codes into one list of names.
 
     Args:
         parts: one dict of column arrays (or _Cat) per run.
-        columns: column name -> dtype, for an empty frame when there are no rows.
+        columns: column name -> dtype.
     """
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="category" if d == "category" else d) for c, d in columns.items()})
     out: dict[str, Any] = {}
-    for col in columns:
+    for col, dtype in columns.items():
         vals = [p[col] for p in parts]
-        if isinstance(vals[0], _Cat):
-            first = list(vals[0].categories)
+        if dtype == "category":
+            first = list(vals[0].categories) if vals else []
             if all(list(v.categories) == first for v in vals):  # the runs of a chunk share their names
-                cats, codes = first, np.concatenate([v.codes for v in vals]).astype(np.int32, copy=False)
+                cats = first
+                codes = np.concatenate([v.codes for v in vals]).astype(np.int32, copy=False) if vals \
+                    else np.zeros(0, np.int32)
             else:
                 cats = list(dict.fromkeys(c for v in vals for c in v.categories))
                 index = {c: i for i, c in enumerate(cats)}
                 codes = np.concatenate([np.array([index[c] for c in v.categories], dtype=np.int32)[v.codes]
                                         for v in vals])
-            # the codes are in range by construction: pandas need not check them again
-            out[col] = pd.Categorical.from_codes(codes, categories=cats, validate=False)
-        elif columns[col] == "string":
-            out[col] = pd.array(np.concatenate(vals), dtype="string")
+            out[col] = _Cat(codes, cats)
+        elif dtype == "string":
+            out[col] = np.concatenate(vals) if vals else np.zeros(0, dtype=object)
         else:
-            out[col] = np.concatenate(vals).astype(columns[col], copy=False)
+            out[col] = np.concatenate(vals).astype(dtype, copy=False) if vals else np.zeros(0, dtype=dtype)
+    return _Columns(out, dict(columns))
+
+
+def _frame(c: _Columns, rows: int | None = None) -> pd.DataFrame:
+    """The columns as a pandas frame (the first ``rows`` rows only, if given)."""
+    out: dict[str, Any] = {}
+    for col, v in c.values.items():
+        if isinstance(v, _Cat):
+            # the codes are in range by construction: pandas need not check them again
+            out[col] = pd.Categorical.from_codes(v.codes[:rows], categories=v.categories, validate=False)
+        elif c.dtypes[col] == "string":
+            out[col] = pd.array(v[:rows], dtype="string")
+        else:
+            out[col] = v[:rows]
     return pd.DataFrame(out, copy=False)  # the columns are fresh arrays: no copy needed
+
+
+_SCHEMAS: dict[tuple, Any] = {}  # the Arrow schema of each table's columns and names, per process
+
+
+def _arrow(c: _Columns) -> Any:
+    """The columns as an Arrow table, with the schema pandas would give the frame.
+
+    The same table as ``pa.Table.from_pandas(_frame(c))`` (pandas' metadata included, so
+    pandas reads it back the same), built from the arrays without the frame: the round
+    trip through pandas cost a third of a chunk's encoding.
+    """
+    import pyarrow as pa
+
+    key = tuple((name, c.dtypes[name], tuple(v.categories) if isinstance(v, _Cat) else None)
+                for name, v in c.values.items())
+    schema = _SCHEMAS.get(key)
+    if schema is None:  # once per table and set of names in a process: pandas' schema costs 1 ms
+        # a one-row frame gives pandas' schema (an empty one would type a column of text as null)
+        schema = pa.Schema.from_pandas(_frame(c, rows=min(c.rows, 1)), preserve_index=False)
+        if c.rows:  # an empty table's schema is not the one its rows would have
+            if len(_SCHEMAS) > 256:
+                _SCHEMAS.clear()
+            _SCHEMAS[key] = schema
+    arrays = []
+    for field in schema:
+        v = c.values[field.name]
+        if isinstance(v, _Cat):
+            indices = pa.array(v.codes, type=field.type.index_type)
+            arrays.append(pa.DictionaryArray.from_arrays(indices, pa.array(v.categories, type=field.type.value_type)))
+        else:
+            arrays.append(pa.array(v, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _run_columns(r: RunResult, t: np.ndarray) -> dict[str, Any]:
@@ -76,7 +136,7 @@ def _grid(steps: int, *sizes: int) -> list[np.ndarray]:
     return [g.ravel() for g in np.indices((steps, *sizes), dtype=np.int32)]
 
 
-def trajectories_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+def _trajectories(results: Sequence[RunResult]) -> _Columns:
     """Long table run x step x faction."""
     parts = []
     for r in results:
@@ -98,7 +158,7 @@ def trajectories_frame(results: Sequence[RunResult]) -> pd.DataFrame:
                              "funds": "float64", "materiel": "float64", "in_front": "bool"})
 
 
-def provinces_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+def _provinces(results: Sequence[RunResult]) -> _Columns:
     """Long table run x step x province x faction, for factions that ever hold ground in the run."""
     parts = []
     for r in results:
@@ -118,7 +178,7 @@ def provinces_frame(results: Sequence[RunResult]) -> pd.DataFrame:
                              "sentiment": "float64", "population": "float64"})
 
 
-def flows_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+def _flows(results: Sequence[RunResult]) -> _Columns:
     """Long table of the ledger: non-zero flows only, ordered by run, step, kind, source, target."""
     kinds = ["money", "arms", "sanctuary", "strike", "trade", "pressure", "recognition", "attack"]
     parts = []
@@ -154,7 +214,7 @@ def flows_frame(results: Sequence[RunResult]) -> pd.DataFrame:
                              "amount": "float64"})
 
 
-def donors_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+def _donors(results: Sequence[RunResult]) -> _Columns:
     """Long table run x step x donor."""
     parts = []
     for r in results:
@@ -171,7 +231,7 @@ def donors_frame(results: Sequence[RunResult]) -> pd.DataFrame:
                              "recognises": "bool"})
 
 
-def government_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+def _government(results: Sequence[RunResult]) -> _Columns:
     """Table run x step: the government's cohesion and international legitimacy."""
     parts = []
     for r in results:
@@ -185,7 +245,7 @@ def government_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     return _assemble(parts, {**_RUN, "government": "category", "cohesion": "float64", "legitimacy": "float64"})
 
 
-def events_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+def _events(results: Sequence[RunResult]) -> _Columns:
     """The event log of every run."""
     parts = []
     for r in results:
@@ -195,7 +255,37 @@ def events_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     return _assemble(parts, {**_RUN, "text": "string"})
 
 
-def _parquet_bytes(df: pd.DataFrame) -> bytes:
+def trajectories_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """Long table run x step x faction."""
+    return _frame(_trajectories(results))
+
+
+def provinces_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """Long table run x step x province x faction, for factions that ever hold ground in the run."""
+    return _frame(_provinces(results))
+
+
+def flows_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """Long table of the ledger: non-zero flows only, ordered by run, step, kind, source, target."""
+    return _frame(_flows(results))
+
+
+def donors_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """Long table run x step x donor."""
+    return _frame(_donors(results))
+
+
+def government_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """Table run x step: the government's cohesion and international legitimacy."""
+    return _frame(_government(results))
+
+
+def events_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """The event log of every run."""
+    return _frame(_events(results))
+
+
+def _parquet_bytes(c: _Columns) -> bytes:
     """A frame as zstd-compressed Parquet bytes, written on one thread.
 
     Dictionary encoding is used for the categorical columns only: tried on float columns
@@ -206,15 +296,14 @@ def _parquet_bytes(df: pd.DataFrame) -> bytes:
     """
     import io
 
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(df, preserve_index=False, nthreads=1)
-    categorical = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    table = _arrow(c)
+    categorical = [name for name, dtype in c.dtypes.items() if dtype == "category"]
     # statistics only where they let a reader skip a whole part (a part is one chunk of one
     # scenario point): every part holds every step, actor and province, so their minima and
     # maxima never skip one, and writing them cost a fifth of the encoding
-    keyed = [c for c in ("scenario", "point", "replication") if c in df.columns]
+    keyed = [name for name in ("scenario", "point", "replication") if name in c.values]
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd", use_dictionary=categorical or False, write_statistics=keyed)
     return buf.getvalue()
@@ -230,15 +319,16 @@ def chunk_tables(results: Sequence[RunResult], point: int, columns: dict[str, An
             batch (:attr:`sim.plan.Point.columns`); each becomes a trajectories column.
     """
     results = [dataclasses.replace(r, point=point) for r in results]
-    traj = trajectories_frame(results)
-    for path, v in columns.items():
-        traj[path] = v
-    frames = {
+    traj = _trajectories(results)
+    for path, v in columns.items():  # one value per chunk, of the type the plan gave its column
+        traj.values[path] = np.full(traj.rows, v, dtype=object if isinstance(v, str) else None)
+        traj.dtypes[path] = "object" if isinstance(v, str) else str(traj.values[path].dtype)
+    tables = {
         "trajectories": traj,
-        "provinces": provinces_frame(results),
-        "flows": flows_frame(results),
-        "donors": donors_frame(results),
-        "government": government_frame(results),
-        "events": events_frame(results),
+        "provinces": _provinces(results),
+        "flows": _flows(results),
+        "donors": _donors(results),
+        "government": _government(results),
+        "events": _events(results),
     }
-    return {k: _parquet_bytes(v) for k, v in frames.items()}
+    return {k: _parquet_bytes(v) for k, v in tables.items()}
