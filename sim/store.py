@@ -122,6 +122,29 @@ def read_parts(out: Path, table: str, columns: Sequence[str], filters: list[tupl
     return df
 
 
+def _event_text(part: Path) -> str:
+    """One events part in plain words: a header per run, then its events by step.
+
+    A part holds a handful of rows; plain Python over them costs a tenth of pandas' sort
+    and group-by, which dominated writing events.txt for a large batch.
+    """
+    import pyarrow.parquet as pq
+
+    ev = pq.read_table(part, columns=["scenario", "point", "replication", "seed", "step", "date", "text"]).to_pydict()
+    rows = sorted(zip(ev["replication"], ev["step"], range(len(ev["step"])), strict=True))  # stable by row
+    lines: list[str] = []
+    last = None
+    for rep, step, i in rows:
+        run = (ev["scenario"][i], ev["point"][i], rep, ev["seed"][i])
+        if run != last:
+            if last is not None:
+                lines.append("")
+            lines.append(f"# {run[0]}, point {run[1]}, replication {rep} (seed {run[3]})")
+            last = run
+        lines.append(f"  step {step} ({str(ev['date'][i])[:10]}): {ev['text'][i]}")
+    return "\n".join([*lines, "", ""]) if lines else ""
+
+
 def _whole_parquet(path: Path) -> bool:
     """Whether a file looks like a complete Parquet file: its magic number at both ends."""
     try:
@@ -245,16 +268,7 @@ class ShardStore:
         tmp = path.with_name(f".{path.name}.tmp")
         with tmp.open("w", encoding="utf-8") as fh:
             for f in parts:
-                ev = pd.read_parquet(f)
-                if ev.empty:
-                    continue
-                ev = ev.sort_values(["replication", "step"], kind="stable")
-                for (scen, point, rep, seed), g in ev.groupby(["scenario", "point", "replication", "seed"],
-                                                              observed=True, sort=False):
-                    fh.write(f"# {scen}, point {point}, replication {rep} (seed {seed})\n")
-                    for s, d, t in zip(g["step"], g["date"], g["text"], strict=True):
-                        fh.write(f"  step {s} ({str(d)[:10]}): {t}\n")
-                    fh.write("\n")
+                fh.write(_event_text(f))
             if fh.tell() == 0:  # no event in the batch
                 fh.write("\n")
         os.replace(tmp, path)
