@@ -286,7 +286,7 @@ def events_frame(results: Sequence[RunResult]) -> pd.DataFrame:
 
 
 def _parquet_bytes(c: _Columns) -> bytes:
-    """A frame as zstd-compressed Parquet bytes, written on one thread.
+    """A table's columns as zstd-compressed Parquet bytes, written on one thread.
 
     Dictionary encoding is used for the categorical columns only: tried on float columns
     it almost never pays and cost most of the write time (provinces: 27 -> 16 ms for ten
