@@ -17,53 +17,62 @@ Log = list[tuple[int, str]]
 
 
 def narrate(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
-    """What happened in steps ``first`` to ``last``, as (step, text) (only steps with news are looked at)."""
-    span = slice(first, last + 1)
-    news = (r.recognitions[span] > 0) | r.capital_lost[span].any(axis=1) | r.joined[span].any(axis=1) \
-        | r.left[span].any(axis=1) | r.split[span] | (r.held[span] & ~r.held[first - 1:last]).any(axis=(1, 2))
+    """What happened in steps ``first`` to ``last``, as (step, text), in phase order within a step.
+
+    Each part finds the steps of its own news over the whole span with array operations, so
+    the quiet steps of a long run cost no Python.
+    """
     log: Log = []
-    for t in first + np.flatnonzero(news):
-        for part in (_recognitions, _capitals, _front, _split, _captures):
-            log += [(int(t), text) for text in part(st, p, r, t)]
-    return log
+    for part in (_recognitions, _capitals, _front, _split, _captures):
+        log += part(st, p, r, first, last)
+    return sorted(log, key=lambda item: item[0])  # stable: within a step, the parts keep their order
 
 
-def _recognitions(st: Setup, p: Pars, r: Record, t: int) -> list[str]:
+def _steps(mask: np.ndarray, first: int) -> list[int]:
+    """The steps of a span (``mask`` over steps ``first``...) where something happened."""
+    return (first + np.flatnonzero(mask)).tolist()
+
+
+def _recognitions(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
     out = []
-    if r.recognitions[t]:
+    for t in _steps(r.recognitions[first:last + 1] > 0, first):
         for d in np.flatnonzero(r.recognised[t] != r.recognised[t - 1]):
             verb = "recognises" if r.recognised[t, d] else "withdraws its recognition of"
-            out.append(f"{st.donor_labels[d]} {verb} the {st.faction_labels[st.gov]} government")
+            out.append((t, f"{st.donor_labels[d]} {verb} the {st.faction_labels[st.gov]} government"))
     return out
 
 
-def _capitals(st: Setup, p: Pars, r: Record, t: int) -> list[str]:
-    return [f"the {st.faction_labels[f]} lose their capital, {st.map.names[st.const.capital[f]]}; "
-            f"{p.capital_collapse:.0%} of their fighters desert" for f in np.flatnonzero(r.capital_lost[t])]
+def _capitals(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
+    rows, factions = np.nonzero(r.capital_lost[first:last + 1])
+    return [(first + int(k), f"the {st.faction_labels[f]} lose their capital, {st.map.names[st.const.capital[f]]}; "
+                             f"{p.capital_collapse:.0%} of their fighters desert")
+            for k, f in zip(rows, factions, strict=True)]
 
 
-def _front(st: Setup, p: Pars, r: Record, t: int) -> list[str]:
-    labels = st.faction_labels
-    names = [labels[f] for f in np.flatnonzero(r.joined[t])]
-    if names and r.front_size[t] < 2:
-        out = [f"the {' and the '.join(names)} form a united front"]
-    else:
-        out = [f"the {name} join the united front" for name in names]
-    return out + [f"the {labels[f]} leave the united front" for f in np.flatnonzero(r.left[t])]
+def _front(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
+    labels, out = st.faction_labels, []
+    for t in _steps(r.joined[first:last + 1].any(axis=1) | r.left[first:last + 1].any(axis=1), first):
+        names = [labels[f] for f in np.flatnonzero(r.joined[t])]
+        if names and r.front_size[t] < 2:
+            out.append((t, f"the {' and the '.join(names)} form a united front"))
+        else:
+            out += [(t, f"the {name} join the united front") for name in names]
+        out += [(t, f"the {labels[f]} leave the united front") for f in np.flatnonzero(r.left[t])]
+    return out
 
 
-def _split(st: Setup, p: Pars, r: Record, t: int) -> list[str]:
-    if not r.split[t]:
-        return []
+def _split(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
     c = st.const
-    return [f"the {st.faction_labels[c.split_child]} break from the {st.faction_labels[c.gov]} "
-            f"(cohesion {r.cohesion[t]:.2f}), taking {c.split_strength:.0%} of their fighters"]
+    return [(t, f"the {st.faction_labels[c.split_child]} break from the {st.faction_labels[c.gov]} "
+                f"(cohesion {r.cohesion[t]:.2f}), taking {c.split_strength:.0%} of their fighters")
+            for t in _steps(r.split[first:last + 1], first)]
 
 
-def _captures(st: Setup, p: Pars, r: Record, t: int) -> list[str]:
+def _captures(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
     out = []
-    for i, f in zip(*np.nonzero(r.held[t] & ~r.held[t - 1]), strict=True):
+    for k, i, f in zip(*np.nonzero(r.held[first:last + 1] & ~r.held[first - 1:last]), strict=True):
+        t = first + int(k)
         prev = np.flatnonzero(r.held[t - 1, i])
         frm = f" from the {st.faction_labels[prev[0]]}" if prev.size else ""
-        out.append(f"the {st.faction_labels[f]} take {st.map.names[i]}{frm} ({r.control[t, i, f]:.0%} control)")
+        out.append((t, f"the {st.faction_labels[f]} take {st.map.names[i]}{frm} ({r.control[t, i, f]:.0%} control)"))
     return out
