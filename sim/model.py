@@ -52,7 +52,8 @@ class ConflictModel(Model):
     Attributes:
         spec: the resolved scenario; ``active_spec`` the scenario as events have changed it.
         setup: names, initial state and constants compiled from the scenario and map.
-        const, pars, state, draws, record: the bundles the compiled phases take.
+        const, pars, state, draws, record: the bundles the compiled phases take (``const`` and
+            ``pars`` are the setup's).
         streams: the run's named random streams.
         events: list of (step, text) in plain words.
     """
@@ -76,9 +77,7 @@ class ConflictModel(Model):
         self.active_spec = spec
         self.months = months if months is not None else spec.months
         self.setup: Setup = compile_setup(spec, map_)
-        self.const: Const = self.setup.const
-        self.pars: Pars = self.setup.pars
-        self.dt = self.const.dt  # months per step: rates are per month, scaled by the step
+        self.dt = self.setup.dt  # months per step: rates are per month, scaled by the step
         self.horizon = horizon_steps(self.months, spec.time_step)
         self.dates = step_dates(spec.start, self.horizon, spec.time_step)
         self.state: State = self._initial_state()
@@ -197,14 +196,22 @@ class ConflictModel(Model):
             self.draws = self.draws._replace(luck=self._luck(spec.parameters.combat_noise))
         self.active_spec = spec
         self.setup = compile_setup(spec, self.setup.map)
-        self.const = self.setup.const
-        self.pars = self.setup.pars
         for agent in self.factions:
             agent.spec = spec.factions[agent.key]
         for agent in self.donors:
             agent.spec = spec.donors[agent.key]
 
     # -------------------------------------------------------------------------------- views on the state
+    @property
+    def const(self) -> Const:
+        """The constants of the rules now in force (the setup's: events may change them)."""
+        return self.setup.const
+
+    @property
+    def pars(self) -> Pars:
+        """The parameters now in force, as the bundle the compiled rules read."""
+        return self.setup.pars
+
     @property
     def control(self) -> np.ndarray:
         """[P, F] control shares, rows summing to 1."""
