@@ -101,8 +101,8 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
     gov = fi[spec.government]
     territorial = np.array([1.0 if f.territorial else 0.0 for f in fs])
     classes = [FACTION_CLASSES[f.kind] for f in fs]
-    const = Const(**_scalars(spec, fi, gov), **_map_arrays(spec, m), **_faction_arrays(spec, m, fi, gov),
-                  **_relations(spec, m, fi, classes), **_donor_arrays(spec, m, fi))
+    const = Const(**_scalars(spec, fi, gov), **_map_arrays(spec, m), **_faction_arrays(spec, m, fi, territorial),
+                  **_relations(spec, fi, classes, territorial), **_donor_arrays(spec, m, fi))
     # The arrays stay writeable on purpose: numba's dispatcher types a read-only array on
     # a slow path (tens of microseconds a call). They are constants by convention.
     control0 = _control0(spec, m)
@@ -148,10 +148,10 @@ def _map_arrays(spec: ScenarioSpec, m: Map) -> dict:
     )
 
 
-def _faction_arrays(spec: ScenarioSpec, m: Map, fi: dict[str, int], gov: int) -> dict:
+def _faction_arrays(spec: ScenarioSpec, m: Map, fi: dict[str, int], territorial: np.ndarray) -> dict:
     """Per-faction constants: fighting, recruiting, taxing, uniting, sheltering."""
     pars, fs = spec.parameters, list(spec.factions.values())
-    territorial = np.array([1.0 if f.territorial else 0.0 for f in fs])
+    gov = fi[spec.government]
     alignment = _fvec(fs, "alignment")
     # the government and its breakaway recruit from their supporters at the government's
     # rate; everyone else mobilises the aggrieved
@@ -193,11 +193,10 @@ def _bases(spec: ScenarioSpec, m: Map) -> dict:
     return dict(home=home, home_weight=home / np.maximum(home.sum(axis=0), 1.0), extraction=extraction)
 
 
-def _relations(spec: ScenarioSpec, m: Map, fi: dict[str, int], classes: list) -> dict:
+def _relations(spec: ScenarioSpec, fi: dict[str, int], classes: list, territorial: np.ndarray) -> dict:
     """Who fights whom, who shelters whom, whom donors may back, whom jihadists target."""
     fs, di = list(spec.factions.values()), {k: i for i, k in enumerate(spec.donors)}
     F = len(fs)
-    territorial = np.array([1.0 if f.territorial else 0.0 for f in fs])
     hostility = np.outer(territorial, territorial)
     for a in range(F):
         for b in range(F):
@@ -213,8 +212,7 @@ def _relations(spec: ScenarioSpec, m: Map, fi: dict[str, int], classes: list) ->
             patrons[j, fi[p]] = 1.0
         for d, w in f.targets.items():
             targets[j, di[d]] = w
-    eligible = np.array([1.0 if (f.territorial and cls.donor_backed) else 0.0 for f, cls in zip(fs, classes,
-                                                                                                strict=True)])
+    eligible = territorial * np.array([1.0 if cls.donor_backed else 0.0 for cls in classes])
     return dict(hostility=hostility, patrons=patrons, targets=targets, donor_eligible=eligible)
 
 
