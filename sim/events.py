@@ -80,11 +80,9 @@ class EventRunner:
         if w.resistance_holds is not None:
             combined = m.control[:, st.resistance].sum(axis=1)
             return int((combined >= m.pars.held_threshold).sum()) >= w.resistance_holds
-        if w.attack is not None:
-            if t < 2:
-                return False
+        if w.attack is not None:  # the attacks of the last step (none before the first)
             by, hits = st.faction_keys.index(w.attack.by), st.donor_keys.index(w.attack.hits)
-            return bool(m.state.attacks[by, hits] > 0)  # last step's attacks
+            return bool(m.state.attacks[by, hits] > 0)
         if w.territory is not None:
             share = m.territory[st.faction_keys.index(w.territory.actor)]
             if w.territory.at_least is not None:
