@@ -15,9 +15,7 @@ count. An interrupted executor stops every process it started before it returns.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import logging
 import signal
 import threading
 import time
@@ -149,11 +147,6 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _quiet() -> None:
-    """Make a Dask worker log errors only (its tasks are being cancelled on purpose)."""
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-
-
 def _pool_context() -> Any:
     """A fork server that has imported the model and loaded its kernels, else spawn.
 
@@ -256,39 +249,7 @@ def stop_helper_processes() -> None:
 
 def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,
                   scheduler: str | None) -> Iterator[ChunkResult]:
-    from distributed import Client, LocalCluster, as_completed
+    """Dask: an embedded loopback TLS cluster, or a running scheduler (see :mod:`sim.cluster`)."""
+    from sim.cluster import run_chunks  # imported here: Dask loads only when a batch asks for it
 
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
-                               dashboard_address=":0")  # any free port: never clashes with a running cluster
-        client = Client(cluster)
-    try:
-        if cluster is not None:  # Ctrl-C reaches the whole process group: the batch stops its workers
-            client.run(_worker_init)
-        todo = iter(chunks)
-        window = 2 * max(workers, len(client.scheduler_info().get("workers", {})), 1)
-
-        def submit(c: Chunk) -> Any:
-            return client.submit(run_chunk, c, base_seed, months, key=f"chunk-{c.key}-{base_seed}", pure=False)
-
-        # a bounded window of chunks in flight, as for the local pool
-        queue = as_completed([submit(c) for c in itertools.islice(todo, window)])
-        for f in queue:
-            yield f.result()
-            f.release()
-            nxt = next(todo, None)
-            if nxt is not None:
-                queue.add(submit(nxt))
-    except BaseException:
-        # stopped: the workers' tasks are cancelled on purpose; keep their logs from saying so
-        logging.getLogger("distributed").setLevel(logging.ERROR)
-        with contextlib.suppress(Exception):
-            client.run(_quiet)
-        raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    yield from run_chunks(chunks, base_seed, months, workers, scheduler)
