@@ -12,15 +12,29 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sim.geography import Map
-from sim.scenario import ScenarioError, ScenarioSpec, load_scenario, parse_override, set_path, validate_data
+from sim.scenario import (
+    ScenarioError,
+    ScenarioSpec,
+    check_events,
+    check_references,
+    load_scenario,
+    parse_override,
+    set_path,
+    validate_data,
+)
 
 CHUNK_SIZE = 10  # replications per chunk: fixed, so the files do not depend on the executor
+MAX_POINTS = 10_000  # sweep points of one batch: checked before the grid is built
+# fields a sweep may not change: each names or shapes the whole batch, not one point
+UNSWEPT = {"name": "it names the scenario's results", "map": "every point runs on the scenario's map",
+           "replications": "the number of replications is the batch's (--replications)"}
 
 
 class BatchError(ValueError):
@@ -81,13 +95,18 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
     """``path=v1,v2,...`` -> (path, values), each value read as YAML.
 
     Raises:
-        ScenarioError: without '=' or without values.
+        ScenarioError: without '=', without a path or values, or a path that cannot be swept.
     """
     if "=" not in text:
         raise ScenarioError(f"--sweep {text}: expected path=value1,value2,...")
     path, raw = (x.strip() for x in text.split("=", 1))
+    if not path or any(not part.strip() for part in path.split(".")):
+        raise ScenarioError(f"--sweep {text}: expected path=value1,value2,...")
+    if path in UNSWEPT:
+        raise ScenarioError(f"--sweep {path}: cannot be swept: {UNSWEPT[path]}")
+    # the path is checked above, so reading a value can only fail as a --sweep value
     values = [parse_override(f"{path}={v}")[1] for v in raw.split(",") if v.strip()]
-    if not path or not values:
+    if not values:
         raise ScenarioError(f"--sweep {text}: expected path=value1,value2,...")
     return path, values
 
@@ -130,6 +149,32 @@ def _typed(spec: ScenarioSpec, path: str, given: Any) -> Any:
     return node
 
 
+def _grid(sweeps: Sequence[tuple[str, list[Any]]]) -> list[tuple[Any, ...]]:
+    """Every combination of the swept values (full factorial), refused before it is built when too big."""
+    paths = [path for path, _ in sweeps]
+    twice = next((p for p in paths if paths.count(p) > 1), None)
+    if twice is not None:
+        raise ScenarioError(f"--sweep {twice}: given twice; give every value in one --sweep")
+    size = math.prod(len(values) for _, values in sweeps)
+    if size > MAX_POINTS:
+        raise ScenarioError(f"--sweep: {size:,} sweep points; at most {MAX_POINTS:,}")
+    return list(itertools.product(*[values for _, values in sweeps])) or [()]
+
+
+def _point_spec(spec: ScenarioSpec, m: Map, data: dict[str, Any], values: dict[str, Any]) -> ScenarioSpec:
+    """The scenario at one sweep point, checked as a file is: schema, names, and its events in time order."""
+    if not values:
+        return spec
+    source = f"--sweep {', '.join(f'{p}={v}' for p, v in values.items())}"
+    for path, v in values.items():
+        data = set_path(data, path, v, f"--sweep {path}")
+    point = validate_data(data, source)
+    # a swept value may name nothing, or move an event (time_step, start), so each point is checked whole
+    check_references(point, m, source)
+    check_events(point, m, source)
+    return point
+
+
 def plan_points(scenarios: Sequence[tuple[ScenarioSpec, Map, dict[str, Any]]],
                 sweeps: Sequence[tuple[str, list[Any]]], months: int | None = None) -> list[Point]:
     """Every scenario at every point of the sweep grid (full factorial), each validated.
@@ -148,16 +193,12 @@ def plan_points(scenarios: Sequence[tuple[ScenarioSpec, Map, dict[str, Any]]],
         raise ScenarioError(f"scenarios: two scenarios share a name ({names}); names label the results")
     if months is not None and any(path == "months" for path, _ in sweeps):
         raise ScenarioError("--months: cannot be given with --sweep months=...; choose one")
-    grid = list(itertools.product(*[values for _, values in sweeps])) or [()]
+    grid = _grid(sweeps)
     staged = []
     for spec, m, data in scenarios:
         for k, combo in enumerate(grid):
             values = {path: v for (path, _), v in zip(sweeps, combo, strict=True)}
-            d = data
-            for path, v in values.items():
-                d = set_path(d, path, v, f"--sweep {path}")
-            point_spec = validate_data(d, f"--sweep {', '.join(f'{p}={v}' for p, v in values.items())}") \
-                if values else spec
+            point_spec = _point_spec(spec, m, data, values)
             typed = {path: _typed(point_spec, path, v) for path, v in values.items()}
             staged.append((spec.name, k, values, point_spec, m.folder, typed))
     # one type per swept column, decided from every value of the batch before any part is written
@@ -168,7 +209,7 @@ def plan_points(scenarios: Sequence[tuple[ScenarioSpec, Map, dict[str, Any]]],
 
 
 def load_points(files: Sequence[str | Path], overrides: Sequence[str] = (), sweeps: Sequence[str] = (),
-                months: int | None = None) -> list[Point]:
+                months: int | None = None, *, allow_outside: bool = False) -> list[Point]:
     """Load scenario files (with ``--set`` overrides) and plan their sweep grid.
 
     Args:
@@ -176,11 +217,12 @@ def load_points(files: Sequence[str | Path], overrides: Sequence[str] = (), swee
         overrides: ``path=value`` strings applied to every scenario.
         sweeps: ``path=v1,v2,...`` strings; several form a full grid.
         months: one horizon for every point (None: each scenario's own).
+        allow_outside: let ``extends`` and ``map`` reach outside each file's folder tree.
 
     Raises:
         ScenarioError: a one-line message naming the file or option and the field.
     """
-    loaded = [load_scenario(f, overrides) for f in files]
+    loaded = [load_scenario(f, overrides, allow_outside=allow_outside) for f in files]
     return plan_points([(s, m, s.model_dump(mode="python")) for s, m in loaded], [parse_sweep(t) for t in sweeps],
                        months)
 

@@ -13,27 +13,33 @@ One job per module, each importing only those above it in this list:
 * :mod:`~sim.scenario.errors`: :class:`ScenarioError`, one-line messages, "did you mean";
 * :mod:`~sim.scenario.schema`: the pydantic models and the JSON Schema;
 * :mod:`~sim.scenario.safe_yaml`: the safe YAML reader (no tags, no duplicate keys, bounds);
-* :mod:`~sim.scenario.merge`: ``extends``, ``--set`` overrides, validation into a spec;
+* :mod:`~sim.scenario.merge`: ``extends`` (inside the file's folder tree), ``--set`` overrides, validation;
 * :mod:`~sim.scenario.references`: names that must point to a province, faction or state;
-* :mod:`~sim.scenario.events`: what events may change, and whether they can happen;
+* :mod:`~sim.scenario.events`: what events may change, and whether they can happen, in every order;
 * :mod:`~sim.scenario.load`: :func:`load_scenario`, which does all of the above.
 """
 
-from sim.scenario.errors import ScenarioError, format_validation_error
+from sim.scenario.errors import ScenarioError, format_validation_error, one_line
 from sim.scenario.events import (
     ALWAYS,
     FROZEN_FACTION_FIELDS,
     FROZEN_STATE_FIELDS,
+    MAX_CONDITIONS_PER_FIELD,
     NEVER,
     apply_event,
     check_events,
     event_path_problem,
+    time_order,
 )
 from sim.scenario.load import load_scenario, resolve_map_folder
 from sim.scenario.merge import (
+    ALLOW_OUTSIDE_OPTION,
+    LIBRARY,
     MAX_EXTENDS,
     SCENARIO_SUFFIXES,
+    Tree,
     deep_merge,
+    load_chain,
     load_raw,
     parse_override,
     put_path,
@@ -43,11 +49,15 @@ from sim.scenario.merge import (
 from sim.scenario.references import check_references
 from sim.scenario.safe_yaml import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, read_yaml
 from sim.scenario.schema import (
+    MAX_NAME_CHARS,
     TRIGGERS,
     AttackCondition,
+    Date,
     DonorSpec,
     EventSpec,
     FactionSpec,
+    Line,
+    Name,
     NonNeg,
     ScenarioSpec,
     Share,
@@ -60,21 +70,28 @@ from sim.scenario.schema import (
 )
 
 __all__ = [
+    "ALLOW_OUTSIDE_OPTION",
     "ALWAYS",
     "FROZEN_FACTION_FIELDS",
     "FROZEN_STATE_FIELDS",
+    "LIBRARY",
     "MAX_ALIASES",
+    "MAX_CONDITIONS_PER_FIELD",
     "MAX_DEPTH",
     "MAX_EXTENDS",
     "MAX_FILE_BYTES",
+    "MAX_NAME_CHARS",
     "MAX_NODES",
     "NEVER",
     "SCENARIO_SUFFIXES",
     "TRIGGERS",
     "AttackCondition",
+    "Date",
     "DonorSpec",
     "EventSpec",
     "FactionSpec",
+    "Line",
+    "Name",
     "NonNeg",
     "ScenarioError",
     "ScenarioSpec",
@@ -83,6 +100,7 @@ __all__ = [
     "StateEffects",
     "TerritoryCondition",
     "ThreatCondition",
+    "Tree",
     "When",
     "apply_event",
     "check_events",
@@ -91,12 +109,15 @@ __all__ = [
     "event_path_problem",
     "format_validation_error",
     "json_schema",
+    "load_chain",
     "load_raw",
     "load_scenario",
+    "one_line",
     "parse_override",
     "put_path",
     "read_yaml",
     "resolve_map_folder",
     "set_path",
+    "time_order",
     "validate_data",
 ]

@@ -16,8 +16,20 @@ from pydantic import BaseModel, ValidationError
 MAX_FOUND_CHARS = 60  # a found value longer than this is cut, so the message stays one readable line
 
 
+def one_line(text: str) -> str:
+    """``text`` with every control character (newline, tab, line separator...) escaped, so it is one line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class ScenarioError(ValueError):
-    """A scenario cannot be loaded; the message is one line naming file and field."""
+    """A scenario cannot be loaded; the message is one line naming file and field.
+
+    Control characters in the message (a newline in a key the file gives, say) are
+    escaped here, once for every place that raises, so no message can span two lines.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(str(message)))
 
 
 def suggest(word: Any, choices: list[Any]) -> str:
@@ -83,10 +95,14 @@ def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | N
     return node if isinstance(node, type) and issubclass(node, BaseModel) else None
 
 
+def _cut(text: str) -> str:
+    """Text cut to :data:`MAX_FOUND_CHARS` (a key 300 characters long, say)."""
+    return text[: MAX_FOUND_CHARS - 3] + "..." if len(text) > MAX_FOUND_CHARS else text
+
+
 def _found_text(found: Any) -> str:
     """The offending value, short: its repr, or the type of a mapping or list."""
-    text = repr(found) if not isinstance(found, dict | list) else type(found).__name__
-    return text[: MAX_FOUND_CHARS - 3] + "..." if len(text) > MAX_FOUND_CHARS else text
+    return _cut(repr(found) if not isinstance(found, dict | list) else type(found).__name__)
 
 
 def _unknown_key(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
@@ -109,7 +125,7 @@ def format_validation_error(path: str, err: ValidationError, root: type[BaseMode
     errors = err.errors()
     e = errors[0]
     loc = tuple(e.get("loc", ()))
-    where = ".".join(str(p) for p in loc) or "(top level)"
+    where = ".".join(_found_text(p) if not isinstance(p, str) else _cut(p) for p in loc) or "(top level)"
     if e["type"] == "extra_forbidden":
         return f"{path}: {where}: {_unknown_key(root, loc)}"
     if e["type"] == "missing":

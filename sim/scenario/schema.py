@@ -14,12 +14,47 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from sim.parameters import Parameters
 
+MAX_NAME_CHARS = 64
+MAX_LINE_CHARS = 1000
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _safe_name(value: str) -> str:
+    """A name that can become part of a file or folder name: no separator, no ``..``, bounded."""
+    if len(value) > MAX_NAME_CHARS or not NAME_PATTERN.fullmatch(value):
+        raise ValueError(f"expected a name of at most {MAX_NAME_CHARS} letters, digits, '_', '.' or '-', "
+                         "not starting with '.' or '-'")
+    return value
+
+
+def _one_line(value: str) -> str:
+    """Text printed in one line of a log or a table: no control characters, bounded."""
+    if len(value) > MAX_LINE_CHARS or not value.isprintable():
+        raise ValueError(f"expected one line of at most {MAX_LINE_CHARS} characters, without control characters")
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    """A date, or its ``YYYY-MM-DD`` text; any other value (a number, say) is left for the type check to refuse."""
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return dt.date.fromisoformat(value)  # ValueError for an impossible date such as 2022-13-45
+    return value
+
+
+# Names label results and build paths (the default output folder, figure folders): only safe characters.
+Name = Annotated[str, AfterValidator(_safe_name), WithJsonSchema(
+    {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$", "maxLength": MAX_NAME_CHARS})]
+Line = Annotated[str, AfterValidator(_one_line)]
+# Strict validation takes no text for a date; YAML gives dates as text (sim.scenario.safe_yaml).
+Date = Annotated[dt.date, BeforeValidator(_iso_date)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 # a generous ceiling: no Afghan quantity (fighters, million USD, rates) comes near it, and
 # it keeps a typo such as 1e300 from overflowing into inf and NaN during a run
@@ -28,7 +63,8 @@ Signed = Annotated[float, Field(ge=-1.0, le=1.0)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # strict: no bool or text taken for a number, no number for a bool or a text (an int is still a float)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class FactionSpec(_Strict):
@@ -37,7 +73,7 @@ class FactionSpec(_Strict):
     Units: strength in fighters, funds and materiel in million USD, rates per month.
     """
 
-    label: str = Field(description="name shown in outputs and figures")
+    label: Line = Field(description="name shown in outputs and figures")
     kind: Literal["government", "resistance", "insurgent", "jihadist"] = Field(
         description="government holds the state; resistance groups do not fight each other; "
         "insurgent: any other armed faction"
@@ -87,7 +123,7 @@ class FactionSpec(_Strict):
 class DonorSpec(_Strict):
     """A foreign state or the diaspora: a donor that supports and pressures factions."""
 
-    label: str = Field(description="name shown in outputs")
+    label: Line = Field(description="name shown in outputs")
     kind: Literal["state", "diaspora"] = "state"
     country: str | None = Field(None, description="country name on the map's borders.csv, if a neighbour")
     budget: NonNeg = Field(0.0, description="most it spends on Afghan armed actors, million USD/month")
@@ -152,7 +188,7 @@ TRIGGERS = ("date", "month", "step", "resistance_holds", "attack", "territory", 
 class When(_Strict):
     """When an event fires: exactly one trigger (a time, or a condition checked every step)."""
 
-    date: dt.date | None = Field(None, description="calendar date; fires in the step that contains it")
+    date: Date | None = Field(None, description="calendar date; fires in the step that contains it")
     month: NonNeg | None = Field(None, description="months since the start")
     step: int | None = Field(None, ge=1, description="at the start of this step")
     resistance_holds: int | None = Field(
@@ -162,7 +198,7 @@ class When(_Strict):
     territory: TerritoryCondition | None = Field(None, description="when an actor's territory crosses a bound")
     cohesion_below: Share | None = Field(None, description="when the government's cohesion falls below this")
     threat: ThreatCondition | None = Field(None, description="when a state's threat reaches a level")
-    not_before: dt.date | None = Field(None, description="a condition is checked only from this date on")
+    not_before: Date | None = Field(None, description="a condition is checked only from this date on")
 
     @model_validator(mode="after")
     def _one_trigger(self) -> When:
@@ -200,8 +236,8 @@ class EventSpec(_Strict):
     changes the run's state at once.
     """
 
-    name: str = Field(description="short identifier")
-    text: str = Field(description="what the event log says when it fires")
+    name: Name = Field(description="short identifier")
+    text: Line = Field(description="what the event log says when it fires")
     when: When
     set: dict[str, Any] = Field(default_factory=dict, description="dotted path -> new value")
     scale: dict[str, NonNeg] = Field(default_factory=dict, description="dotted path -> factor")
@@ -217,13 +253,13 @@ class EventSpec(_Strict):
 class ScenarioSpec(_Strict):
     """A resolved scenario: everything a run needs besides the seed."""
 
-    name: str = Field(description="short identifier")
-    title: str = Field("", description="one-line title")
+    name: Name = Field(description="short identifier (names the results and their default folder)")
+    title: Line = Field("", description="one-line title")
     description: str = Field("", description="what the scenario represents")
     claim: str = Field("", description="the claim it tests")
     mechanisms: list[str] = Field(default_factory=list, description="the brief's mechanisms it exercises")
     sources: list[str] = Field(default_factory=list, description="sources of its numbers")
-    start: dt.date = Field(
+    start: Date = Field(
         ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31), description="calendar date of step 0"
     )
     months: int = Field(60, ge=1, le=1200, description="horizon in months (whatever the time step)")
@@ -233,8 +269,8 @@ class ScenarioSpec(_Strict):
     map: str = Field("afghanistan", description="map folder: a name under sim/data or a path relative to the file")
     replications: int = Field(20, ge=1, le=100000, description="default number of replications")
     parameters: Parameters = Field(default_factory=Parameters)
-    factions: dict[str, FactionSpec]
-    donors: dict[str, DonorSpec] = Field(default_factory=dict)
+    factions: dict[Name, FactionSpec]
+    donors: dict[Name, DonorSpec] = Field(default_factory=dict)
     events: list[EventSpec] = Field(default_factory=list, description="scheduled and conditional events")
 
     @model_validator(mode="after")
