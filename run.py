@@ -18,14 +18,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import sim
 from sim import cli
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line, like every other bad input: no usage block; exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``error: <command>: <message>`` and exit 2."""
+        self.exit(2, f"error: {self.prog}: {message.replace(chr(10), ' ')} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
-    p = argparse.ArgumentParser(prog="run.py", description="Afghan conflict scenario laboratory")
+    p = OneLineParser(prog="run.py", description="Afghan conflict scenario laboratory")
     p.add_argument("--version", action="version", version=f"%(prog)s {sim.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run scenarios x sweep points x replications; write results and figures")
@@ -50,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true", help="finish a batch that was interrupted in --out")
     r.add_argument("--set", action="append", metavar="PATH=VALUE",
                    help="override a field of the resolved scenario, e.g. factions.nrf.strength=5000 (repeatable)")
+    r.add_argument("--allow-outside", action="store_true",
+                   help="let extends and map reach files outside the scenario file's folder tree")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="a progress bar of runs on standard error (default: only on a terminal)")
     r.set_defaults(func=cli.cmd_run)
@@ -68,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+", help="scenario YAML files to check")
     v.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field (repeatable)")
+    v.add_argument("--allow-outside", action="store_true",
+                   help="let extends and map reach files outside the scenario file's folder tree")
     v.set_defaults(func=cli.cmd_validate)
     ls = sub.add_parser("list", help="list the scenario library, one line each")
     ls.add_argument("folder", nargs="?", help="folder of scenario files (default: the library, scenarios/)")
@@ -75,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("show", help="print the resolved scenario (after extends and --set)")
     sh.add_argument("file", help="scenario YAML file")
     sh.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field (repeatable)")
+    sh.add_argument("--allow-outside", action="store_true",
+                   help="let extends and map reach files outside the scenario file's folder tree")
     sh.set_defaults(func=cli.cmd_show)
     sc = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
     sc.add_argument("--out", help="file to write (default: standard output)")

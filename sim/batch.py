@@ -15,18 +15,18 @@ seed) is hashed into the manifest, and a resumed batch must have the same plan.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.executors import ChunkResult, execute, run_chunk, run_one, run_replications, stop_helper_processes
-from sim.manifest import environment, plan, plan_hash, read_manifest, write_manifest
+from sim.executors import ChunkResult, execute, run_chunk, run_one, run_replications
+from sim.folder import MADE_BY, clear, manifest_of, ours, refuse_special, writer
+from sim.interrupts import BatchInterrupted, signals_held, stop_on_signals, stop_processes
+from sim.manifest import environment, plan, plan_hash, write_manifest
 from sim.plan import CHUNK_SIZE, BatchError, Chunk, Point, load_points, parse_sweep, plan_chunks, plan_points, run_id
 from sim.scenario import ScenarioSpec
 from sim.store import ShardStore
@@ -89,78 +89,6 @@ class BatchSummary:
         return self.out / "errors.jsonl"
 
 
-class BatchInterrupted(KeyboardInterrupt):
-    """A batch stopped by SIGINT or SIGTERM; its processes are stopped and its manifest says so.
-
-    Attributes:
-        signum: the signal (``signal.SIGINT`` or ``signal.SIGTERM``).
-        summary: the batch as far as it got (None while it is being raised inside the batch).
-    """
-
-    def __init__(self, signum: int, summary: BatchSummary | None = None) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.summary = summary
-
-
-def _raise_interrupted(signum: int, _frame: Any) -> None:
-    raise BatchInterrupted(signum)
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM raise :class:`BatchInterrupted` in the batch (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM while a chunk is recorded: a ledger line is never torn by them."""
-    if not hasattr(signal, "pthread_sigmask"):  # not on Windows: the ledger's torn-line repair covers it
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-
-
-def _stop_processes(since: float) -> None:
-    """Stop every process started during the batch, then the fork server and resource tracker.
-
-    What the executor left running is killed; then the fork server is stopped, and the
-    resource tracker (which ignores SIGTERM) exits once the others have gone. Processes are
-    told apart by their start time, so the batch scans for them only when it must stop them.
-    """
-    from multiprocessing import forkserver, resource_tracker
-
-    import psutil
-
-    helpers = {getattr(forkserver._forkserver, "_forkserver_pid", None),
-               getattr(resource_tracker._resource_tracker, "_pid", None)}
-    new = []
-    for p in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            if p.pid not in helpers and p.create_time() >= since:
-                new.append(p)
-    # killed, not asked: what a worker leaves half-done never counts (only ledger lines do)
-    for p in new:
-        with contextlib.suppress(psutil.Error):
-            p.kill()
-    psutil.wait_procs(new, timeout=10)
-    stop_helper_processes()
-
-
 class _Progress:
     """A tqdm bar of runs on standard error; by default only on a terminal."""
 
@@ -194,8 +122,7 @@ def _check(points: Sequence[Point], replications: int, workers: int | None, out:
         raise BatchError(f"--workers: expected 1 to {MAX_WORKERS}, found {workers}")
     if not points:
         raise BatchError("scenarios: nothing to run")
-    if out.exists() and not out.is_dir():
-        raise BatchError(f"{out}: exists and is not a folder")
+    refuse_special(out)
 
 
 def _describe(points: Sequence[Point]) -> dict[str, Any]:
@@ -209,31 +136,42 @@ def _describe(points: Sequence[Point]) -> dict[str, Any]:
 def run_batch(points: Sequence[Point], replications: int, seed: int | None, out: str | Path, *,
               executor: str = "local", workers: int | None = None, scheduler: str | None = None,
               resume: bool = False, overwrite: bool = False, progress: bool | None = None,
-              describe: dict[str, Any] | None = None, log: Callable[[str], None] | None = None) -> BatchSummary:
+              describe: dict[str, Any] | None = None, log: Callable[[str], None] | None = None,
+              finalize: Callable[[BatchSummary], Sequence[Path]] | None = None,
+              command: str = "sim.batch.run_batch") -> BatchSummary:
     """Run every point x replication, streaming each chunk's tables into ``out``.
+
+    The folder's lock is held from before the folder is examined until the final manifest
+    is written, ``finalize`` included: one writer per folder (see :mod:`sim.folder`).
 
     Args:
         points: the planned points (:func:`sim.plan.load_points` or :func:`sim.plan.plan_points`).
         replications: replications per point.
         seed: base seed; None draws one from entropy (or, with ``resume``, takes the manifest's).
-        out: results folder.
+        out: results folder: empty, new, or made by this tool.
         executor: ``local`` (this process or a process pool) or ``dask``.
         workers: processes; None: all cores, or 1 for batches under ``SMALL_BATCH`` runs.
         scheduler: with ``dask``, the address of a running scheduler (else a LocalCluster).
         resume: finish the batch already in ``out`` (the same plan), redoing unfinished chunks.
-        overwrite: replace results already in ``out``.
+        overwrite: replace results already in ``out`` (only what this tool wrote is removed).
         progress: a progress bar on standard error (None: only on a terminal).
         describe: more fields for the manifest (e.g. the scenario files and overrides).
         log: called with a one-line description of the batch when it starts.
+        finalize: called once the runs are recorded, before the manifest says ``complete``
+            (the command line draws the figures there); returns the files it wrote.
+        command: what holds the folder, shown to a second writer.
 
     Returns:
         The summary; ``status`` is ``complete`` or ``incomplete`` (runs failed).
 
     Raises:
-        BatchError: a bound exceeded, ``out`` holds results (without ``resume`` or ``overwrite``),
-            or ``resume`` with another plan or no batch in ``out``.
+        BatchError: a bound exceeded, ``out`` in use, not this tool's, holding results
+            (without ``resume`` or ``overwrite``) or with an unreadable manifest, or
+            ``resume`` with another plan or no batch in ``out``.
         BatchInterrupted: on SIGINT or SIGTERM, after stopping every process the batch started
             and marking the manifest ``interrupted``.
+        OSError: a file could not be written (a full disk, a read-only folder); the
+            folder stays resumable.
     """
     out = Path(out)
     _check(points, replications, workers, out)
@@ -241,36 +179,66 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
         raise BatchError(f"--executor: expected local or dask, found {executor!r}")
     if scheduler and executor != "dask":
         raise BatchError("--scheduler: only with --executor dask")
-    old = read_manifest(out)
-    if resume and old is None:
-        raise BatchError(f"{out}: --resume needs a folder with a batch in it (no manifest.json)")
-    seed, seed_drawn = _seed(seed, old if resume else None)
+    if scheduler:
+        from sim.cluster import check_scheduler  # here: Dask is imported only when asked for
+
+        check_scheduler(scheduler)  # an unreachable or bad scheduler fails in seconds, before anything is written
+    with writer(out, command):
+        return _locked(_Request(tuple(points), replications, seed, out, executor, workers, scheduler, resume,
+                                overwrite, progress, describe, log, finalize))
+
+
+@dataclass(frozen=True)
+class _Request:
+    """The arguments of :func:`run_batch`, carried into the locked part as one value."""
+
+    points: tuple[Point, ...]
+    replications: int
+    seed: int | None
+    out: Path
+    executor: str
+    workers: int | None
+    scheduler: str | None
+    resume: bool
+    overwrite: bool
+    progress: bool | None
+    describe: dict[str, Any] | None
+    log: Callable[[str], None] | None
+    finalize: Callable[[BatchSummary], Sequence[Path]] | None
+
+
+def _locked(q: _Request) -> BatchSummary:
+    """:func:`run_batch` once the folder's lock is held."""
+    points, replications, out, resume = q.points, q.replications, q.out, q.resume
+    old = _previous(out, resume, q.overwrite)
+    seed, seed_drawn = _seed(q.seed, old if resume else None)
     data = plan(points, replications, seed)
     key = plan_hash(data)
     store = ShardStore(out)
-    _claim(store, old, key, resume, overwrite)
+    _claim(store, old, key, resume, q.overwrite)
 
     total = len(points) * replications
+    workers = q.workers
     n_workers = workers if workers is not None else ((os.cpu_count() or 1) if total >= SMALL_BATCH else 1)
-    out.mkdir(parents=True, exist_ok=True)
     removed = store.clean()
     done, _ = store.completed()
     chunks = plan_chunks(points, replications, done)
-    info = {**(describe if describe is not None else _describe(points)), **data, "plan_hash": key,
+    info = {"made_by": MADE_BY, **(q.describe if q.describe is not None else _describe(points)), **data,
+            "plan_hash": key,
             "seed_drawn_from_entropy": seed_drawn if not resume else bool(old.get("seed_drawn_from_entropy")),
             "seeds": "replication i runs with replication_seed(base_seed, i) in every scenario and point",
             "time_step": points[0].spec.time_step, "map": points[0].map_folder.name,
-            "executor": executor, "workers": n_workers, **environment(),
+            "executor": q.executor, "workers": n_workers, **environment(),
             "created": (old or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))}
     write_manifest(out, {**info, "status": "running"})
-    if log is not None:
-        log(_start_line(points, replications, seed, seed_drawn, len(done), removed))
+    if q.log is not None:
+        q.log(_start_line(points, replications, seed, seed_drawn, len(done), removed))
 
     t0 = time.perf_counter()
     failures: list[dict[str, Any]] = []
-    bar = _Progress(progress, total, len(done))
+    bar = _Progress(q.progress, total, len(done))
     since = time.time() - 0.05  # start times are in clock ticks: a little slack
-    results = execute(chunks, seed, None, n_workers, executor, scheduler, out=out)
+    results = execute(chunks, seed, None, n_workers, q.executor, q.scheduler, out=out)
 
     def summary(status: str) -> BatchSummary:
         completed, _ = store.completed()
@@ -278,25 +246,42 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
                             round(time.perf_counter() - t0, 3), status, tuple(points), len(done), removed,
                             n_workers, frozenset(completed))
 
-    def finish(status: str) -> BatchSummary:
+    def finish(status: str, files: Sequence[Path] = ()) -> BatchSummary:
         s = summary(status)
-        write_manifest(out, {**info, "status": status, "completed_runs": s.completed_runs,
-                             "failed_runs": s.failed_runs, "wall_time_s": s.wall_time_s})
+        fields = {"status": status, "completed_runs": s.completed_runs, "failed_runs": s.failed_runs,
+                  "wall_time_s": s.wall_time_s, "figures": sorted(str(f.relative_to(out)) for f in files)}
+        write_manifest(out, {**info, **fields})
         return s
 
     try:
-        with _stop_on_signals():
+        with stop_on_signals():
             _record(results, store, bar, failures)
             store.write_event_log()
-            return finish("complete" if len(store.completed()[0]) == total else "incomplete")
+            status = "complete" if len(store.completed()[0]) == total else "incomplete"
+            files = q.finalize(summary(status)) if q.finalize is not None else ()
+            return finish(status, files)  # "complete" only once everything is written
     except BaseException as exc:
         bar.close()
         results.close()  # the executor stops its pool's workers, or closes its cluster
-        _stop_processes(since)  # then anything left, the fork server and the resource tracker
+        stop_processes(since)  # then anything left, the fork server and the resource tracker
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        try:
+            s = finish(status)
+        except OSError:  # a full disk: the manifest saying "running" stays, and --resume works
+            s = summary(status)
         if isinstance(exc, KeyboardInterrupt):
             signum = exc.signum if isinstance(exc, BatchInterrupted) else signal.SIGINT
-            raise BatchInterrupted(signum, finish("interrupted")) from None
-        finish("failed")
+            raise BatchInterrupted(signum, s) from None
+        raise
+
+
+def _previous(out: Path, resume: bool, overwrite: bool) -> dict[str, Any] | None:
+    """The manifest already in ``out``; an unreadable one is refused, except by ``overwrite``."""
+    try:
+        return manifest_of(out)
+    except BatchError:
+        if overwrite and not resume:
+            return None
         raise
 
 
@@ -313,22 +298,29 @@ def _seed(seed: int | None, old: dict[str, Any] | None) -> tuple[int, bool]:
 
 
 def _claim(store: ShardStore, old: dict[str, Any] | None, key: str, resume: bool, overwrite: bool) -> None:
-    """Refuse a resume of another plan, or a folder that holds results; clear it for ``overwrite``."""
+    """Refuse a folder that is not this tool's, a resume of another plan, or results; ``overwrite`` clears."""
+    out = store.out
+    if not ours(out):
+        raise BatchError(f"{out}: not empty and not a results folder of this tool (no manifest made by it); "
+                         f"--out takes a new or empty folder, or one made by run.py run")
     if resume:
-        if old is None or old.get("plan_hash") != key:
-            raise BatchError(f"{store.out}: --resume with a different batch (scenarios, sweep, replications, "
+        if old is None:
+            raise BatchError(f"{out}: --resume needs a folder with a batch in it (no manifest.json)")
+        if old.get("plan_hash") != key:
+            raise BatchError(f"{out}: --resume with a different batch (scenarios, sweep, replications, "
                              f"months or seed differ from the manifest)")
     elif store.exists():
         if not overwrite:
-            raise BatchError(f"{store.out}: already holds results (manifest.json); choose another --out, "
+            found = "manifest.json" if (out / "manifest.json").exists() else "runs.jsonl"
+            raise BatchError(f"{out}: already holds results ({found}); choose another --out, "
                              f"pass --resume to finish that batch, or --overwrite")
-        store.reset()
+        clear(out)
 
 
 def _record(results: Iterator[ChunkResult], store: ShardStore, bar: _Progress, failures: list[dict[str, Any]]) -> None:
     """Record each chunk as it completes: its parts, then its ledger line (the line makes them count)."""
     for res in results:
-        with _signals_held():  # a chunk is recorded whole or not at all
+        with signals_held():  # a chunk is recorded whole or not at all
             store.write(res.key, res.tables, res.completed, res.failures)
         failures += res.failures
         bar.update(len(res.completed) + len(res.failures))

@@ -80,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _within("--months", args.months, *limits("months"))
     _within("--workers", args.workers, 1, MAX_WORKERS)
     _within("--seed", args.seed, 0, 2**64 - 1)
-    loaded = [load_scenario(f, args.set or ()) for f in args.scenarios]
+    loaded = [load_scenario(f, args.set or (), allow_outside=args.allow_outside) for f in args.scenarios]
     sweeps = [parse_sweep(t) for t in args.sweep or ()]
     points = plan_points([(spec, m, spec.model_dump(mode="python")) for spec, m in loaded], sweeps, args.months)
     map_months = _map_months(args.map_months, {f"{p.scenario} point {p.point}" if p.values else p.scenario: p.months
@@ -95,17 +95,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         "sweeps": [{"path": p, "values": v, "column_type": column_type([pt.columns[p] for pt in points])}
                    for p, v in sweeps],
     }
+    def figures(s: BatchSummary) -> list[Path]:
+        return _figures_and_summary(s, loaded, map_months, args.figures)
+
     try:
         s = run_batch(points, reps, args.seed, out, executor=args.executor, workers=args.workers,
                       scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite, progress=args.progress,
-                      describe=describe, log=lambda line: print(line, flush=True))
+                      describe=describe, log=lambda line: print(line, flush=True), finalize=figures,
+                      command=" ".join(["run.py", *args.argv]))
     except BatchInterrupted as exc:
         done = exc.summary.completed_runs if exc.summary else 0
         total = exc.summary.total_runs if exc.summary else len(points) * reps
         print(f"interrupted ({exc}) with {done} of {total} run(s) done; to finish: "
               f"{_resume_command(args.argv, out)}", file=sys.stderr)
         return 128 + exc.signum
-    _figures_and_summary(s, loaded, map_months, args.figures)
     print(f"\n{s.completed_runs} of {s.total_runs} run(s) done; {s.failed_runs} failed; {s.wall_time_s:.1f} s")
     if s.failures:
         print(f"error: {s.failed_runs} run(s) failed; tracebacks in {s.errors}; rerun with --resume "
@@ -117,8 +120,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _figures_and_summary(s: BatchSummary, loaded: list[tuple[Any, Any]], map_months: list[int] | None,
-                         which: str) -> None:
-    """Where the results are; per point, its figures and its summary table (printed once the bar is gone)."""
+                         which: str) -> list[Path]:
+    """Where the results are; per point, its figures and its summary table (printed once the bar is gone).
+
+    Returns:
+        The figures written.
+    """
     from sim.calendar import STEP_MONTHS
     from sim.horizon import horizon_table
     from sim.plots import FigureProgress, figure_plan, make_figures
@@ -132,16 +139,18 @@ def _figures_and_summary(s: BatchSummary, loaded: list[tuple[Any, Any]], map_mon
     drawn = [(spec, m, p) for p in points for spec, m in loaded if spec.name == p.scenario
              and not completed.isdisjoint({f"{p.key}-r{r:06d}" for r in range(reps)})]
     bar = FigureProgress(sum(len(figure_plan(which, p.months, map_months)) for _, _, p in drawn))
-    report = []
+    report, files = [], []
     for spec, m, p in drawn:
         sub = None if len(points) == 1 else f"{p.key}"
         figs = make_figures(out, m, map_months, STEP_MONTHS[spec.time_step], scenario=p.scenario, point=p.point,
                             subdir=sub, which=which, progress=bar)
+        files += figs
         where = f" figures/{sub + '/' if sub else ''}: " + ", ".join(f.name for f in figs) if figs else ""
         report += [f"\n[{p.scenario}{' ' + json.dumps(p.values) if p.values else ''}]{where}",
                    horizon_table(out, p.scenario, p.point).text({k: f.label for k, f in spec.factions.items()})]
     bar.close()
     print("\n".join(report))
+    return files
 
 
 def _shares(text: str, option: str) -> list[float]:
@@ -156,20 +165,38 @@ def _shares(text: str, option: str) -> list[float]:
     return [v / 100 for v in values]
 
 
-def _horizon(folder: Path) -> float:
+def _horizon(man: dict[str, Any]) -> float:
     """The longest horizon, in months, of a results folder's batch (from its manifest)."""
-    man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    return max([p["months"] for p in man.get("points", []) if p.get("months") is not None]
+    return max([p["months"] for p in man.get("points", []) if isinstance(p, dict) and p.get("months") is not None]
                or [man.get("months") or 0])
+
+
+def _compared(folder: Path) -> dict[str, Any]:
+    """A results folder's manifest, checked for comparing: runs done, and a warning if it is unfinished."""
+    from sim.folder import holder, manifest_of
+    from sim.store import ShardStore
+
+    man = manifest_of(folder) if folder.is_dir() else None
+    if man is None or not isinstance(man.get("points"), list):
+        raise BadInput(f"{folder}: not a results folder (no manifest.json from run.py run)")
+    done, _ = ShardStore(folder).completed()
+    if not done:
+        raise BadInput(f"{folder}: no completed run to compare (status {man.get('status', 'unknown')}; "
+                       f"see {folder / 'errors.jsonl'})")
+    busy = holder(folder)
+    if busy:
+        print(f"warning: {folder} is still being written ({busy}); the report covers the {len(done)} run(s) "
+              f"done so far", file=sys.stderr)
+    elif man.get("status") != "complete":
+        print(f"warning: {folder} is {man.get('status', 'unfinished')} ({len(done)} run(s) done); the report "
+              f"covers those; finish it with run.py run ... --resume", file=sys.stderr)
+    return man
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare results folders: report.md, CSV tables and figures."""
     folders = [Path(f) for f in args.folders]
-    for f in folders:
-        if not (f / "manifest.json").is_file():
-            raise BadInput(f"{f}: not a results folder (no manifest.json)")
-    horizon = max(_horizon(f) for f in folders)
+    horizon = max(_horizon(_compared(f)) for f in folders)
     if args.months is None:  # the default months that fall within the horizon, else the horizon
         months = [m for m in DEFAULT_COMPARE_MONTHS if m <= horizon] or [horizon]
     else:
@@ -184,17 +211,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     wiped = _shares(args.wiped_out, "--wiped-out")
     if len(wiped) != 1:
         raise BadInput(f"--wiped-out: expected one percentage, found {args.wiped_out!r}")
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        raise BadInput(f"{out}: already holds files; choose another --out, or pass --overwrite")
+    from sim.folder import LOCK, refuse_special, writer
     from sim.report import MonthsError, write_report
 
-    try:
-        report = write_report(args.folders, out, args.baseline, months, holds, wiped[0])
-    except MonthsError as exc:
-        raise BadInput(f"--months: {exc}") from None
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
+    out = Path(args.out)
+    refuse_special(out)
+    if out.resolve() in {f.resolve() for f in folders}:
+        raise BadInput(f"--out: {out} is one of the results folders compared; choose a folder of its own")
+    with writer(out, " ".join(["run.py", *args.argv])):
+        if any(e.name != LOCK for e in out.iterdir()) and not args.overwrite:
+            raise BadInput(f"{out}: already holds files; choose another --out, or pass --overwrite")
+        try:
+            report = write_report(args.folders, out, args.baseline, months, holds, wiped[0])
+        except MonthsError as exc:
+            raise BadInput(f"--months: {exc}") from None
+        except ValueError as exc:
+            raise BadInput(f"{', '.join(args.folders)}: {exc}") from None
     print(f"Report in {report}")
     return 0
 
@@ -206,7 +238,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for f in args.files:
         try:
-            spec, _ = load_scenario(f, args.set or ())
+            spec, _ = load_scenario(f, args.set or (), allow_outside=args.allow_outside)
             print(f"{f}: ok ({spec.name}, {len(spec.factions)} factions, {len(spec.donors)} donors)")
         except ScenarioError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -238,7 +270,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     from sim.scenario import load_scenario
 
-    spec, m = load_scenario(args.file, args.set or ())
+    spec, m = load_scenario(args.file, args.set or (), allow_outside=args.allow_outside)
     print(f"# resolved scenario {spec.name}, hash {spec.digest()}, map {m.folder.name} ({m.n} provinces)")
     print(yaml.safe_dump(spec.resolved(), sort_keys=False, allow_unicode=True, width=110), end="")
     return 0
@@ -276,6 +308,15 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_error(exc: OSError) -> str:
+    """One line for a failed read or write: the path, what went wrong, and that the folder can be resumed."""
+    what = exc.strerror or type(exc).__name__
+    where = exc.filename if exc.filename is not None else "a file"
+    hint = "; free space, then run the same command with --resume" \
+        if getattr(exc, "errno", None) in (28, 122) else ""  # ENOSPC, EDQUOT
+    return f"{where}: {what}{hint}"
+
+
 def dispatch(args: argparse.Namespace) -> int:
     """Run a parsed command; user errors become one line on stderr and exit code 2."""
     from sim.geography import MapError
@@ -286,6 +327,9 @@ def dispatch(args: argparse.Namespace) -> int:
         return int(args.func(args))
     except (BadInput, BatchError, ScenarioError, MapError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # an output that cannot be written: a full disk, a read-only folder, a file in the way
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -20,7 +20,7 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from distributed import Client
     from distributed.security import Security
 
-    from sim.executors import ChunkResult
     from sim.plan import Chunk
 
 LOOPBACK = "127.0.0.1"
@@ -262,10 +261,8 @@ def _quiet() -> None:
 
 
 @contextlib.contextmanager
-def _client(workers: int, scheduler: str | None) -> Iterator[Client]:
-    """A client of the running ``scheduler``, else of an embedded cluster with ``workers`` workers."""
-    from sim.executors import _worker_init
-
+def _client(workers: int, scheduler: str | None, init: Callable[[], None]) -> Iterator[Client]:
+    """A client of the running ``scheduler``, else of an embedded cluster of ``workers`` that each run ``init``."""
     if scheduler:
         client = connect(scheduler)
         try:
@@ -274,16 +271,14 @@ def _client(workers: int, scheduler: str | None) -> Iterator[Client]:
             client.close()
         return
     with embedded_cluster(workers, dashboard_address()) as client:
-        client.run(_worker_init)  # Ctrl-C reaches the whole process group: the batch stops its workers
+        client.run(init)  # Ctrl-C reaches the whole process group: the batch stops its workers
         yield client
 
 
-def _feed(client: Client, chunks: Sequence[Chunk], base_seed: int, months: int | None,
-          workers: int) -> Iterator[ChunkResult]:
+def _feed[R](client: Client, chunks: Sequence[Chunk], base_seed: int, months: int | None,
+          workers: int, run_chunk: Callable[..., R]) -> Iterator[R]:
     """Submit chunks in a bounded window, as for the local pool; yield results as they complete."""
     from distributed import as_completed
-
-    from sim.executors import run_chunk
 
     todo = iter(chunks)
     window = 2 * max(workers, len(client.scheduler_info().get("workers", {})), 1)
@@ -301,8 +296,9 @@ def _feed(client: Client, chunks: Sequence[Chunk], base_seed: int, months: int |
             queue.add(submit(nxt))
 
 
-def run_chunks(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,
-               scheduler: str | None = None) -> Iterator[ChunkResult]:
+def run_chunks[R](chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int,
+               scheduler: str | None, task: Callable[..., R],
+               init: Callable[[], None]) -> Iterator[R]:
     """Run chunks on Dask; yield results as they complete (any order).
 
     Workers send their tables back as bytes (they may run on machines that do not see the
@@ -314,13 +310,15 @@ def run_chunks(chunks: Sequence[Chunk], base_seed: int, months: int | None, work
         months: horizon for every run; None: each point's own.
         workers: worker processes of the embedded cluster (and the least window of chunks in flight).
         scheduler: address of a running scheduler; None: an embedded cluster.
+        task: what runs a chunk in a worker (:func:`sim.executors.run_chunk`).
+        init: what each embedded worker runs first (:func:`sim.executors._worker_init`).
 
     Raises:
         SchedulerError: the scheduler cannot be reached (one line).
     """
-    with _client(workers, scheduler) as client:
+    with _client(workers, scheduler, init) as client:
         try:
-            yield from _feed(client, chunks, base_seed, months, workers)
+            yield from _feed(client, chunks, base_seed, months, workers, task)
         except BaseException:
             # stopped: the workers' tasks are cancelled on purpose; keep their logs from saying so
             logging.getLogger("distributed").setLevel(logging.ERROR)

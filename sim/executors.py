@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.geography import Map, load_map
+from sim.lifeline import die_with_parent
 from sim.model import ConflictModel
 from sim.plan import Chunk, run_id
 from sim.random import replication_seed
@@ -139,12 +140,14 @@ def _ready() -> bool:
 
 
 def _worker_init() -> None:
-    """Make a pool worker ignore Ctrl-C.
+    """Make a pool worker ignore Ctrl-C and end with its parent.
 
     The terminal sends Ctrl-C to the whole process group; the batch's own process stops
-    the workers, so none prints a traceback of its own.
+    the workers, so none prints a traceback of its own. If that process is killed outright,
+    the worker ends with the fork server (see :mod:`sim.lifeline`).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
 
 
 def _pool_context() -> Any:
@@ -157,8 +160,13 @@ def _pool_context() -> Any:
     import multiprocessing
 
     if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
+        # started here, not by the pool's starting thread: the fork server's life is tied to
+        # the thread that started it (PR_SET_PDEATHSIG), and that thread ends in seconds
+        forkserver.ensure_running()
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -252,4 +260,4 @@ def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, w
     """Dask: an embedded loopback TLS cluster, or a running scheduler (see :mod:`sim.cluster`)."""
     from sim.cluster import run_chunks  # imported here: Dask loads only when a batch asks for it
 
-    yield from run_chunks(chunks, base_seed, months, workers, scheduler)
+    yield from run_chunks(chunks, base_seed, months, workers, scheduler, task=run_chunk, init=_worker_init)

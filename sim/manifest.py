@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import subprocess
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import sim
+from sim.atomic import write_text_atomic
 from sim.plan import Point
 from sim.random import STREAM_NAMES
 
@@ -68,16 +68,6 @@ def plan_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def read_manifest(out: Path) -> dict[str, Any] | None:
-    """The manifest of a results folder, or None if it has none."""
-    path = out / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
 def write_manifest(out: Path, data: dict[str, Any]) -> Path:
-    """Write ``manifest.json`` atomically: a temporary file, then renamed over the old one."""
-    path = out / MANIFEST
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    """Write ``manifest.json`` atomically: a temporary file, flushed, then renamed over the old one."""
+    return write_text_atomic(out / MANIFEST, json.dumps(data, indent=2, default=str) + "\n")

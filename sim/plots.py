@@ -88,9 +88,17 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """Write a figure as PNG (fixed dpi, no software version) and return its path."""
-    fig.savefig(path, dpi=DPI, metadata=PNG_METADATA)
-    return path
+    """Write a figure as PNG (fixed dpi, no software version) and return its path.
+
+    Drawn in memory, then written whole and renamed: a full disk never leaves half a figure.
+    """
+    import io
+
+    from sim.atomic import write_atomic
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata=PNG_METADATA)
+    return write_atomic(path, buf.getvalue(), sync=False)
 
 
 def percent_axis(ax: Axes) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.atomic import write_atomic, write_text_atomic
 from sim.tables import (
     chunk_tables,
     donors_frame,
@@ -51,12 +52,6 @@ __all__ = ["TABLES", "ShardStore", "chunk_tables", "donors_frame", "events_frame
 TABLES = ("trajectories", "provinces", "flows", "donors", "government", "events")
 
 
-def _atomic_text(text: str, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_parts(out: Path, key: str, tables: dict[str, bytes]) -> None:
     """Write a chunk's tables as its parts, each under a temporary name, then renamed.
 
@@ -68,9 +63,7 @@ def write_parts(out: Path, key: str, tables: dict[str, bytes]) -> None:
     for table, data in tables.items():
         folder = out / f"{table}.parquet"
         folder.mkdir(exist_ok=True)
-        tmp = folder / f".part-{key}.parquet.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, folder / f"part-{key}.parquet")
+        write_atomic(folder / f"part-{key}.parquet", data, sync=False)  # the ledger line is flushed later
 
 
 _PART = re.compile(r"^part-(.*)-p(\d+)-r(\d+)-(\d+)\.parquet$")  # part-<scenario>-p<point>-r<first>-<last>
@@ -183,14 +176,22 @@ class ShardStore:
         return self.ledger.exists() or (self.out / "manifest.json").exists()
 
     def _records(self) -> list[tuple[str, dict[str, Any]]]:
-        """The ledger's lines with what they record; a torn line (a crash) is left out: its chunk is redone."""
+        """The ledger's lines with what they record.
+
+        A line that is not a whole record (torn by a crash, or edited: no chunk, no list of
+        runs) is left out, and its chunk is redone.
+        """
         out = []
         if self.ledger.exists():
-            for line in self.ledger.read_text(encoding="utf-8").splitlines():
+            text = self.ledger.read_bytes().decode("utf-8", errors="replace")
+            for line in text.splitlines():
                 try:
-                    out.append((line, json.loads(line)))
+                    rec = json.loads(line)
                 except json.JSONDecodeError:
                     continue
+                if isinstance(rec, dict) and isinstance(rec.get("chunk"), str) and isinstance(rec.get("runs"), list) \
+                        and all(isinstance(r, str) for r in rec["runs"]):
+                    out.append((line, rec))
         return out
 
     def completed(self) -> tuple[set[str], set[str]]:
@@ -215,11 +216,11 @@ class ShardStore:
         _, chunks = self.completed()
         broken = {c for c in chunks if not all(_whole_parquet(self.out / f"{t}.parquet" / f"part-{c}.parquet")
                                                for t in TABLES)}
-        text = self.ledger.read_text(encoding="utf-8") if self.ledger.exists() else ""
+        text = self.ledger.read_bytes().decode("utf-8", errors="replace") if self.ledger.exists() else ""
         torn = len(self._records()) != len(text.splitlines()) or (text and not text.endswith("\n"))
         if broken or torn:  # a torn line (a crash mid-write) goes too: the next line must start afresh
-            _atomic_text("".join(line + "\n" for line, rec in self._records() if rec["chunk"] not in broken),
-                         self.ledger)
+            write_text_atomic(self.ledger, "".join(line + "\n" for line, rec in self._records()
+                                                   if rec["chunk"] not in broken))
             chunks -= broken
         removed = 0
         for table in TABLES:
@@ -233,28 +234,35 @@ class ShardStore:
                     removed += 1
         return removed
 
-    def reset(self) -> None:
-        """Delete a previous batch in this folder (for --overwrite)."""
-        import shutil
-
-        for table in TABLES:
-            shutil.rmtree(self.out / f"{table}.parquet", ignore_errors=True)
-        for name in ("runs.jsonl", "errors.jsonl", "manifest.json", "events.txt"):
-            (self.out / name).unlink(missing_ok=True)
-        shutil.rmtree(self.out / "figures", ignore_errors=True)
-
     def write(self, key: str, tables: dict[str, bytes], runs: list[str], failures: list[dict[str, Any]]) -> None:
         """Write a chunk's parts (if the worker has not), then its ledger line; failures go to errors.jsonl."""
         write_parts(self.out, key, tables)
-        if failures:
-            with self.errors.open("a", encoding="utf-8") as fh:
-                for f in failures:
-                    fh.write(json.dumps(f) + "\n")
+        if failures or (runs and self.errors.exists()):
+            self._write_errors(failures, runs)
         if runs:
-            with self.ledger.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"chunk": key, "runs": runs}) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+            try:
+                with self.ledger.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps({"chunk": key, "runs": runs}) + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except OSError as exc:  # a torn line is removed by the next attempt's clean()
+                raise OSError(exc.errno, exc.strerror, str(self.ledger)) from None
+
+    def _write_errors(self, failures: list[dict[str, Any]], runs: list[str]) -> None:
+        """errors.jsonl: one line per run that failed and has not been done since (a retry replaces it)."""
+        lines: dict[str, str] = {}
+        if self.errors.exists():
+            for line in self.errors.read_bytes().decode("utf-8", errors="replace").splitlines():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a torn line: the run fails again or completes; either way it is told again
+                if isinstance(rec, dict) and isinstance(rec.get("run"), str):
+                    lines[rec["run"]] = line
+        for r in runs:
+            lines.pop(r, None)
+        lines.update({f["run"]: json.dumps(f) for f in failures})
+        write_text_atomic(self.errors, "".join(v + "\n" for v in lines.values()))
 
     def write_event_log(self) -> Path:
         """events.txt from the events table, sorted by scenario, point, replication and step.
@@ -266,10 +274,17 @@ class ShardStore:
         path = self.out / "events.txt"
         parts = part_files(self.out, "events")
         tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            for f in parts:
-                fh.write(_event_text(f))
-            if fh.tell() == 0:  # no event in the batch
-                fh.write("\n")
-        os.replace(tmp, path)
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                for f in parts:
+                    fh.write(_event_text(f))
+                if fh.tell() == 0:  # no event in the batch
+                    fh.write("\n")
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path

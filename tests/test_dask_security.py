@@ -38,7 +38,7 @@ from sim.cluster import (
 from sim.plan import BatchError
 from tests.conftest import ROOT
 
-REFUSED_WITHIN = 10.0  # seconds: a refused connection must not hang
+REFUSED_WITHIN = 60.0  # seconds: a guard against a hang, not a speed target (timings are reported, not asserted)
 TLS_ENV = "DASK_DISTRIBUTED__COMM__TLS__"
 
 

@@ -258,14 +258,18 @@ def test_extends_with_a_control_character_is_one_line(tmp_path):
         load_scenario(f)
 
 
-def test_relative_extends_inside_a_library_still_work(tmp_path):
+def test_relative_extends_inside_the_tree_work_and_outside_need_the_option(tmp_path):
     lib = tmp_path / "lib"
     (lib / "sub").mkdir(parents=True)
-    write(lib, "base.yaml", BASELINE.read_text(encoding="utf-8"))
-    write(lib, "middle.yml", "extends: base.yaml\nname: middle\n")
-    spec, _ = load_scenario(write(lib / "sub", "kid.yaml", "extends: ../middle.yml\nname: kid\n"))
+    write(lib / "sub", "base.yaml", BASELINE.read_text(encoding="utf-8"))
+    write(lib / "sub", "middle.yml", "extends: base.yaml\nname: middle\n")
+    spec, _ = load_scenario(write(lib, "kid.yaml", "extends: sub/middle.yml\nname: kid\n"))
     base, _ = load_scenario(BASELINE)
     assert spec.name == "kid" and spec.factions == base.factions
+    up = write(lib / "sub", "up.yaml", "extends: ../kid.yaml\nname: up\n")  # outside the named file's folder
+    with pytest.raises(ScenarioError, match="outside"):
+        load_scenario(up)
+    assert load_scenario(up, allow_outside=True)[0].name == "up"
 
 
 def test_a_long_chain_of_extends_is_refused_naming_the_first_file(tmp_path):
