@@ -378,3 +378,43 @@ def test_a_disk_that_fills_at_any_moment_leaves_a_usable_folder(tmp_path):
             assert json.loads(man.read_text())["status"] == "complete"
             subprocess.run(["rm", "-rf", str(out)])
         assert 2 in outcomes, "the disk never filled: the test exercised nothing"
+
+
+def test_a_read_only_filesystem_is_one_line(tmp_path):
+    with tmpfs(tmp_path / "ro", "1m") as ro:
+        (ro / "existing").mkdir()
+        subprocess.run(["mount", "-o", "remount,ro", str(ro)], check=True)
+        for target in (ro / "new", ro / "existing"):
+            line = one_line(cli("run", *SMALL, "--out", str(target)))
+            assert str(target) in line and "Read-only file system" in line, line
+
+
+def test_compare_names_a_folder_without_runs_and_warns_on_an_unfinished_one(tmp_path, monkeypatch):
+    def failing(spec, m, seed, replication, months=None):
+        raise RuntimeError("every run fails")
+
+    monkeypatch.setattr(executors, "run_one", failing)
+    dead = tmp_path / "dead"
+    s = run_batch(load_points([BASELINE], months=2), 3, 1, dead, workers=1, progress=False)
+    assert s.completed_runs == 0
+    line = one_line(cli("compare", str(dead), "--out", str(tmp_path / "r0")))
+    assert str(dead) in line and "no completed run" in line, line
+    assert not (tmp_path / "r0").exists()
+    line = one_line(cli("compare", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r1")))
+    assert "not a results folder" in line
+    # a batch still running: the report is written, with a warning that names the writer
+    out = tmp_path / "running"
+    a = _start(out)
+    try:
+        _wait_for_lines(out / "runs.jsonl", a)
+        p = cli("compare", str(out), "--out", str(tmp_path / "r2"), "--months", "1")
+        assert p.returncode == 0, p.stderr
+        assert "warning:" in p.stderr and "still being written" in p.stderr and str(a.pid) in p.stderr, p.stderr
+    finally:
+        a.kill()
+        a.wait()
+    p = cli("compare", str(out), "--out", str(tmp_path / "r3"), "--months", "1")  # killed: status running
+    assert p.returncode == 0 and "--resume" in p.stderr, p.stderr
+    for months in ("-5", "nan", "61"):
+        line = one_line(cli("compare", str(out), "--out", str(tmp_path / "r4"), "--months", months))
+        assert "--months" in line, line
