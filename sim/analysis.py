@@ -180,13 +180,13 @@ def load_outcomes(*folders: str | Path) -> tuple[pd.DataFrame, Results]:
     Returns:
         The outcomes, and the folders' metadata (tables left empty).
     """
-    from sim.store import part_files
+    from sim.store import part_files, read_part
 
     res = _read_meta(folders)
     parts = []
     for folder in map(Path, folders):
         for f in part_files(folder, "trajectories"):
-            parts.append(_outcome_rows(pd.read_parquet(f, columns=_OUTCOME_INPUTS), res.kinds, res.splits))
+            parts.append(_outcome_rows(read_part(f, _OUTCOME_INPUTS), res.kinds, res.splits))
     out = pd.concat(parts, ignore_index=True).sort_values(["scenario", "point", "replication", "step"],
                                                          kind="stable", ignore_index=True)
     return _finish_outcomes(out, res), res

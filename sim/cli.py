@@ -188,8 +188,8 @@ def _compared(folder: Path) -> dict[str, Any]:
         print(f"warning: {folder} is still being written ({busy}); the report covers the {len(done)} run(s) "
               f"done so far", file=sys.stderr)
     elif man.get("status") != "complete":
-        print(f"warning: {folder} is {man.get('status', 'unfinished')} ({len(done)} run(s) done); the report "
-              f"covers those; finish it with run.py run ... --resume", file=sys.stderr)
+        print(f"warning: {folder}: the batch's status is {man.get('status', 'unknown')} ({len(done)} run(s) done); "
+              f"the report covers those; finish it with run.py run ... --resume", file=sys.stderr)
     return man
 
 
@@ -226,7 +226,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         except MonthsError as exc:
             raise BadInput(f"--months: {exc}") from None
         except ValueError as exc:
-            raise BadInput(f"{', '.join(args.folders)}: {exc}") from None
+            raise BadInput(str(exc)) from None
     print(f"Report in {report}")
     return 0
 
@@ -310,7 +310,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def _os_error(exc: OSError) -> str:
     """One line for a failed read or write: the path, what went wrong, and that the folder can be resumed."""
-    what = exc.strerror or type(exc).__name__
+    what = exc.strerror or str(exc) or type(exc).__name__
     where = exc.filename if exc.filename is not None else "a file"
     hint = "; free space, then run the same command with --resume" \
         if getattr(exc, "errno", None) in (28, 122) else ""  # ENOSPC, EDQUOT

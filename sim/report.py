@@ -167,6 +167,8 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
     """
     out, res = analysis.load_outcomes(*folders)
     groups = list(dict.fromkeys(out["group"]))
+    if baseline is not None and baseline not in groups:  # refused even when there is nothing to compare it with
+        raise ValueError(f"--baseline: {baseline!r} is not among the groups {groups}")
     baseline = baseline or ("baseline" if "baseline" in groups else groups[0])
     months = _months(months, float(out["month"].max()))
     out_dir.mkdir(parents=True, exist_ok=True)

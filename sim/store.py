@@ -26,6 +26,7 @@ step and date):
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -47,7 +48,7 @@ from sim.tables import (
 )
 
 __all__ = ["TABLES", "ShardStore", "chunk_tables", "donors_frame", "events_frame", "flows_frame", "government_frame",
-           "part_files", "provinces_frame", "read_parts", "trajectories_frame", "write_parts"]
+           "part_files", "provinces_frame", "read_part", "read_parts", "trajectories_frame", "write_parts"]
 
 TABLES = ("trajectories", "provinces", "flows", "donors", "government", "events")
 
@@ -96,6 +97,30 @@ def part_files(out: Path, table: str, scenario: str | None = None, point: int | 
     return [f for _, f in sorted(found, key=lambda x: x[0])]
 
 
+def read_part(path: Path, columns: Sequence[str] | None = None,
+              filters: list[tuple[str, str, Any]] | None = None) -> pd.DataFrame:
+    """One Parquet part; a damaged one is an OSError naming it and saying how to redo its chunk.
+
+    Parts are written whole and renamed, so damage means the disk or a hand: deleting the
+    part makes ``--resume`` run its chunk again (:meth:`ShardStore.clean`).
+    """
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path, columns=list(columns) if columns is not None else None, filters=filters or None)
+    except (OSError, pa.ArrowException) as exc:
+        raise _damaged(path, exc) from None
+
+
+def _damaged(path: Path, exc: Exception) -> OSError:
+    """The error for a part that cannot be read: its path, the reader's reason, and the way out."""
+    if isinstance(exc, FileNotFoundError):
+        return exc
+    reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return OSError(errno.EIO, f"unreadable Parquet part ({reason}); delete it, then run the batch's command "
+                              f"with --resume to redo its chunk", str(path))
+
+
 def read_parts(out: Path, table: str, columns: Sequence[str], filters: list[tuple[str, str, Any]] | None = None,
                **selection: Any) -> pd.DataFrame:
     """Rows of a table read one part at a time (filters applied to each), for the selected parts.
@@ -103,8 +128,7 @@ def read_parts(out: Path, table: str, columns: Sequence[str], filters: list[tupl
     Memory holds the rows kept, never a whole batch's table: what the figures and the summary
     of a batch of tens of thousands of runs need.
     """
-    frames = [pd.read_parquet(f, columns=list(columns), filters=filters or None)
-              for f in part_files(out, table, **selection)]
+    frames = [read_part(f, columns, filters) for f in part_files(out, table, **selection)]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -121,9 +145,14 @@ def _event_text(part: Path) -> str:
     A part holds a handful of rows; plain Python over them costs a tenth of pandas' sort
     and group-by, which dominated writing events.txt for a large batch.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ev = pq.read_table(part, columns=["scenario", "point", "replication", "seed", "step", "date", "text"]).to_pydict()
+    try:
+        ev = pq.read_table(part, columns=["scenario", "point", "replication", "seed", "step", "date",
+                                          "text"]).to_pydict()
+    except (OSError, pa.ArrowException) as exc:
+        raise _damaged(part, exc) from None
     rows = sorted(zip(ev["replication"], ev["step"], range(len(ev["step"])), strict=True))  # stable by row
     lines: list[str] = []
     last = None

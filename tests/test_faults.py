@@ -418,3 +418,21 @@ def test_compare_names_a_folder_without_runs_and_warns_on_an_unfinished_one(tmp_
     for months in ("-5", "nan", "61"):
         line = one_line(cli("compare", str(out), "--out", str(tmp_path / "r4"), "--months", months))
         assert "--months" in line, line
+
+
+def test_a_damaged_part_is_named_and_resume_redoes_its_chunk(tmp_path):
+    out = tmp_path / "damaged"
+    args = ["run", *SMALL[:-2], "--figures", "summary", "--out", str(out)]
+    assert cli(*args).returncode == 0
+    clean = digest(out)
+    part = sorted((out / "trajectories.parquet").iterdir())[0]
+    data = bytearray(part.read_bytes())
+    data[200:2000] = bytes(b ^ 0x5A for b in data[200:2000])  # the disk, or a hand, damaged it
+    part.write_bytes(bytes(data))
+    line = one_line(cli("compare", str(out), "--out", str(tmp_path / "r")))
+    assert str(part) in line and "unreadable Parquet part" in line and "--resume" in line, line
+    line = one_line(cli(*args, "--resume"))  # the figures read it: the same line
+    assert str(part) in line
+    part.unlink()
+    assert cli(*args, "--resume").returncode == 0
+    assert digest(out) == clean
