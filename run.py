@@ -8,6 +8,7 @@
     uv run run.py show FILE             the resolved scenario (after extends and --set)
     uv run run.py schema [--out FILE]   JSON Schema of scenario files, for editors
     uv run run.py params                the global parameter table
+    uv run run.py patterns [FILES...] [-n N] [--seed S] [--out DIR]  the pattern scorecard
 
 This file only parses; the commands are in :mod:`sim.cli`, the batch in :mod:`sim.batch`.
 Bad input gets a one-line error naming the file or option and the field, and exit code 2.
@@ -97,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     pp = sub.add_parser("params", help="print the global parameter table as Markdown")
     pp.add_argument("--update-odd", action="store_true", help="rewrite the table in docs/ODD.md")
     pp.set_defaults(func=cli.cmd_params)
+    pa = sub.add_parser("patterns", help="run the hindcasts and the baseline; score them against historical patterns")
+    pa.add_argument("files", nargs="*", help="pattern files (default: every patterns/*.yaml)")
+    pa.add_argument("--replications", "-n", type=int, help="replications per scenario (default 20)")
+    pa.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and printed)")
+    pa.add_argument("--out", help="output folder (default: results/patterns_<time>)")
+    pa.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
+    pa.set_defaults(func=cli.cmd_patterns)
     return p
 
 

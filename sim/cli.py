@@ -308,6 +308,17 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_patterns(args: argparse.Namespace) -> int:
+    """The pattern scorecard (:mod:`sim.patterns.scorecard`), imported only when asked for: it loads pandas."""
+    from sim.patterns import PatternError
+    from sim.patterns.scorecard import cmd_patterns
+
+    try:
+        return cmd_patterns(args)
+    except PatternError as exc:
+        raise BadInput(str(exc)) from None
+
+
 def _os_error(exc: OSError) -> str:
     """One line for a failed read or write: the path, what went wrong, and that the folder can be resumed."""
     what = exc.strerror or str(exc) or type(exc).__name__
