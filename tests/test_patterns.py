@@ -279,3 +279,17 @@ def test_a_light_scorecard_run(tmp_path):
         assert (out / scenario / "manifest.json").is_file(), f"{scenario} ran into its own results folder"
     again = cli("patterns", "-n", "3", "--seed", "1", "--out", str(out))
     assert again.returncode == 2 and "already holds files" in again.stderr, "an --out with results is refused"
+
+
+def test_the_readme_example_pattern_loads_and_names_what_its_scenario_has(tmp_path):
+    from sim.patterns import check_names
+    from sim.scenario import load_scenario
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index('period: "2021: the republic')
+    f = tmp_path / "example.yaml"
+    f.write_text(readme[start:readme.index("```", start)].replace(
+        "../scenarios/", f"{ROOT / 'scenarios'}/"), encoding="utf-8")
+    (p,) = load_patterns([f])
+    check_names(p, *load_scenario(p.scenario))
+    assert p.spec.measure.kind == "capture_date" and p.low == p.high

@@ -284,6 +284,8 @@ def reads(res: Results, m: Any) -> str:
         return res.holder_source(m.stake)
     if m.kind in _STAGES:
         return "donors.recognises" if m.stage == "formal" else f"donors.{STAGE_COLUMN} >= {AMBASSADOR_STAGE}"
+    if m.kind == "share_at":
+        return f"trajectories.{'territory' if m.weight == 'area' else 'population'}_share, summed over the actors"
     text = type(m).reads
     return text.replace("<column>", m.column) if hasattr(m, "column") else text
 
