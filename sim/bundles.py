@@ -126,6 +126,7 @@ class State(NamedTuple):
     patron_share: np.ndarray  # [F, D] share of last month's aid from each donor
     protection: np.ndarray  # [P, F] sanctuary protection
     harm: np.ndarray  # [P, F] civilian harm caused by each faction this month
+    anger: np.ndarray  # [P] decaying stock of blamed harm per 1000 people, > 0 against the Taliban (7.5)
     offensive: np.ndarray  # [F] share of potential gains a faction can take
     capital_lost: np.ndarray  # [F] bool
     joined: np.ndarray  # [F] bool, joined the front this month
@@ -193,7 +194,7 @@ def blank_state(P: int, F: int, D: int) -> State:
     return State(
         control=z((P, F)), strength=z(F), funds=z(F), materiel=z(F), sentiment=z(P), population=z(P),
         threat=z(D), recognised=z(D, dtype=bool), front=z(F, dtype=bool), momentum=z(F), territory=z(F),
-        held=z((P, F), dtype=bool), patron_share=z((F, D)), protection=z((P, F)), harm=z((P, F)),
+        held=z((P, F), dtype=bool), patron_share=z((F, D)), protection=z((P, F)), harm=z((P, F)), anger=z(P),
         offensive=np.ones(F), capital_lost=z(F, dtype=bool), joined=z(F, dtype=bool), left=z(F, dtype=bool),
         stance=z(D), money=z((D, F)), arms=z((D, F)), sanctuary=z((D, F)), trade=z(D), pressure=z(D),
         strikes=z((D, F)), attacks=z((F, D)), security_pool=z(1), legitimacy=z(1), revenue_factor=np.ones(1),

@@ -79,12 +79,15 @@ class Parameters(BaseModel):
     capital_collapse:         float = P(0.4,    "share",         "share of an actor's fighters that desert when it loses its capital", le=1)
     defection_scale:          float = P(2.0,    "1/(share/month)", "fighters defect to the strongest enemy at rate propensity*scale*max(0,-momentum) (bandwagoning cascades, Christia 2012)")
     front_synergy:            float = P(0.3,    "x power",       "extra power of united-front members fighting as one coalition (coordination)")
-    # --- sentiment and population (ODD 7.5; Kalyvas 2006; Bennett 2008) --------------------------------------
+    # --- sentiment and population (ODD 7.5; Kalyvas 2006; Bennett 2008; Condra & Shapiro 2012) ---------------
     sentiment_reversion:      float = P(0.01,   "1/month",       "pull of provincial sentiment back to its structural prior", le=1)
     collaboration_rate:       float = P(0.01,   "1/month",       "drift of sentiment toward whoever controls a province (control breeds collaboration)", le=1)
     repression:               float = P(0.2,    "[0,1]",         "the government's repression of dissent: raises the arrest probability and the anger it breeds", le=1)
     anger_rate:               float = P(0.02,   "1/month",       "rise of anti-Taliban sentiment per unit repression under government control", le=1)
-    harm_anger:               float = P(0.3,    "share/(harm/1000 people)", "rise of sentiment against whoever harms civilians, per unit harm per 1000 inhabitants")
+    harm_anger:               float = P(0.3,    "1/month",       "share of the way to the angry target that sentiment moves per month at saturated anger (1 - exp(-rate dt abs(g)) per step)", le=1)
+    anger_half_life:          float = P(2.0,    "months",        "half-life of a province's anger stock from civilian harm (Condra & Shapiro 2012: the reaction fades within weeks to months)", ge=0.1)
+    anger_saturation:         float = P(1.0,    "harm/1000 people", "anger stock at which its pull on sentiment is half its maximum (g = A / (abs(A) + this))", ge=1e-6)
+    anger_max_shift:          float = P(0.5,    "share",         "largest share of the gap from the prior to 1 (or to 0) that anger can move the target; below 1, so harm never pins sentiment", le=0.9)
     role_model_rate:          float = P(0.02,   "1/month",       "pull toward the resistance in provinces next to a well-governed liberated zone", le=1)
     migration_rate:           float = P(0.002,  "1/month",       "share of opponents under the government who move to liberated zones per month, times min(1, total liberated governance)", le=1)
     # --- alliances and cohesion (ODD 7.6; Christia 2012) -----------------------------------------------------
