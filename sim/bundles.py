@@ -129,6 +129,7 @@ class State(NamedTuple):
     anger: np.ndarray  # [P] decaying stock of blamed harm per 1000 people, > 0 against the Taliban (7.5)
     offensive: np.ndarray  # [F] share of potential gains a faction can take
     capital_lost: np.ndarray  # [F] bool
+    holder: np.ndarray  # [P] int, the faction holding each province's capital (city and district centre)
     joined: np.ndarray  # [F] bool, joined the front this month
     left: np.ndarray  # [F] bool, left it this month
     stance: np.ndarray  # [D] this month's stance toward the government
@@ -154,6 +155,7 @@ class Draws(NamedTuple):
     alliance: np.ndarray  # [T, F+1] uniforms for front changes
     split: np.ndarray  # [T] uniforms for the government's split
     attack: np.ndarray  # [T, F] uniforms for attacks abroad
+    capture: np.ndarray  # [T, P] uniforms for garrisons' surrender
 
 
 class Record(NamedTuple):
@@ -179,6 +181,7 @@ class Record(NamedTuple):
     pressure: np.ndarray
     attacks: np.ndarray  # [T+1, F, D]
     held: np.ndarray  # [T+1, P, F] bool
+    holder: np.ndarray  # [T+1, P] int, the holder of each province's capital
     # what happened in a step, for the event log written after compiled months
     recognitions: np.ndarray  # [T+1] donors whose recognition the step's decisions changed
     capital_lost: np.ndarray  # [T+1, F] bool, lost its capital in this step
@@ -195,7 +198,8 @@ def blank_state(P: int, F: int, D: int) -> State:
         control=z((P, F)), strength=z(F), funds=z(F), materiel=z(F), sentiment=z(P), population=z(P),
         threat=z(D), recognised=z(D, dtype=bool), front=z(F, dtype=bool), momentum=z(F), territory=z(F),
         held=z((P, F), dtype=bool), patron_share=z((F, D)), protection=z((P, F)), harm=z((P, F)), anger=z(P),
-        offensive=np.ones(F), capital_lost=z(F, dtype=bool), joined=z(F, dtype=bool), left=z(F, dtype=bool),
+        offensive=np.ones(F), capital_lost=z(F, dtype=bool), holder=z(P, dtype=np.int64),
+        joined=z(F, dtype=bool), left=z(F, dtype=bool),
         stance=z(D), money=z((D, F)), arms=z((D, F)), sanctuary=z((D, F)), trade=z(D), pressure=z(D),
         strikes=z((D, F)), attacks=z((F, D)), security_pool=z(1), legitimacy=z(1), revenue_factor=np.ones(1),
         cohesion=z(1), split=z(1, dtype=bool),
@@ -210,7 +214,8 @@ def blank_record(T: int, P: int, F: int, D: int) -> Record:
         in_front=z((n, F), dtype=bool), population=z((n, P)), sentiment=z((n, P)), cohesion=z(n),
         legitimacy=z(n), threat=z((n, D)), stance=z((n, D)), recognised=z((n, D), dtype=bool),
         money=z((n, D, F)), arms=z((n, D, F)), sanctuary=z((n, D, F)), strikes=z((n, D, F)), trade=z((n, D)),
-        pressure=z((n, D)), attacks=z((n, F, D)), held=z((n, P, F), dtype=bool), recognitions=z(n, dtype=np.int64),
+        pressure=z((n, D)), attacks=z((n, F, D)), held=z((n, P, F), dtype=bool),
+        holder=z((n, P), dtype=np.int64), recognitions=z(n, dtype=np.int64),
         capital_lost=z((n, F), dtype=bool),
         joined=z((n, F), dtype=bool), left=z((n, F), dtype=bool), front_size=z(n, dtype=np.int64),
         split=z(n, dtype=bool),

@@ -27,6 +27,7 @@ from typing import Any
 
 from sim.outcomes import FIGURE_MEASURES
 from sim.plan import BatchError
+from sim.store import TABLES
 
 __all__ = ["LOCK", "MADE_BY", "FolderError", "clear", "holder", "manifest_of", "ours", "refuse_special",
            "writer"]
@@ -34,7 +35,6 @@ __all__ = ["LOCK", "MADE_BY", "FolderError", "clear", "holder", "manifest_of", "
 LOCK = ".lock"
 MADE_BY = "afghan-conflict-lab"  # the marker a results folder's manifest carries
 MANIFEST = "manifest.json"
-TABLES = ("trajectories", "provinces", "flows", "donors", "government", "events")
 FILES = frozenset({MANIFEST, "runs.jsonl", "errors.jsonl", "events.txt", "figures", LOCK,
                    *(f"{t}.parquet" for t in TABLES)})
 # a figure this tool draws: a measure's figure or a map, never a user's file beside them

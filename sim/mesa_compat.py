@@ -70,7 +70,7 @@ class BatchConflictModel(ConflictModel):
             **{f"territory_{k}": _territory_of(i) for i, k in enumerate(keys)},
             "government_territory": _territory_of(self.setup.gov),
             "resistance_territory": lambda mdl: float(mdl.territory[res].sum()),
-            "resistance_provinces": lambda mdl: int(mdl.held[:, res].sum()),
+            "resistance_provinces": lambda mdl: int(res[mdl.state.holder].sum()),
             "cohesion": lambda mdl: float(mdl.government.cohesion),
             "legitimacy": lambda mdl: float(mdl.legitimacy),
         })

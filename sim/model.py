@@ -108,6 +108,8 @@ class ConflictModel(Model):
             getattr(s, name)[...] = value
         s.territory[:] = st.territory0
         s.held[...] = s.control >= self.pars.held_threshold
+        s.holder[:] = st.holder0
+        s.capital_lost[:] = st.capital_lost0
         s.security_pool[0] = self.pars.former_security_pool
         s.legitimacy[0] = st.legitimacy0
         s.cohesion[0] = st.const.cohesion0
@@ -129,6 +131,7 @@ class ConflictModel(Model):
             alliance=self.streams.alliances.random((T, F + 1)),
             split=self.streams.cohesion.random(T),
             attack=self.streams.terror.random((T, F)),
+            capture=self.streams.capitals.random((T, P)),
         )
 
     def _luck(self, sd: float) -> np.ndarray:
@@ -261,6 +264,11 @@ class ConflictModel(Model):
     def territory(self) -> np.ndarray:
         """[F] share of the country's area."""
         return self.state.territory
+
+    @property
+    def holder(self) -> np.ndarray:
+        """[P] the faction holding each province's capital."""
+        return self.state.holder
 
     @property
     def held(self) -> np.ndarray:

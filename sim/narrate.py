@@ -70,9 +70,9 @@ def _split(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
 
 def _captures(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
     out = []
-    for k, i, f in zip(*np.nonzero(r.held[first:last + 1] & ~r.held[first - 1:last]), strict=True):
+    for k, i in zip(*np.nonzero(r.holder[first:last + 1] != r.holder[first - 1:last]), strict=True):
         t = first + int(k)
-        prev = np.flatnonzero(r.held[t - 1, i])
-        frm = f" from the {st.faction_labels[prev[0]]}" if prev.size else ""
-        out.append((t, f"the {st.faction_labels[f]} take {st.map.names[i]}{frm} ({r.control[t, i, f]:.0%} control)"))
+        new, old = st.faction_labels[r.holder[t, i]], st.faction_labels[r.holder[t - 1, i]]
+        out.append((t, f"the {new} take {st.map.names[i]}: {st.map.capitals[i]}'s garrison of the {old} "
+                       f"surrenders ({r.control[t, i, r.holder[t, i]]:.0%} of the province)"))
     return out

@@ -14,7 +14,7 @@ import numpy as np
 
 #: The subsystems that draw random numbers, in a fixed order. The order is part of
 #: the reproducibility contract: appending a stream is safe, reordering is not.
-STREAM_NAMES: tuple[str, ...] = ("mesa", "combat", "alliances", "cohesion", "terror")
+STREAM_NAMES: tuple[str, ...] = ("mesa", "combat", "alliances", "cohesion", "terror", "capitals")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Streams:
         alliances: formation and break-up of resistance fronts.
         cohesion: the Taliban split draw.
         terror: jihadist attacks.
+        capitals: garrisons' surrender.
     """
 
     seed: int
@@ -36,6 +37,7 @@ class Streams:
     alliances: np.random.Generator
     cohesion: np.random.Generator
     terror: np.random.Generator
+    capitals: np.random.Generator
 
 
 def make_streams(seed: int) -> Streams:

@@ -35,6 +35,7 @@ class RunResult:
         money, arms, sanctuary, strikes: [T+1, D, F] flows from donors to factions.
         trade, pressure: [T+1, D] flows between donors and the government.
         attacks: [T+1, F, D] attacks by factions on states.
+        holder: [T+1, P] the faction holding each province's capital.
         held_threshold: share at or above which a province counts as held.
         area: [P] province areas.
         gov: index of the government faction.
@@ -69,6 +70,7 @@ class RunResult:
     trade: np.ndarray
     pressure: np.ndarray
     attacks: np.ndarray
+    holder: np.ndarray
     held_threshold: float
     area: np.ndarray
     gov: int
@@ -93,8 +95,8 @@ class RunResult:
 
     @property
     def provinces_held(self) -> np.ndarray:
-        """[T+1, F] number of provinces where a faction's share is at least the held threshold."""
-        return (self.control >= self.held_threshold).sum(axis=1)
+        """[T+1, F] number of provinces whose capital a faction holds ("holds a province", ODD 7.4.1)."""
+        return (self.holder[:, :, None] == np.arange(len(self.factions))).sum(axis=1)
 
 
 @jit
@@ -120,9 +122,10 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     r.pressure[t] = s.pressure
     r.attacks[t] = s.attacks
     r.held[t] = s.held
+    r.holder[t] = s.holder
 
 
 #: The record's arrays that a RunResult carries (the others say what happened, for the event log).
 RECORDED = ("control", "strength", "funds", "materiel", "in_front", "population", "sentiment", "cohesion",
              "legitimacy", "threat", "stance", "recognised", "money", "arms", "sanctuary", "strikes", "trade",
-             "pressure", "attacks")
+             "pressure", "attacks", "holder")

@@ -15,6 +15,7 @@ from sim.actors import FACTION_CLASSES
 from sim.bundles import Const, Pars, pars_bundle
 from sim.calendar import STEP_MONTHS
 from sim.geography import Map
+from sim.mechanics.capitals import hold_capitals
 from sim.scenario import ScenarioSpec
 
 
@@ -35,6 +36,9 @@ class Setup:
         control0: [P, F] initial control; strength0, funds0, materiel0: [F]; threat0: [D];
             recognised0: [D] bool; territory0: [F] initial share of the country's area;
             legitimacy0: the government's initial international legitimacy.
+        holder0: [P] the faction holding each province's capital at the start (the government
+            unless a faction lists the province in ``garrisons``); capital_lost0: [F] bool,
+            factions whose own capital someone else holds at the start.
     """
 
     spec: ScenarioSpec
@@ -57,6 +61,8 @@ class Setup:
     recognised0: np.ndarray
     territory0: np.ndarray
     legitimacy0: float
+    holder0: np.ndarray
+    capital_lost0: np.ndarray
 
     @property
     def dt(self) -> float:
@@ -105,7 +111,10 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
                   **_relations(spec, fi, classes, territorial), **_donor_arrays(spec, m, fi))
     # The arrays stay writeable on purpose: numba's dispatcher types a read-only array on
     # a slow path (tens of microseconds a call). They are constants by convention.
-    control0 = _control0(spec, m)
+    holder0 = _holders(spec, m, fi, gov)
+    # a capital carries a floor of its province's control (see combat.hold_capitals): so does the start
+    control0 = hold_capitals(_control0(spec, m), holder0, spec.parameters.capital_share)
+    capital_lost0 = np.array([k >= 0 and holder0[k] != f for f, k in enumerate(const.capital)])
     recognised0 = np.array([d.recognises for d in ds], dtype=bool)
     # computed once per scenario, not per run (and no BLAS call, whose threads spin, per run)
     territory0 = const.area_weight @ control0
@@ -117,8 +126,17 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         n_territorial=int(territorial.sum()), resistance=np.array([cls.resistance for cls in classes]),
         control0=control0, strength0=_fvec(fs, "strength"), funds0=_fvec(fs, "funds"),
         materiel0=_fvec(fs, "materiel"), threat0=_fvec(ds, "threat"), recognised0=recognised0,
-        territory0=territory0, legitimacy0=legitimacy0,
+        territory0=territory0, legitimacy0=legitimacy0, holder0=holder0, capital_lost0=capital_lost0,
     )
+
+
+def _holders(spec: ScenarioSpec, m: Map, fi: dict[str, int], gov: int) -> np.ndarray:
+    """The holder of each province's capital at the start: listed garrisons, else the government."""
+    holder = np.full(m.n, gov, dtype=np.int64)
+    for key, f in spec.factions.items():
+        for p in f.garrisons:
+            holder[m.index[p]] = fi[key]
+    return holder
 
 
 def _fvec(specs: list, attr: str) -> np.ndarray:

@@ -21,6 +21,8 @@ step and date):
 * ``donors.parquet``: run x step x donor: stance toward the government, threat,
   recognises.
 * ``government.parquet``: run x step: cohesion, legitimacy.
+* ``capitals.parquet``: run x step x province: holder, the faction holding the province's
+  capital (city and district centre); "holds a province" means holding its capital.
 * ``events.parquet`` and ``events.txt``: the event log in plain words.
 """
 
@@ -38,6 +40,7 @@ import pandas as pd
 
 from sim.atomic import write_atomic, write_text_atomic
 from sim.tables import (
+    capitals_frame,
     chunk_tables,
     donors_frame,
     events_frame,
@@ -47,10 +50,11 @@ from sim.tables import (
     trajectories_frame,
 )
 
-__all__ = ["TABLES", "ShardStore", "chunk_tables", "donors_frame", "events_frame", "flows_frame", "government_frame",
-           "part_files", "provinces_frame", "read_part", "read_parts", "trajectories_frame", "write_parts"]
+__all__ = ["TABLES", "ShardStore", "capitals_frame", "chunk_tables", "donors_frame", "events_frame", "flows_frame",
+           "government_frame", "part_files", "provinces_frame", "read_part", "read_parts", "trajectories_frame",
+           "write_parts"]
 
-TABLES = ("trajectories", "provinces", "flows", "donors", "government", "events")
+TABLES = ("trajectories", "provinces", "flows", "donors", "government", "capitals", "events")
 
 
 def write_parts(out: Path, key: str, tables: dict[str, bytes]) -> None:

@@ -245,6 +245,17 @@ def _government(results: Sequence[RunResult]) -> _Columns:
     return _assemble(parts, {**_RUN, "government": "category", "cohesion": "float64", "legitimacy": "float64"})
 
 
+def _capitals(results: Sequence[RunResult]) -> _Columns:
+    """Long table run x step x province: the faction holding the province's capital."""
+    parts = []
+    for r in results:
+        T1, P = r.holder.shape
+        t, p = _grid(T1, P)
+        parts.append({**_run_columns(r, t), "province": _Cat(p, r.provinces),
+                      "holder": _Cat(r.holder.ravel(), r.factions)})
+    return _assemble(parts, {**_RUN, "province": "category", "holder": "category"})
+
+
 def _events(results: Sequence[RunResult]) -> _Columns:
     """The event log of every run."""
     parts = []
@@ -278,6 +289,11 @@ def donors_frame(results: Sequence[RunResult]) -> pd.DataFrame:
 def government_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     """Table run x step: the government's cohesion and international legitimacy."""
     return _frame(_government(results))
+
+
+def capitals_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """Long table run x step x province: the holder of each province's capital."""
+    return _frame(_capitals(results))
 
 
 def events_frame(results: Sequence[RunResult]) -> pd.DataFrame:
@@ -329,6 +345,7 @@ def chunk_tables(results: Sequence[RunResult], point: int, columns: dict[str, An
         "flows": _flows(results),
         "donors": _donors(results),
         "government": _government(results),
+        "capitals": _capitals(results),
         "events": _events(results),
     }
     return {k: _parquet_bytes(v) for k, v in tables.items()}

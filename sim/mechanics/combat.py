@@ -36,6 +36,7 @@ import numpy as np
 
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
+from sim.mechanics.capitals import garrisons
 from sim.mechanics.resources import materiel_bonus
 from sim.mechanics.space import neighbour_mean
 
@@ -268,7 +269,7 @@ def power(c: Const, p: Pars, s: State, deployed: np.ndarray, support: np.ndarray
 
 @jit
 def capital_check(c: Const, p: Pars, s: State) -> np.ndarray:
-    """Factions whose control of their capital fell below the threshold this step: a share of them deserts.
+    """Factions whose own capital's garrison surrendered this step: a share of their fighters deserts.
 
     Returns:
         Bool per faction: lost its capital in this step (GeoSim state collapse).
@@ -279,7 +280,7 @@ def capital_check(c: Const, p: Pars, s: State) -> np.ndarray:
         k = c.capital[f]
         if k < 0:
             continue
-        lost = s.control[k, f] < p.capital_threshold
+        lost = s.holder[k] != f
         if lost and not s.capital_lost[f] and s.strength[f] > 0.0:
             s.strength[f] *= 1.0 - p.capital_collapse
             news[f] = True
@@ -289,10 +290,10 @@ def capital_check(c: Const, p: Pars, s: State) -> np.ndarray:
 
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
-    """Phase 4: deploy, contest, shift control, attrition, defections, capital loss.
+    """Phase 4: deploy, contest, shift control, attrition, defections, garrisons' surrender, capital loss.
 
-    Updates control and strength in place, fills ``s.harm`` (provinces x shooting
-    faction) and marks capitals lost in ``r.capital_lost[t]``.
+    Updates control, strength, materiel and the capitals' holders in place, fills ``s.harm``
+    (provinces x shooting faction) and marks own capitals lost in ``r.capital_lost[t]``.
     """
     F = s.strength.shape[0]
     deployed = deploy(c, p, s.control, s.strength)
@@ -308,4 +309,5 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     for f in range(F):
         s.strength[f] = max(s.strength[f] - lost[f], 0.0)
     s.strength[:] += defections(s.strength, s.momentum, c.defection, c.hostility, p.defection_scale * c.dt)
+    garrisons(c, p, s, e, deployed, d.capture[t - 1])
     r.capital_lost[t] = capital_check(c, p, s)

@@ -35,6 +35,8 @@ def _check_faction_names(key: str, f: FactionSpec, names: _Names) -> None:
         need(p, names.provinces, f"{at}.home", "province")
     if f.capital is not None:
         need(f.capital, names.provinces, f"{at}.capital", "province")
+    for p in f.garrisons:
+        need(p, names.provinces, f"{at}.garrisons", "province")
     for s in f.targets:
         need(s, names.states, f"{at}.targets.{s}", "state")
     for p in f.patrons:
@@ -102,3 +104,16 @@ def check_references(spec: ScenarioSpec, m: Map, path: str) -> None:
     for key, d in spec.donors.items():
         _check_donor(key, d, names, m)
     _check_shares(spec, path)
+    _check_garrisons(spec, path)
+
+
+def _check_garrisons(spec: ScenarioSpec, path: str) -> None:
+    """A capital has one holder at the start, and only a faction that holds ground can hold one."""
+    seen: dict[str, str] = {}
+    for key, f in spec.factions.items():
+        if f.garrisons and not f.territorial:
+            raise ScenarioError(f"{path}: factions.{key}.garrisons: a faction that holds no ground holds no capital")
+        for p in f.garrisons:
+            if p in seen:
+                raise ScenarioError(f"{path}: factions.{key}.garrisons: {p}'s capital is already held by {seen[p]}")
+            seen[p] = key

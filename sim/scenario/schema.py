@@ -95,6 +95,11 @@ class FactionSpec(_Strict):
     capital: str | None = Field(
         None, description="base of its power projection; losing it costs capital_collapse of its fighters (GeoSim)"
     )
+    garrisons: list[str] = Field(
+        default_factory=list,
+        description="provinces whose capital (city and district centre) it holds at the start; the government "
+        "holds every capital no faction lists",
+    )
     effectiveness: NonNeg = Field(1.0, description="combat power per fighter")
     stealth: Share = Field(0.0, description="share of area fire a clandestine cell structure escapes")
     alignment: Signed = Field(0.0, description="+1 draws on anti-Taliban sentiment, -1 on pro-Taliban, 0 neither")

@@ -1,0 +1,143 @@
+"""Provincial capitals as stakes, and the cascade of surrenders (ODD 7.4.1).
+
+Summary of rule: each province's capital (its city and district centre) has one holder,
+distinct from the countryside's shares. The holder keeps at least ``capital_share`` of
+the province's control (the city and the roads out of it), so the countryside can be
+lost around a garrison that holds: the resistance of 2022 held valleys, not capitals,
+and in July 2021 the Taliban held the countryside around every capital the republic
+still held. A capital changes hands only when its garrison surrenders. That needs a
+hostile attacker with arms and local superiority: its fighting power in the province
+(numbers, quality, arms, reach, support, luck; see ``combat.power``) at least
+``capture_superiority`` times the garrison's (the 3:1 rule of attack, Mearsheimer 1989).
+What made the August 2021 cascade (SIGAR 22-22-IP; Cederman 2003 on capital loss in
+GeoSim) multiplies the superiority the garrison feels: neighbouring capitals already lost
+(encirclement), the government's lost cohesion, wages its holder cannot pay, and the fall
+of the holder's own capital; so a demoralised garrison gives up to a bare majority of
+power, as many did in August 2021 without a battle. Beyond the felt threshold the
+garrison surrenders with a hazard that grows with the margin. A surrender is negotiated: a share of the garrison's
+fighters and of their arms passes to the victor, and the city's share of the province
+with them.
+
+Equations (province i held by h, attacker a = the hostile faction with most power there):
+
+* floor: if ``C_ih < k`` (``k = capital_share``), ``C_ih = k`` and the others' shares are
+  scaled by ``(1 - k) / (1 - C_ih_old)``;
+* superiority ``R = E_ia / E_ih``; surrender needs ``R > 1`` (local superiority) and arms;
+* demoralisation ``M = (1 + cascade_neighbours lost_i) (1 + cascade_cohesion (1 - cohesion_h))
+  (1 + cascade_unpaid unpaid_h) (1 + cascade_centre centre_lost_h)``, with ``lost_i`` the share
+  of i's neighbours whose capital h does not hold, ``cohesion_h`` the government's cohesion (1
+  for other holders), ``unpaid_h`` 1 when h has no cash, ``centre_lost_h`` 1 once h has lost its
+  own capital: a demoralised garrison gives up to a smaller superiority;
+* felt superiority ``phi = R M / capture_superiority``; if ``phi > 1`` the garrison surrenders
+  with probability ``1 - exp(-surrender_rate dt (phi - 1))`` (this step's uniform draw);
+* surrender: ``x = surrender_transfer min(D_ih, S_h)`` fighters and ``x / S_h`` of h's arms
+  pass to a; the holder becomes a, and the floor moves the city's share to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.bundles import Const, Pars, State
+from sim.jit import jit
+
+
+@jit
+def hold_capitals(control: np.ndarray, holder: np.ndarray, share: float) -> np.ndarray:
+    """Control with each capital's holder at no less than ``share`` of its province (rows still sum to 1)."""
+    out = control.copy()
+    P, F = control.shape
+    for i in range(P):
+        h = holder[i]
+        have = control[i, h]
+        if have >= share:
+            continue
+        rest = 1.0 - have
+        scale = (1.0 - share) / rest if rest > 0.0 else 0.0
+        for f in range(F):
+            out[i, f] = share if f == h else control[i, f] * scale
+    return out
+
+
+@jit
+def attacker(c: Const, e: np.ndarray, i: int, h: int) -> int:
+    """The hostile faction with the most fighting power in province ``i`` against holder ``h`` (-1: none)."""
+    best, best_e = -1, 0.0
+    for g in range(e.shape[1]):
+        if c.hostility[h, g] > 0.0 and e[i, g] > best_e:
+            best, best_e = g, e[i, g]
+    return best
+
+
+@jit
+def lost_neighbours(c: Const, holder: np.ndarray, i: int, h: int) -> float:
+    """Share of province ``i``'s neighbours whose capital ``h`` does not hold (encirclement)."""
+    n = c.nb_ptr[i + 1] - c.nb_ptr[i]
+    if n == 0:
+        return 0.0
+    lost = 0
+    for e in range(c.nb_ptr[i], c.nb_ptr[i + 1]):
+        if holder[c.nb_idx[e]] != h:
+            lost += 1
+    return lost / n
+
+
+@jit
+def demoralisation(c: Const, p: Pars, s: State, before: np.ndarray, i: int, h: int) -> float:
+    """How much the cascade multiplies the superiority a garrison feels (1: not at all; module docstring).
+
+    Args:
+        c: constants (neighbours, the government).
+        p: parameters (the cascade factors).
+        s: state (cohesion, funds, capitals lost).
+        before: the capitals' holders at the start of the step.
+        i: the province.
+        h: its holder.
+    """
+    cohesion = s.cohesion[0] if h == c.gov else 1.0
+    unpaid = 1.0 if s.funds[h] <= 0.0 else 0.0
+    centre = 1.0 if s.capital_lost[h] else 0.0
+    return (1.0 + p.cascade_neighbours * lost_neighbours(c, before, i, h)) \
+        * (1.0 + p.cascade_cohesion * (1.0 - cohesion)) * (1.0 + p.cascade_unpaid * unpaid) \
+        * (1.0 + p.cascade_centre * centre)
+
+
+@jit
+def surrender(s: State, deployed: np.ndarray, share: float, i: int, h: int, a: int) -> None:
+    """Province ``i``'s garrison of ``h`` surrenders to ``a``: fighters and arms pass, the holder changes."""
+    if s.strength[h] > 0.0:
+        moved = share * min(deployed[i, h], s.strength[h])
+        arms = s.materiel[h] * moved / s.strength[h]
+        s.strength[h] -= moved
+        s.strength[a] += moved
+        s.materiel[h] -= arms
+        s.materiel[a] += arms
+    s.holder[i] = a
+
+
+@jit
+def garrisons(c: Const, p: Pars, s: State, e: np.ndarray, deployed: np.ndarray, draws: np.ndarray) -> None:
+    """Every garrison facing local superiority may surrender; then each holder keeps its capital's share.
+
+    Args:
+        c: constants (hostility, neighbours, the government, the step).
+        p: parameters (capture_superiority, surrender_rate, the cascade factors, capital_share).
+        s: state (strength, materiel, holder and control updated in place).
+        e: this step's fighting power, provinces x factions (``combat.power``).
+        deployed: this step's deployment, provinces x factions.
+        draws: this step's uniforms, one per province.
+    """
+    P = e.shape[0]
+    before = s.holder.copy()  # encirclement is judged on the step's start, whatever the provinces' order
+    for i in range(P):
+        h = before[i]
+        a = attacker(c, e, i, h)
+        if a < 0 or s.materiel[a] <= 0.0:
+            continue  # capture needs an enemy with arms
+        ratio = min(e[i, a] / e[i, h], 1e6) if e[i, h] > 0.0 else 1e6
+        if ratio <= 1.0:
+            continue  # and local superiority
+        felt = ratio * demoralisation(c, p, s, before, i, h) / p.capture_superiority
+        if felt > 1.0 and draws[i] < 1.0 - np.exp(-p.surrender_rate * c.dt * (felt - 1.0)):
+            surrender(s, deployed, p.surrender_transfer, i, h, a)
+    s.control[:, :] = hold_capitals(s.control, s.holder, p.capital_share)
