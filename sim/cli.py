@@ -11,7 +11,6 @@ import argparse
 import json
 import shlex
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,15 +28,6 @@ ODD_BEGIN, ODD_END = "<!-- parameters:begin -->", "<!-- parameters:end -->"
 
 class BadInput(Exception):
     """A user error: reported in one line, exit code 2."""
-
-
-def _default_out(name: str) -> Path:
-    base = Path("results") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
-    out, k = base, 1
-    while out.exists():
-        out = base.with_name(f"{base.name}-{k}")
-        k += 1
-    return out
 
 
 def _within(option: str, value: int | None, lo: int, hi: int) -> None:
@@ -73,6 +63,7 @@ def _resume_command(argv: Sequence[str], out: Path) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run scenarios x sweep points x replications; stream tables to the store; figures; summary."""
     from sim.batch import MAX_WORKERS, BatchInterrupted, limits, run_batch
+    from sim.folder import default_out
     from sim.plan import column_type, parse_sweep, plan_points
     from sim.scenario import load_scenario
 
@@ -87,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                                for p in points})
     first = loaded[0][0]
     reps = args.replications if args.replications is not None else first.replications
-    out = Path(args.out) if args.out else _default_out(first.name + (f"+{len(loaded) - 1}" if len(loaded) > 1 else ""))
+    out = Path(args.out) if args.out else default_out(first.name + (f"+{len(loaded) - 1}" if len(loaded) > 1 else ""))
     describe = {
         "scenarios": [{"name": s.name, "file": str(f), "scenario_hash": s.digest(), "resolved_scenario": s.resolved()}
                       for (s, _), f in zip(loaded, args.scenarios, strict=True)],

@@ -29,7 +29,7 @@ from sim.outcomes import FIGURE_MEASURES
 from sim.plan import BatchError
 from sim.store import TABLES
 
-__all__ = ["LOCK", "MADE_BY", "FolderError", "clear", "holder", "manifest_of", "ours", "refuse_special",
+__all__ = ["LOCK", "MADE_BY", "FolderError", "clear", "default_out", "holder", "manifest_of", "ours", "refuse_special",
            "writer"]
 
 LOCK = ".lock"
@@ -86,6 +86,16 @@ def ours(out: Path) -> bool:
     if data is not None:
         return data.get("made_by") == MADE_BY
     return entries <= FILES and bool(entries & (FILES - {MANIFEST, "figures"}))
+
+
+def default_out(name: str) -> Path:
+    """A new folder ``results/<name>_<date-time>`` (with a counter if that exists)."""
+    base = Path("results") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
+    out, k = base, 1
+    while out.exists():
+        out = base.with_name(f"{base.name}-{k}")
+        k += 1
+    return out
 
 
 def refuse_special(out: Path, option: str = "--out") -> None:

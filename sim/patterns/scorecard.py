@@ -196,12 +196,9 @@ def _files(given: Sequence[str]) -> list[Path]:
 
 
 def _default_out() -> Path:
-    base = Path("results") / f"patterns_{time.strftime('%Y%m%d-%H%M%S')}"
-    out, k = base, 1
-    while out.exists():
-        out = base.with_name(f"{base.name}-{k}")
-        k += 1
-    return out
+    from sim.folder import default_out
+
+    return default_out("patterns")
 
 
 def _check(patterns: Sequence[Pattern]) -> dict[Path, str]:
