@@ -11,7 +11,7 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["write_atomic", "write_text_atomic"]
+__all__ = ["named", "write_atomic", "write_text_atomic"]
 
 
 def _sync_folder(folder: Path) -> None:
@@ -23,6 +23,13 @@ def _sync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def named(exc: OSError, path: Path, written: Path | None = None) -> OSError:
+    """The error of a failed write, naming ``path``: a failed write names no file (or the temporary one)."""
+    if exc.filename is None or (written is not None and Path(exc.filename) == written):
+        return OSError(exc.errno, exc.strerror, str(path))
+    return exc
 
 
 def write_atomic(path: Path, data: bytes, sync: bool = True) -> Path:
@@ -49,9 +56,7 @@ def write_atomic(path: Path, data: bytes, sync: bool = True) -> Path:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if exc.filename is None or Path(exc.filename) == tmp:  # a failed write names no file: name the target
-            raise OSError(exc.errno, exc.strerror, str(path)) from None
-        raise
+        raise named(exc, path, tmp) from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.executors import ChunkResult, execute, run_chunk, run_one, run_replications
-from sim.folder import MADE_BY, clear, manifest_of, ours, refuse_special, writer
+from sim.folder import MADE_BY, clear, manifest_of, ours, writer
 from sim.interrupts import BatchInterrupted, signals_held, stop_on_signals, stop_processes
 from sim.manifest import environment, plan, plan_hash, write_manifest
 from sim.plan import CHUNK_SIZE, BatchError, Chunk, Point, load_points, parse_sweep, plan_chunks, plan_points, run_id
@@ -110,7 +110,7 @@ class _Progress:
             self.bar.close()
 
 
-def _check(points: Sequence[Point], replications: int, workers: int | None, out: Path) -> None:
+def _check(points: Sequence[Point], replications: int, workers: int | None) -> None:
     lo, hi = limits("replications")
     if not lo <= replications <= hi:
         raise BatchError(f"--replications: expected {lo} to {hi:,}, found {replications:,}")
@@ -122,7 +122,6 @@ def _check(points: Sequence[Point], replications: int, workers: int | None, out:
         raise BatchError(f"--workers: expected 1 to {MAX_WORKERS}, found {workers}")
     if not points:
         raise BatchError("scenarios: nothing to run")
-    refuse_special(out)
 
 
 def _describe(points: Sequence[Point]) -> dict[str, Any]:
@@ -174,7 +173,7 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
             folder stays resumable.
     """
     out = Path(out)
-    _check(points, replications, workers, out)
+    _check(points, replications, workers)
     if executor not in ("local", "dask"):
         raise BatchError(f"--executor: expected local or dask, found {executor!r}")
     if scheduler and executor != "dask":

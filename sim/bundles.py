@@ -180,7 +180,6 @@ class Record(NamedTuple):
     trade: np.ndarray  # [T+1, D]
     pressure: np.ndarray
     attacks: np.ndarray  # [T+1, F, D]
-    held: np.ndarray  # [T+1, P, F] bool
     holder: np.ndarray  # [T+1, P] int, the holder of each province's capital
     # what happened in a step, for the event log written after compiled months
     recognitions: np.ndarray  # [T+1] donors whose recognition the step's decisions changed
@@ -214,8 +213,8 @@ def blank_record(T: int, P: int, F: int, D: int) -> Record:
         in_front=z((n, F), dtype=bool), population=z((n, P)), sentiment=z((n, P)), cohesion=z(n),
         legitimacy=z(n), threat=z((n, D)), stance=z((n, D)), recognised=z((n, D), dtype=bool),
         money=z((n, D, F)), arms=z((n, D, F)), sanctuary=z((n, D, F)), strikes=z((n, D, F)), trade=z((n, D)),
-        pressure=z((n, D)), attacks=z((n, F, D)), held=z((n, P, F), dtype=bool),
-        holder=z((n, P), dtype=np.int64), recognitions=z(n, dtype=np.int64),
+        pressure=z((n, D)), attacks=z((n, F, D)), holder=z((n, P), dtype=np.int64),
+        recognitions=z(n, dtype=np.int64),
         capital_lost=z((n, F), dtype=bool),
         joined=z((n, F), dtype=bool), left=z((n, F), dtype=bool), front_size=z(n, dtype=np.int64),
         split=z(n, dtype=bool),

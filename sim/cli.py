@@ -202,11 +202,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     wiped = _shares(args.wiped_out, "--wiped-out")
     if len(wiped) != 1:
         raise BadInput(f"--wiped-out: expected one percentage, found {args.wiped_out!r}")
-    from sim.folder import LOCK, refuse_special, writer
+    from sim.folder import LOCK, writer
     from sim.report import MonthsError, write_report
 
     out = Path(args.out)
-    refuse_special(out)
     if out.resolve() in {f.resolve() for f in folders}:
         raise BadInput(f"--out: {out} is one of the results folders compared; choose a folder of its own")
     with writer(out, " ".join(["run.py", *args.argv])):

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sim.manifest import MANIFEST
 from sim.outcomes import FIGURE_MEASURES
 from sim.plan import BatchError
 from sim.store import TABLES
@@ -34,7 +35,6 @@ __all__ = ["LOCK", "MADE_BY", "FolderError", "clear", "default_out", "holder", "
 
 LOCK = ".lock"
 MADE_BY = "afghan-conflict-lab"  # the marker a results folder's manifest carries
-MANIFEST = "manifest.json"
 FILES = frozenset({MANIFEST, "runs.jsonl", "errors.jsonl", "events.txt", "figures", LOCK,
                    *(f"{t}.parquet" for t in TABLES)})
 # a figure this tool draws: a measure's figure or a map, never a user's file beside them

@@ -121,7 +121,6 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     r.trade[t] = s.trade
     r.pressure[t] = s.pressure
     r.attacks[t] = s.attacks
-    r.held[t] = s.held
     r.holder[t] = s.holder
 
 

@@ -113,7 +113,8 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
     # a slow path (tens of microseconds a call). They are constants by convention.
     holder0 = _holders(spec, m, fi, gov)
     # a capital carries a floor of its province's control (see combat.hold_capitals): so does the start
-    control0 = hold_capitals(_control0(spec, m), holder0, spec.parameters.capital_share)
+    control0 = _control0(spec, m)
+    hold_capitals(control0, holder0, spec.parameters.capital_share)
     capital_lost0 = np.array([k >= 0 and holder0[k] != f for f, k in enumerate(const.capital)])
     recognised0 = np.array([d.recognises for d in ds], dtype=bool)
     # computed once per scenario, not per run (and no BLAS call, whose threads spin, per run)

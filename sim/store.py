@@ -38,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.atomic import write_atomic, write_text_atomic
+from sim.atomic import named, write_atomic, write_text_atomic
 from sim.tables import (
     capitals_frame,
     chunk_tables,
@@ -279,7 +279,7 @@ class ShardStore:
                     fh.flush()
                     os.fsync(fh.fileno())
             except OSError as exc:  # a torn line is removed by the next attempt's clean()
-                raise OSError(exc.errno, exc.strerror, str(self.ledger)) from None
+                raise named(exc, self.ledger) from None
 
     def _write_errors(self, failures: list[dict[str, Any]], runs: list[str]) -> None:
         """errors.jsonl: one line per run that failed and has not been done since (a retry replaces it)."""
@@ -316,7 +316,7 @@ class ShardStore:
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise OSError(exc.errno, exc.strerror, str(path)) from None
+            raise named(exc, path, tmp) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -47,7 +47,8 @@ def _falls(ratio: float, months: int = 12, **kw) -> bool:
 
 def test_the_holder_keeps_its_capitals_share_and_rows_still_sum_to_one():
     control = np.array([[0.05, 0.95], [0.6, 0.4], [0.0, 1.0]])
-    out = hold_capitals(control, np.array([0, 0, 0]), 0.15)
+    out = control.copy()
+    hold_capitals(out, np.array([0, 0, 0]), 0.15)
     assert np.allclose(out.sum(axis=1), 1.0)
     assert out[0, 0] == 0.15 and out[2, 0] == 0.15 and out[1, 0] == 0.6, "only a holder under the floor moves"
     assert np.isclose(out[0, 1], 0.85)

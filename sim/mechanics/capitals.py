@@ -43,9 +43,8 @@ from sim.jit import jit
 
 
 @jit
-def hold_capitals(control: np.ndarray, holder: np.ndarray, share: float) -> np.ndarray:
-    """Control with each capital's holder at no less than ``share`` of its province (rows still sum to 1)."""
-    out = control.copy()
+def hold_capitals(control: np.ndarray, holder: np.ndarray, share: float) -> None:
+    """Raise each capital's holder to at least ``share`` of its province, in place (rows still sum to 1)."""
     P, F = control.shape
     for i in range(P):
         h = holder[i]
@@ -55,8 +54,7 @@ def hold_capitals(control: np.ndarray, holder: np.ndarray, share: float) -> np.n
         rest = 1.0 - have
         scale = (1.0 - share) / rest if rest > 0.0 else 0.0
         for f in range(F):
-            out[i, f] = share if f == h else control[i, f] * scale
-    return out
+            control[i, f] = share if f == h else control[i, f] * scale
 
 
 @jit
@@ -140,4 +138,4 @@ def garrisons(c: Const, p: Pars, s: State, e: np.ndarray, deployed: np.ndarray, 
         felt = ratio * demoralisation(c, p, s, before, i, h) / p.capture_superiority
         if felt > 1.0 and draws[i] < 1.0 - np.exp(-p.surrender_rate * c.dt * (felt - 1.0)):
             surrender(s, deployed, p.surrender_transfer, i, h, a)
-    s.control[:, :] = hold_capitals(s.control, s.holder, p.capital_share)
+    hold_capitals(s.control, s.holder, p.capital_share)
