@@ -67,6 +67,7 @@ class Const(NamedTuple):
     governance_weight: np.ndarray  # governance where alignment > 0
     tax_rate: np.ndarray
     income: np.ndarray  # outside income, million USD/month
+    upkeep: np.ndarray  # cost of a fighter relative to the global upkeep
     recruit_rate: np.ndarray  # per month
     pro_pool: np.ndarray  # 1 where a faction recruits from supporters, not the aggrieved
     security_appeal: np.ndarray
@@ -236,7 +237,8 @@ def blank_const(P: int, F: int, D: int, **fields: object) -> Const:
         split_other_share=0.0, nb_ptr=ptr.astype(np.int64), nb_idx=idx, ruggedness=z(P), prior=np.full(P, 0.5),
         area_weight=np.full(P, 1.0 / P), area_ratio=one(P), terrain_rate=np.full(P, 0.1), territorial=one(F),
         noise_column=np.arange(F, dtype=np.int64), guerrilla=z(F), effectiveness=one(F), stealth=z(F),
-        alignment=z(F), governance_weight=z(F), tax_rate=z(F), income=z(F), recruit_rate=z(F), pro_pool=z(F),
+        alignment=z(F), governance_weight=z(F), tax_rate=z(F), income=z(F), upkeep=one(F),
+        recruit_rate=z(F), pro_pool=z(F),
         security_appeal=z(F), defection=z(F), front_willing=z(F, dtype=bool), rivalry=z(F), sheltered=z(F),
         growth=z(F), capacity=z(F), attack_rate=z(F), donor_eligible=z(F), capital=np.full(F, -1, np.int64),
         targets=z((F, D)), patrons=z((F, F)), hostility=z((F, F)), home=z((P, F)), home_weight=z((P, F)),

@@ -184,7 +184,8 @@ def _faction_arrays(spec: ScenarioSpec, m: Map, fi: dict[str, int], territorial:
         guerrilla=np.array([1.0 if f.mode == "guerrilla" else 0.0 for f in fs]),
         effectiveness=_fvec(fs, "effectiveness"), stealth=_fvec(fs, "stealth"), alignment=alignment,
         governance_weight=_fvec(fs, "governance") * (alignment > 0), tax_rate=_fvec(fs, "tax_rate"),
-        income=_fvec(fs, "income"), recruit_rate=recruit_rate, pro_pool=(alignment <= 0).astype(float),
+        income=_fvec(fs, "income"), upkeep=_fvec(fs, "upkeep"), recruit_rate=recruit_rate,
+        pro_pool=(alignment <= 0).astype(float),
         security_appeal=_fvec(fs, "former_security_appeal"), defection=_fvec(fs, "defection"),
         front_willing=np.array([f.front for f in fs]), rivalry=_fvec(fs, "rivalry"),
         sheltered=np.array([1.0 if (not f.territorial and f.patrons) else 0.0 for f in fs]),
@@ -201,11 +202,11 @@ def _bases(spec: ScenarioSpec, m: Map) -> dict:
     for j, f in enumerate(fs):
         for p in f.home:
             home[m.index[p], j] = 1.0
-    # distance to the nearest base province (the capital, else the home provinces); an
-    # actor with no base projects evenly
+    # distance to the nearest base province (the capital and the home provinces: an army's
+    # regional corps project power too); an actor with no base projects evenly
     extraction = np.ones((m.n, len(fs)))
     for j, f in enumerate(fs):
-        bases = [m.index[f.capital]] if f.capital else [m.index[p] for p in f.home]
+        bases = [m.index[p] for p in f.home] + ([m.index[f.capital]] if f.capital else [])
         if bases:
             d = m.distance_km[:, bases].min(axis=1)
             extraction[:, j] = 1.0 / (1.0 + d / spec.parameters.extraction_distance)

@@ -77,9 +77,12 @@ def test_a_surrender_hands_fighters_arms_and_the_city_to_the_victor():
     c, s, e, deployed = _world(50.0)
     s.control[2] = [0.1, 0.9]
     p = pars_bundle()
+    pool = s.security_pool[0]
     garrisons(c, p, s, e, deployed, np.zeros(P))
     moved = p.surrender_transfer * 200.0
-    assert s.holder[2] == 1 and s.strength[0] == 1000.0 - moved and s.strength[1] == 1000.0 + moved
+    # the whole garrison of 200 is lost: a share joins the victor, the rest go home
+    assert s.holder[2] == 1 and s.strength[0] == 1000.0 - 200.0 and s.strength[1] == 1000.0 + moved
+    assert s.security_pool[0] == pytest.approx(pool + 200.0 - moved)
     assert s.materiel[0] == pytest.approx(100.0 * (1 - moved / 1000.0)) and s.materiel[1] > 10.0
     assert s.control[2, 1] >= p.capital_share and np.isclose(s.control[2].sum(), 1.0)
 

@@ -58,6 +58,12 @@ def hold_capitals(control: np.ndarray, holder: np.ndarray, share: float) -> None
 
 
 @jit
+def terrain_defence(c: Const, p: Pars, i: int) -> float:
+    """How much rugged terrain multiplies a defender's power at province ``i``'s stake."""
+    return 1.0 + p.rugged_defence * c.ruggedness[i]
+
+
+@jit
 def attacker(c: Const, e: np.ndarray, i: int, h: int) -> int:
     """The hostile faction with the most fighting power in province ``i`` against holder ``h`` (-1: none)."""
     best, best_e = -1, 0.0
@@ -102,15 +108,47 @@ def demoralisation(c: Const, p: Pars, s: State, before: np.ndarray, i: int, h: i
 
 @jit
 def surrender(s: State, deployed: np.ndarray, share: float, i: int, h: int, a: int) -> None:
-    """Province ``i``'s garrison of ``h`` surrenders to ``a``: fighters and arms pass, the holder changes."""
+    """Province ``i``'s garrison of ``h`` surrenders to ``a``: fighters and arms pass, the rest go home.
+
+    The whole garrison is lost to ``h``: ``share`` of it and of its arms joins the victor,
+    and the others go home (in August 2021, to the pool of former security forces).
+    """
     if s.strength[h] > 0.0:
-        moved = share * min(deployed[i, h], s.strength[h])
+        garrison = min(deployed[i, h], s.strength[h])
+        moved = share * garrison
         arms = s.materiel[h] * moved / s.strength[h]
-        s.strength[h] -= moved
+        s.strength[h] -= garrison
         s.strength[a] += moved
+        s.security_pool[0] += garrison - moved
         s.materiel[h] -= arms
         s.materiel[a] += arms
     s.holder[i] = a
+
+
+@jit
+def dissolve(c: Const, s: State) -> None:
+    """The government dissolves: its fighters go home, its capitals and ground pass to whoever is there.
+
+    Its remaining fighters join the pool of former security forces (from which a resistance
+    may recruit them, 7.3). Each capital it still holds passes to the faction with the most
+    control in that province, and its share of every province to that province's capital
+    holder (in August 2021 the Taliban walked into what the republic had held).
+    """
+    g = c.gov
+    P, F = s.control.shape
+    s.security_pool[0] += s.strength[g]
+    s.strength[g] = 0.0
+    for i in range(P):
+        if s.holder[i] == g:
+            best, share = g, -1.0
+            for f in range(F):
+                if f != g and c.territorial[f] > 0.0 and s.control[i, f] > share:
+                    best, share = f, s.control[i, f]
+            s.holder[i] = best
+        h = s.holder[i]
+        if h != g:
+            s.control[i, h] += s.control[i, g]
+            s.control[i, g] = 0.0
 
 
 @jit
@@ -132,10 +170,13 @@ def garrisons(c: Const, p: Pars, s: State, e: np.ndarray, deployed: np.ndarray, 
         a = attacker(c, e, i, h)
         if a < 0 or s.materiel[a] <= 0.0:
             continue  # capture needs an enemy with arms
-        ratio = min(e[i, a] / e[i, h], 1e6) if e[i, h] > 0.0 else 1e6
+        defence = e[i, h] * terrain_defence(c, p, i)
+        ratio = min(e[i, a] / defence, 1e6) if defence > 0.0 else 1e6
         if ratio <= 1.0:
             continue  # and local superiority
         felt = ratio * demoralisation(c, p, s, before, i, h) / p.capture_superiority
         if felt > 1.0 and draws[i] < 1.0 - np.exp(-p.surrender_rate * c.dt * (felt - 1.0)):
             surrender(s, deployed, p.surrender_transfer, i, h, a)
+            if h == c.gov:  # each fall shakes every garrison of the government (the cascade)
+                s.cohesion[0] = max(s.cohesion[0] - p.cohesion_capitals / P, 0.0)
     hold_capitals(s.control, s.holder, p.capital_share)

@@ -36,8 +36,8 @@ import numpy as np
 
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
-from sim.mechanics.capitals import garrisons
-from sim.mechanics.resources import materiel_bonus
+from sim.mechanics.capitals import dissolve, garrisons
+from sim.mechanics.offensives import concentrate, unit_power
 from sim.mechanics.space import neighbour_mean
 
 
@@ -250,21 +250,8 @@ def defections(strength: np.ndarray, momentum: np.ndarray, propensity: np.ndarra
 
 @jit
 def power(c: Const, p: Pars, s: State, deployed: np.ndarray, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
-    """Fighting power E per province and faction: numbers, quality, arms, reach, popular support, luck."""
-    P, F = deployed.shape
-    arms = materiel_bonus(s.materiel, s.strength, p.materiel_reference, p.materiel_boost)
-    w = p.popular_support_weight
-    out = np.empty((P, F))
-    for f in range(F):
-        col = c.noise_column[f]
-        if col < 0:
-            for i in range(P):
-                out[i, f] = 0.0
-            continue
-        for i in range(P):
-            out[i, f] = deployed[i, f] * c.effectiveness[f] * arms[f] * c.extraction[i, f] \
-                * (1.0 - w + 2.0 * w * support[i, f]) * luck[i, col]
-    return out
+    """Fighting power E per province and faction: numbers times :func:`sim.mechanics.offensives.unit_power`."""
+    return deployed * unit_power(c, p, s, support, luck)
 
 
 @jit
@@ -285,20 +272,25 @@ def capital_check(c: Const, p: Pars, s: State) -> np.ndarray:
             s.strength[f] *= 1.0 - p.capital_collapse
             news[f] = True
         s.capital_lost[f] = lost
+    if s.capital_lost[c.gov] and s.cohesion[0] < p.dissolution_cohesion and s.strength[c.gov] > 0.0:
+        dissolve(c, s)
     return news
 
 
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
-    """Phase 4: deploy, contest, shift control, attrition, defections, garrisons' surrender, capital loss.
+    """Phase 4: deploy, contest, shift control, attrition, defections, surrenders, capital loss, dissolution.
+
+    Deployment is the spread force plus the mobile forces (:mod:`sim.mechanics.offensives`).
 
     Updates control, strength, materiel and the capitals' holders in place, fills ``s.harm``
     (provinces x shooting faction) and marks own capitals lost in ``r.capital_lost[t]``.
     """
     F = s.strength.shape[0]
-    deployed = deploy(c, p, s.control, s.strength)
     support = local_support(s.sentiment, c.alignment)
-    e = power(c, p, s, deployed, support, d.luck[d.luck_month[t - 1]])
+    u = unit_power(c, p, s, support, d.luck[d.luck_month[t - 1]])
+    deployed = concentrate(c, p, s, deploy(c, p, s.control, s.strength * (1.0 - p.mobile_share)), u)
+    e = deployed * u
     target = contest_shares(e, s.control, s.front, p.front_synergy, p.contest_decisiveness)
     rate = c.terrain_rate * c.dt
     intel = s.control * support

@@ -25,7 +25,7 @@ plus spill-over from neighbours, shared when several are present); the others
 (government, breakaway, ISKP) draw ``rate_f * sum_i pop_i (1 - sigma_i) C_if`` from the
 people who back them where they rule; both times a pay pull ``min(pay_max, 0.5 + 0.5 * m / pay_months)`` where ``m`` is
 the months of wages the faction has in hand (money attracts recruits, Weinstein 2007).
-Paying: cash += revenue; upkeep ``u * S / 1000`` is paid; a shortfall
+Paying: cash += revenue; upkeep ``u * k_f * S / 1000`` is paid (``k_f`` the faction's factor); a shortfall
 costs ``desertion * shortfall share`` of the fighters; recruits are bought at ``c``
 per 1000 as far as cash allows; ``arms_purchase`` of what is left becomes materiel.
 """
@@ -162,7 +162,7 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
             continue
         s0 = s.strength[f]
         cash = s.funds[f] + income[f]
-        bill = p.upkeep * dt * s0 * 1e-3 * c.territorial[f]
+        bill = p.upkeep * c.upkeep[f] * dt * s0 * 1e-3 * c.territorial[f]
         s1 = s0
         if bill > cash:
             s1 = s0 * (1.0 - p.desertion_rate * dt * (bill - cash) / bill)
@@ -172,7 +172,7 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
         want = 0.0
         if s0 > 0.0:
             # pay pulls recruits: half rate when broke, full with pay_months of wages in hand
-            wages = p.upkeep * s0 * 1e-3
+            wages = p.upkeep * c.upkeep[f] * s0 * 1e-3
             months = (s.funds[f] + income[f]) / wages if wages > 0.0 else p.pay_months
             pay = min(p.pay_max, 0.5 + 0.5 * months / p.pay_months) if p.pay_months > 0.0 else 1.0
             want = (c.recruit_rate[f] * dt * wanted[f] + pool * draw[f]) * pay

@@ -62,7 +62,9 @@ def quantiles(values: np.ndarray) -> tuple[float, float, float]:
     x = np.where(np.isinf(values), _BIG, values)
     lo, hi = np.quantile(x, BAND)
     med = float(np.median(x))
-    return tuple(math.inf if v > _BIG / 10 else float(v) for v in (med, lo, hi))  # type: ignore[return-value]
+    # a quantile interpolated between an outcome and "never" is past every outcome seen: never
+    top = float(x[x < _BIG].max()) if (x < _BIG).any() else -math.inf
+    return tuple(math.inf if v > top and v > _BIG / 1e6 else float(v) for v in (med, lo, hi))  # type: ignore[return-value]
 
 
 def passes(median: float, low: float, high: float, tolerance: float) -> bool:

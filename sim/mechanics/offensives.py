@@ -1,0 +1,190 @@
+"""Concentrated offensives: where each faction's mobile force goes (ODD 7.4.2).
+
+Summary of rule: a faction does not spread all its fighters evenly. It keeps
+``1 - mobile_share`` of them spread over its ground (``combat.deploy``) and sends the rest,
+its mobile force, where the stakes are, as states in Cederman's GeoSim pick the front
+where their local superiority passes a threshold (Cederman 1997, 2003). A faction whose
+own capitals are threatened defends first: its mobile force reinforces them in
+proportion to the enemy superiority each faces (the ANDSF's commandos were sent from
+city to city in July 2021, SIGAR 22-22-IP). Otherwise it attacks. Its objectives are the
+capitals an enemy holds next to its ground, and the valleys an enemy holds inside a
+province whose capital it holds, ranked by the local superiority its mobile force would
+give it there; it attacks the ``offensive_objectives`` best of those where that
+superiority reaches ``offensive_threshold``, sharing the force equally among them. With
+nothing to defend or attack, the mobile force stays with the spread force. Every faction
+decides on the spread deployment (simultaneously) and the mobile forces arrive together.
+Rugged terrain multiplies a stake's defender (``capitals.terrain_defence``), both in this
+choice and in the garrison's surrender, and still slows whoever takes ground (``combat``).
+
+Equations (f faction, i province, D0 the spread deployment, u per-fighter power):
+
+* spread ``D0 = deploy(C, (1 - mobile_share) S)``; mobile ``M_f = mobile_share S_f``;
+* per-fighter power ``u_if = q_f arms_f reach_if (1 - w + 2 w support_if) luck_if``, for
+  the government times ``1 - cohesion_power (1 - cohesion)`` (its will to fight);
+  ``E0 = D0 u``;
+* f is present near i when ``C_if + max_{j nb i} C_jf >= offensive_presence``;
+* stake of i for f: its capital, if a hostile h holds it (defender h); or a valley, if
+  f holds the capital and the hostile h with most control there has at least
+  ``valley_share``;
+* prospective superiority ``r_if = (E0_if + M_f u_if) / (E0_ih (1 + rugged_defence rug_i))``;
+* defence first: threat ``z_i = max(0, max_g hostile E0_ig / E0_if - 1)`` at each capital
+  f holds; if any ``z_i > 0``, capital i receives ``M_f z_i / sum z``;
+* else objectives: the ``offensive_objectives`` stakes of largest ``r_if``, among those
+  with ``r_if >= offensive_threshold``; each gets ``M_f / n`` fighters;
+* else ``M_f D0_if / sum_i D0_if``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.bundles import Const, Pars, State
+from sim.jit import jit
+from sim.mechanics.capitals import terrain_defence
+from sim.mechanics.resources import materiel_bonus
+
+_NONE = 1e6  # superiority against a stake nobody defends
+
+
+@jit
+def unit_power(c: Const, p: Pars, s: State, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
+    """Fighting power of one fighter per province and faction: quality, arms, reach, support, luck.
+
+    The government's also rests on its cohesion (its will to fight).
+    """
+    P, F = s.control.shape
+    arms = materiel_bonus(s.materiel, s.strength, p.materiel_reference, p.materiel_boost)
+    w = p.popular_support_weight
+    out = np.zeros((P, F))
+    for f in range(F):
+        col = c.noise_column[f]
+        if col < 0:
+            continue
+        q = c.effectiveness[f] * arms[f]
+        if f == c.gov:  # a government's will to fight rests on its cohesion
+            q *= 1.0 - p.cohesion_power * (1.0 - s.cohesion[0])
+        for i in range(P):
+            out[i, f] = q * c.extraction[i, f] * (1.0 - w + 2.0 * w * support[i, f]) * luck[i, col]
+    return out
+
+
+@jit
+def near(c: Const, p: Pars, control: np.ndarray, i: int, f: int) -> bool:
+    """Whether faction ``f`` has ground in province ``i`` or next to it (it can reach the stake)."""
+    best = 0.0
+    for e in range(c.nb_ptr[i], c.nb_ptr[i + 1]):
+        best = max(best, control[c.nb_idx[e], f])
+    return control[i, f] + best >= p.offensive_presence
+
+
+@jit
+def defender(c: Const, p: Pars, s: State, i: int, f: int) -> int:
+    """The faction defending province ``i``'s stake against ``f`` (-1: no stake for ``f`` there).
+
+    The stake is the capital if a hostile holds it, else a valley: a hostile's share of at
+    least ``valley_share`` in a province whose capital ``f`` holds.
+    """
+    h = s.holder[i]
+    if h != f:
+        return h if c.hostility[f, h] > 0.0 else -1
+    best, share = -1, p.valley_share
+    for g in range(s.control.shape[1]):
+        if c.hostility[f, g] > 0.0 and s.control[i, g] >= share:
+            best, share = g, s.control[i, g]
+    return best
+
+
+@jit
+def superiority(c: Const, p: Pars, s: State, e0: np.ndarray, u: np.ndarray, mobile: float, f: int) -> np.ndarray:
+    """Prospective superiority ``r_if`` of ``f``'s whole mobile force at each of its stakes (0: no stake)."""
+    P = e0.shape[0]
+    r = np.zeros(P)
+    for i in range(P):
+        h = defender(c, p, s, i, f)
+        if h < 0 or not near(c, p, s.control, i, f):
+            continue
+        mine = e0[i, f] + mobile * u[i, f]
+        theirs = e0[i, h] * terrain_defence(c, p, i)
+        r[i] = min(mine / theirs, _NONE) if theirs > 0.0 else _NONE
+    return r
+
+
+@jit
+def attack(p: Pars, r: np.ndarray, mobile: float, out: np.ndarray) -> bool:
+    """Share the mobile force among the best objectives (``out`` gets the fighters); False if none."""
+    k = int(p.offensive_objectives)
+    picked = np.full(k, -1)
+    n = 0
+    for _ in range(k):  # the k largest by repeated selection: k is small, P is 34
+        best, best_r = -1, 0.0
+        for i in range(r.shape[0]):
+            if r[i] >= p.offensive_threshold and r[i] > best_r and not _taken(picked, n, i):
+                best, best_r = i, r[i]
+        if best < 0:
+            break
+        picked[n] = best
+        n += 1
+    for j in range(n):
+        out[picked[j]] += mobile / n
+    return n > 0
+
+
+@jit
+def _taken(picked: np.ndarray, n: int, i: int) -> bool:
+    """Whether province ``i`` is among the first ``n`` picked."""
+    for j in range(n):
+        if picked[j] == i:
+            return True
+    return False
+
+
+@jit
+def defend(c: Const, s: State, e0: np.ndarray, mobile: float, f: int, out: np.ndarray) -> bool:
+    """Send the mobile force to ``f``'s threatened capitals; False (nothing sent) if none is threatened."""
+    P, F = e0.shape
+    z = np.zeros(P)
+    total = 0.0
+    for i in range(P):
+        if s.holder[i] != f:
+            continue
+        worst = 0.0
+        for g in range(F):
+            if c.hostility[f, g] > 0.0:
+                worst = max(worst, e0[i, g])
+        z[i] = max(worst / e0[i, f] - 1.0, 0.0) if e0[i, f] > 0.0 else (1.0 if worst > 0.0 else 0.0)
+        total += z[i]
+    if total <= 0.0:
+        return False
+    for i in range(P):
+        out[i] += mobile * z[i] / total
+    return True
+
+
+@jit
+def spread(d0: np.ndarray, mobile: float, out: np.ndarray) -> None:
+    """Nothing to attack or defend: the mobile force goes with the spread force."""
+    total = d0.sum()
+    if total > 0.0:
+        for i in range(d0.shape[0]):
+            out[i] += mobile * d0[i] / total
+
+
+@jit
+def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The full deployment: the spread force ``d0`` plus every faction's mobile force (module docstring).
+
+    A faction first defends its threatened capitals, else attacks its best objectives, else
+    keeps its mobile force with the spread one.
+    """
+    F = d0.shape[1]
+    e0 = d0 * u
+    out = d0.copy()
+    for f in range(F):
+        if c.territorial[f] <= 0.0 or s.strength[f] <= 0.0:
+            continue
+        mobile = p.mobile_share * s.strength[f]
+        if defend(c, s, e0, mobile, f, out[:, f]):
+            continue
+        if not attack(p, superiority(c, p, s, e0, u, mobile, f), mobile, out[:, f]):
+            spread(d0[:, f], mobile, out[:, f])
+    return out

@@ -1,0 +1,128 @@
+"""Concentrated offensives, the terrain's defence of stakes and a government's dissolution (ODD 7.4.1-7.4.2):
+the rules in isolation, then on the hindcasts without scripted outcomes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.bundles import blank_const, blank_state, pars_bundle
+from sim.mechanics.capitals import dissolve, garrisons
+from sim.mechanics.offensives import concentrate
+from sim.model import ConflictModel
+from sim.scenario import load_scenario
+from tests.conftest import ROOT
+
+P, F = 5, 2  # a chain of five provinces; faction 0 the government, 1 its enemy
+HOSTILE = np.array([[0.0, 1.0], [1.0, 0.0]])
+
+
+def _world(rugged: float = 0.0):
+    """The government holds every capital; the enemy has ground in provinces 0-2, strongest in 2."""
+    c = blank_const(P, F, 1, hostility=HOSTILE, ruggedness=np.full(P, rugged))
+    s = blank_state(P, F, 1)
+    s.control[:] = [[0.6, 0.4], [0.5, 0.5], [0.3, 0.7], [0.9, 0.1], [1.0, 0.0]]
+    s.strength[:] = [1000.0, 1000.0]
+    s.holder[:] = 0
+    s.cohesion[0] = 1.0
+    d0 = np.array([[300.0, 100.0], [200.0, 100.0], [100.0, 500.0], [200.0, 0.0], [200.0, 0.0]])
+    return c, s, d0
+
+
+def test_an_attacker_masses_its_mobile_force_on_its_best_objective_and_a_defender_reinforces():
+    c, s, d0 = _world()
+    p = pars_bundle(mobile_share=0.3, offensive_objectives=1, offensive_threshold=3.0)
+    out = concentrate(c, p, s, d0, np.ones((P, F)))
+    attack, defence = out[:, 1] - d0[:, 1], out[:, 0] - d0[:, 0]
+    # the enemy's best stake is province 2: (500 + 300) / 100 = 8 >= 3; province 1 gives 2, province 0 1.33
+    assert attack == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
+    # the government's only threatened capital is province 2 (500 against 100): defence comes first
+    assert defence == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
+
+
+def test_no_objective_below_the_threshold_and_the_mobile_force_stays_spread():
+    c, s, d0 = _world()
+    p = pars_bundle(mobile_share=0.3, offensive_threshold=100.0)
+    out = concentrate(c, p, s, d0, np.ones((P, F)))
+    mobile = out[:, 1] - d0[:, 1]
+    assert mobile == pytest.approx(300.0 * d0[:, 1] / d0[:, 1].sum())
+
+
+def test_splitting_among_several_objectives_and_terrain_deters_attackers():
+    p = pars_bundle(mobile_share=0.3, offensive_objectives=3, offensive_threshold=1.2)
+    c, s, d0 = _world()
+    flat = concentrate(c, p, s, d0, np.ones((P, F)))[:, 1] - d0[:, 1]
+    # four stakes pass 1.2:1 with the mobile force (2: 8, 1: 2, 3: 1.5, 0: 1.33); the best three
+    # get a third of it each
+    assert flat == pytest.approx([0.0, 100.0, 100.0, 100.0, 0.0])
+    c, s, d0 = _world(rugged=0.95)
+    steep = concentrate(c, p, s, d0, np.ones((P, F)))[:, 1] - d0[:, 1]
+    # the terrain multiplies every defender by 1 + 2 x 0.95: only province 2 (8 / 2.9) still passes
+    assert steep == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
+
+
+def test_rugged_terrain_holds_a_garrison_that_would_fall_on_the_plain():
+    def falls(rugged: float) -> bool:
+        c = blank_const(P, F, 1, hostility=HOSTILE, ruggedness=np.full(P, rugged))
+        s = blank_state(P, F, 1)
+        s.control[:] = 0.5
+        s.strength[:] = 1000.0
+        s.materiel[:] = 10.0
+        s.funds[:] = 10.0
+        s.cohesion[0] = 1.0
+        e = np.ones((P, F))
+        e[2, 1] = 5.0
+        garrisons(c, pars_bundle(), s, e, np.full((P, F), 200.0), np.full(P, 0.01))
+        return bool(s.holder[2] == 1)
+
+    assert falls(0.0) and not falls(0.95)
+
+
+def test_each_fall_costs_the_government_cohesion():
+    c = blank_const(P, F, 1, hostility=HOSTILE)
+    s = blank_state(P, F, 1)
+    s.control[:] = 0.5
+    s.strength[:] = 1000.0
+    s.materiel[:] = 10.0
+    s.funds[:] = 10.0
+    s.cohesion[0] = 0.8
+    e = np.ones((P, F))
+    e[2, 1] = 50.0
+    p = pars_bundle()
+    garrisons(c, p, s, e, np.full((P, F), 200.0), np.zeros(P))
+    assert s.holder[2] == 1 and s.cohesion[0] == pytest.approx(0.8 - p.cohesion_capitals / P)
+
+
+def test_a_dissolving_government_hands_its_ground_and_capitals_to_whoever_is_there():
+    c = blank_const(P, 3, 1, hostility=np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
+    s = blank_state(P, 3, 1)
+    s.control[:] = [0.5, 0.3, 0.2]
+    s.control[4] = [0.3, 0.1, 0.6]  # an ally (faction 2) holds most of province 4
+    s.holder[:] = [1, 1, 0, 0, 0]
+    s.strength[:] = [5000.0, 1000.0, 500.0]
+    dissolve(c, s)
+    assert s.strength[0] == 0.0 and s.security_pool[0] == 5000.0
+    assert list(s.holder) == [1, 1, 1, 1, 2]
+    assert (s.control[:, 0] == 0.0).all() and np.allclose(s.control.sum(axis=1), 1.0)
+    assert s.control[4, 2] == pytest.approx(0.9)
+
+
+@pytest.fixture(scope="module")
+def collapse():
+    spec, m = load_scenario(ROOT / "scenarios" / "hindcast_2021_collapse.yaml")
+    return spec, m, [ConflictModel(spec, m, seed, replication=r).run() for r, seed in enumerate((11, 12, 13))]
+
+
+def test_the_2021_hindcast_scripts_no_holder_and_the_republic_dissolves_by_itself(collapse):
+    spec, m, runs = collapse
+    scripted = {k for e in spec.events for k in (e.set or {})} | {k for e in spec.events for k in (e.shift or {})}
+    assert not any("holder" in k or "control" in k or "garrisons" in k for k in scripted)
+    assert [e.name for e in spec.events] == ["us_withdrawal"]
+    kabul = m.index["Kabul"]
+    for res in runs:
+        rep = res.factions.index("republic")
+        assert res.holder[0, kabul] == rep and res.holder[-1, kabul] != rep
+        fell = int(np.argmax(res.holder[:, kabul] != rep))
+        # the state dissolves when its capital falls: within days it holds nothing
+        assert res.strength[min(fell + 3, res.steps), rep] == 0.0
+        assert res.territory_share[-1, rep] < 0.02
