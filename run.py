@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     ef.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and printed)")
     ef.add_argument("--out", help="output folder (default: results/effects_<time>)")
     ef.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
+    ef.add_argument("--update-odd", action="store_true", help="also write the table into docs/ODD.md (7.8.1)")
     ef.set_defaults(func=cli.cmd_effects)
     ro = sub.add_parser("robustness", help="the headline conclusions at -50%%, default and +50%% of every "
                                            "judgement parameter")
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     ro.add_argument("--parameters", metavar="NAME,...", help="only these judgement parameters (default: all)")
     ro.add_argument("--keep-runs", action="store_true",
                     help="keep every setting's results folders (default: only the default's; ~3 MB an arm)")
+    ro.add_argument("--update-odd", action="store_true", help="also write the table into docs/ODD.md (7.9.1)")
     ro.set_defaults(func=cli.cmd_robustness)
     return p
 

@@ -11,9 +11,10 @@ What "holds" means, exactly:
 * ``zero``: the outcome is 0 in every replication at the month (no province passes);
 * ``sign``: the paired difference's 95% bootstrap CI excludes zero on the side of the
   default's mean difference (the effect keeps its sign and stays distinguishable from zero);
-* ``none``: reported only; the table gives the ratio of the mean to the default's, and the
-  summary names the settings that move it by more than a factor of two (a knife-edge marker,
-  not a test).
+* ``none``: reported only.
+
+For every conclusion the table gives the ratio of its value to the default's, and the summary
+names the settings that move it by more than a factor of two (a knife-edge marker, not a test).
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from pathlib import Path
 from sim.effects.arms import excludes_zero, level, paired, run_arms
 from sim.effects.load import Arm, Conclusion, EffectsError, Robustness, load_robustness
 from sim.effects.outcomes import OUTCOMES
-from sim.effects.table import number, options, root
+from sim.effects.table import number, options, root, update_odd
 from sim.parameters import Parameters
 
 DEFAULT_REPLICATIONS = 20
 DEFAULT_FILE = "mechanisms/robustness.yaml"  # relative to the checkout
 KNIFE_EDGE = 2.0  # the summary names reported levels that move by more than this factor
+ODD_MARKERS = ("<!-- robustness:begin -->", "<!-- robustness:end -->")  # where --update-odd writes the table
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def markdown(rows: Sequence[Row], rob: Robustness, header: str) -> str:
     """The robustness table as Markdown: the flips first, then one line per setting."""
     ids = [c.spec.id for c in rob.conclusions]
     flips = [r for r in rows if r.holds == "no"]
-    edges = [r for r in rows if r.holds == "" and r.setting != "default" and r.ratio_to_default > 0
+    edges = [r for r in rows if r.setting != "default" and r.ratio_to_default > 0
              and max(r.ratio_to_default, 1 / r.ratio_to_default) > KNIFE_EDGE]
     lines = [header, "", "Conclusions:", ""]
     lines += [f"- `{c.spec.id}`: {c.spec.title} ({c.spec.outcome} at month {c.spec.month:g}; holds: "
@@ -188,7 +190,8 @@ def markdown(rows: Sequence[Row], rob: Robustness, header: str) -> str:
     lines += ["", f"**{len(flips)} setting(s) flip a conclusion**" + (":" if flips else "."), ""]
     lines += [f"- `{r.parameter}` {r.setting} ({r.value}): `{r.conclusion}` {_cell(r).replace(' **flips**', '')}"
               for r in flips] + ([""] if flips else [])
-    lines += [f"**{len(edges)} setting(s) move a reported level by more than x{KNIFE_EDGE:g}**"
+    lines += [f"**{len(edges)} setting(s) move a conclusion's value by more than x{KNIFE_EDGE:g}** (a knife-edge "
+              f"marker, not a test)"
               + (":" if edges else "."), ""]
     lines += [f"- `{r.parameter}` {r.setting} ({r.value}): `{r.conclusion}` x{r.ratio_to_default:.2f}"
               for r in edges] + ([""] if edges else [])
@@ -255,6 +258,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     flips = sum(r.holds == "no" for r in rows)
     print(f"\n{flips} setting(s) flip a conclusion; {wall:.1f} s, {runs} runs. Table in {out / 'robustness.md'} "
           f"and {out / 'robustness.csv'}")
+    if getattr(args, "update_odd", False):
+        print(f"updated the robustness table in {update_odd(text, ODD_MARKERS)}")
     if failed:
         print(f"error: {failed} run(s) failed; see errors.jsonl in the arms' folders", flush=True)
         return 1

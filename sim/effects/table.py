@@ -25,6 +25,7 @@ from sim.effects.outcomes import OUTCOMES
 
 DEFAULT_REPLICATIONS = 30
 DEFAULT_FILE = "mechanisms/effects.yaml"  # relative to the checkout
+ODD_MARKERS = ("<!-- effects:begin -->", "<!-- effects:end -->")  # where --update-odd writes the table
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,22 @@ def root() -> Path:
     return Path(sim.__file__).resolve().parent.parent
 
 
+def update_odd(table: str, markers: tuple[str, str]) -> Path:
+    """Write ``table`` between the markers in docs/ODD.md (replacing what was there).
+
+    Raises:
+        EffectsError: the markers are not in the ODD.
+    """
+    odd = root() / "docs" / "ODD.md"
+    text = odd.read_text(encoding="utf-8")
+    begin, end = markers
+    if begin not in text or end not in text:
+        raise EffectsError(f"{odd}: markers {begin} and {end} not found")
+    head, rest = text.split(begin, 1)
+    odd.write_text(f"{head}{begin}\n{table.strip()}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+    return odd
+
+
 def options(args: argparse.Namespace, default: int) -> tuple[int, int]:
     """Replications and seed from the command line, checked (the seed drawn when not given).
 
@@ -165,6 +182,8 @@ def cmd_effects(args: argparse.Namespace) -> int:
     print("\n" + text)
     print(f"{sum(r.passed for r in rows)} of {len(rows)} effect(s) pass; {wall:.1f} s. Table in "
           f"{out / 'effects.md'} and {out / 'effects.csv'}; runs in {out}/runs/<arm>/")
+    if getattr(args, "update_odd", False):
+        print(f"updated the effects table in {update_odd(text, ODD_MARKERS)}")
     if ran.failed_runs:
         print(f"error: {ran.failed_runs} run(s) failed; see errors.jsonl in the arms' folders", flush=True)
         return 1
