@@ -9,6 +9,8 @@
     uv run run.py schema [--out FILE]   JSON Schema of scenario files, for editors
     uv run run.py params                the global parameter table
     uv run run.py patterns [FILES...] [-n N] [--seed S] [--out DIR]  the pattern scorecard
+    uv run run.py effects [FILE] [-n N] [--seed S] [--out DIR]       the mechanisms' measured effects
+    uv run run.py robustness [FILE] [-n N] [--seed S] [--out DIR]    the headline conclusions across judgement
 
 This file only parses; the commands are in :mod:`sim.cli`, the batch in :mod:`sim.batch`.
 Bad input gets a one-line error naming the file or option and the field, and exit code 2.
@@ -105,6 +107,26 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--out", help="output folder (default: results/patterns_<time>)")
     pa.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
     pa.set_defaults(func=cli.cmd_patterns)
+    ef = sub.add_parser("effects", help="switch each mechanism off (or double it) in paired runs; measure its effect")
+    ef.add_argument("file", nargs="?", help="effects file (default: mechanisms/effects.yaml)")
+    ef.add_argument("--replications", "-n", type=int, help="paired replications per arm (default 30)")
+    ef.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and printed)")
+    ef.add_argument("--out", help="output folder (default: results/effects_<time>)")
+    ef.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
+    ef.add_argument("--update-odd", action="store_true", help="also write the table into docs/ODD.md (7.8.1)")
+    ef.set_defaults(func=cli.cmd_effects)
+    ro = sub.add_parser("robustness", help="the headline conclusions at -50%%, default and +50%% of every "
+                                           "judgement parameter")
+    ro.add_argument("file", nargs="?", help="robustness file (default: mechanisms/robustness.yaml)")
+    ro.add_argument("--replications", "-n", type=int, help="paired replications per arm (default 20)")
+    ro.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and printed)")
+    ro.add_argument("--out", help="output folder (default: results/robustness_<time>)")
+    ro.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
+    ro.add_argument("--parameters", metavar="NAME,...", help="only these judgement parameters (default: all)")
+    ro.add_argument("--keep-runs", action="store_true",
+                    help="keep every setting's results folders (default: only the default's; ~3 MB an arm)")
+    ro.add_argument("--update-odd", action="store_true", help="also write the table into docs/ODD.md (7.9.1)")
+    ro.set_defaults(func=cli.cmd_robustness)
     return p
 
 

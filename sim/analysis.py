@@ -279,12 +279,22 @@ def time_to_event(out: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def paired_differences(out: pd.DataFrame, baseline: str, months: Sequence[float]) -> pd.DataFrame:
+def paired_differences(out: pd.DataFrame, baseline: str, months: Sequence[float],
+                       columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Each group minus the baseline group, paired by replication, with bootstrap CIs and A12.
+
+    Args:
+        out: one row per group, replication and step (as :func:`outcomes` gives), with a
+            ``month`` column.
+        baseline: the group the others are compared with.
+        months: months at which to compare.
+        columns: the outcome columns compared (default: those of :data:`sim.outcomes.COMPARED`);
+            any numeric column of ``out`` will do (:mod:`sim.effects` adds its own).
 
     Raises:
         ValueError: when the baseline group is not in the results.
     """
+    names = [o.name for o in COMPARED] if columns is None else list(columns)
     if baseline not in set(out["group"]):
         raise ValueError(f"baseline {baseline!r} is not among the groups {sorted(set(out['group']))}")
     sel = at_months(out, months)
@@ -296,14 +306,14 @@ def paired_differences(out: pd.DataFrame, baseline: str, months: Sequence[float]
         if b is None:
             continue
         common = d.index.intersection(b.index)
-        for o in COMPARED:
-            x = d.loc[common, o.name].to_numpy(float)
-            y = b.loc[common, o.name].to_numpy(float)
+        for name in names:
+            x = d.loc[common, name].to_numpy(float)
+            y = b.loc[common, name].to_numpy(float)
             diff = x - y
             lo, hi = bootstrap_ci(diff)
             a = a12(x, y)
             sd = float(diff.std(ddof=1)) if diff.size > 1 else math.nan
-            rows.append({"group": g, "baseline": baseline, "month": m, "outcome": o.name, "pairs": diff.size,
+            rows.append({"group": g, "baseline": baseline, "month": m, "outcome": name, "pairs": diff.size,
                          "mean_difference": float(diff.mean()) if diff.size else math.nan,
                          "ci_low": lo, "ci_high": hi,
                          "ci_excludes_zero": bool(lo > 0 or hi < 0) if np.isfinite(lo) else False,

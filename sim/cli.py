@@ -309,6 +309,28 @@ def cmd_patterns(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
 
 
+def cmd_effects(args: argparse.Namespace) -> int:
+    """The mechanisms' measured effects (:mod:`sim.effects.table`), imported only when asked for."""
+    from sim.effects import EffectsError
+    from sim.effects.table import cmd_effects
+
+    try:
+        return cmd_effects(args)
+    except EffectsError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    """The headline conclusions across the judgement parameters (:mod:`sim.effects.robustness`)."""
+    from sim.effects import EffectsError
+    from sim.effects.robustness import cmd_robustness
+
+    try:
+        return cmd_robustness(args)
+    except EffectsError as exc:
+        raise BadInput(str(exc)) from None
+
+
 def _os_error(exc: OSError) -> str:
     """One line for a failed read or write: the path, what went wrong, and that the folder can be resumed."""
     what = exc.strerror or str(exc) or type(exc).__name__
