@@ -32,7 +32,7 @@ from pathlib import Path
 from sim.effects.arms import excludes_zero, level, paired, run_arms
 from sim.effects.load import Arm, Conclusion, EffectsError, Robustness, load_robustness
 from sim.effects.outcomes import OUTCOMES
-from sim.effects.table import number, options, root, update_odd
+from sim.effects.table import number, options, root, shown, update_odd
 from sim.parameters import Parameters
 
 DEFAULT_REPLICATIONS = 20
@@ -249,8 +249,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
                                      keep_runs=getattr(args, "keep_runs", False), command=command,
                                      log=lambda line: print(line, flush=True))
         wall = time.perf_counter() - t0
-        header = (f"`{command}`: {reps} paired replications, seed {seed}, {runs} runs, {wall:.0f} s. One parameter "
-                  f"at a time at -{rob.spread:.0%}, its default and +{rob.spread:.0%} (clipped to its range); "
+        header = (f"`{shown(args.argv)}`: {reps} paired replications, seed {seed}, {runs} runs, {wall:.0f} s. "
+                  f"One parameter at a time at -{rob.spread:.0%}, its default and +{rob.spread:.0%} (clipped to its range); "
                   f"each cell: the mean (a level) or the paired mean difference, with its 95% bootstrap CI.")
         text = markdown(rows, rob, header)
         (out / "robustness.md").write_text(text, encoding="utf-8")

@@ -132,6 +132,19 @@ def update_odd(table: str, markers: tuple[str, str]) -> Path:
     return odd
 
 
+def shown(argv: Sequence[str]) -> str:
+    """The command as a document may show it: without ``--out`` and ``--update-odd`` (local choices)."""
+    kept, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--out":
+            skip = True
+        elif not a.startswith("--out=") and a != "--update-odd":
+            kept.append(a)
+    return " ".join(["uv run run.py", *kept])
+
+
 def options(args: argparse.Namespace, default: int) -> tuple[int, int]:
     """Replications and seed from the command line, checked (the seed drawn when not given).
 
@@ -173,7 +186,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
         ran = run_arms(arms, reps, seed, out, workers=args.workers, command=command)
         rows = measure(effects, ran.folders)
         wall = time.perf_counter() - t0
-        header = (f"`{command}`: {reps} paired replications, seed {seed}, {ran.runs} runs, {wall:.0f} s. "
+        header = (f"`{shown(args.argv)}`: {reps} paired replications, seed {seed}, {ran.runs} runs, {wall:.0f} s. "
                   f"Difference = variant minus reference at the month, paired by replication; 95% percentile "
                   f"bootstrap CI; pass = the CI excludes zero on the expected side.")
         text = markdown(rows, header)
