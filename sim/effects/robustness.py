@@ -251,7 +251,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         wall = time.perf_counter() - t0
         header = (f"`{shown(args.argv)}`: {reps} paired replications, seed {seed}, {runs} runs, {wall:.0f} s. "
                   f"One parameter at a time at -{rob.spread:.0%}, its default and +{rob.spread:.0%} "
-                  f"(clipped to its range); each cell: the mean (a level) or the paired mean difference, with its 95% bootstrap CI.")
+                  f"(clipped to its range); each cell: the mean (a level) or the paired mean difference, "
+                  f"with its 95% bootstrap CI.")
         text = markdown(rows, rob, header)
         (out / "robustness.md").write_text(text, encoding="utf-8")
         (out / "robustness.csv").write_text(table_csv(rows), encoding="utf-8")
