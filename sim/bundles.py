@@ -68,6 +68,7 @@ class Const(NamedTuple):
     tax_rate: np.ndarray
     income: np.ndarray  # outside income, million USD/month
     upkeep: np.ndarray  # cost of a fighter relative to the global upkeep
+    air_decay: np.ndarray  # 1/month: air support wears off without its maintainers
     recruit_rate: np.ndarray  # per month
     pro_pool: np.ndarray  # 1 where a faction recruits from supporters, not the aggrieved
     security_appeal: np.ndarray
@@ -80,6 +81,7 @@ class Const(NamedTuple):
     attack_rate: np.ndarray
     donor_eligible: np.ndarray  # 1 where donors may back a faction
     capital: np.ndarray  # province index, -1 without a capital
+    held0: np.ndarray  # capitals each faction holds at the start (the national cascade's reference)
     targets: np.ndarray  # [F, D] target weights
     patrons: np.ndarray  # [F, F] 1 where the column shelters the row
     hostility: np.ndarray  # [F, F] 1 where two territorial factions fight
@@ -130,6 +132,7 @@ class State(NamedTuple):
     anger: np.ndarray  # [P] decaying stock of blamed harm per 1000 people, > 0 against the Taliban (7.5)
     offensive: np.ndarray  # [F] share of potential gains a faction can take
     capital_lost: np.ndarray  # [F] bool
+    air: np.ndarray  # [F] extra fighting power from air support (decays at air_decay)
     holder: np.ndarray  # [P] int, the faction holding each province's capital (city and district centre)
     joined: np.ndarray  # [F] bool, joined the front this month
     left: np.ndarray  # [F] bool, left it this month
@@ -198,7 +201,7 @@ def blank_state(P: int, F: int, D: int) -> State:
         control=z((P, F)), strength=z(F), funds=z(F), materiel=z(F), sentiment=z(P), population=z(P),
         threat=z(D), recognised=z(D, dtype=bool), front=z(F, dtype=bool), momentum=z(F), territory=z(F),
         held=z((P, F), dtype=bool), patron_share=z((F, D)), protection=z((P, F)), harm=z((P, F)), anger=z(P),
-        offensive=np.ones(F), capital_lost=z(F, dtype=bool), holder=z(P, dtype=np.int64),
+        offensive=np.ones(F), capital_lost=z(F, dtype=bool), air=z(F), holder=z(P, dtype=np.int64),
         joined=z(F, dtype=bool), left=z(F, dtype=bool),
         stance=z(D), money=z((D, F)), arms=z((D, F)), sanctuary=z((D, F)), trade=z(D), pressure=z(D),
         strikes=z((D, F)), attacks=z((F, D)), security_pool=z(1), legitimacy=z(1), revenue_factor=np.ones(1),
@@ -237,10 +240,10 @@ def blank_const(P: int, F: int, D: int, **fields: object) -> Const:
         split_other_share=0.0, nb_ptr=ptr.astype(np.int64), nb_idx=idx, ruggedness=z(P), prior=np.full(P, 0.5),
         area_weight=np.full(P, 1.0 / P), area_ratio=one(P), terrain_rate=np.full(P, 0.1), territorial=one(F),
         noise_column=np.arange(F, dtype=np.int64), guerrilla=z(F), effectiveness=one(F), stealth=z(F),
-        alignment=z(F), governance_weight=z(F), tax_rate=z(F), income=z(F), upkeep=one(F),
+        alignment=z(F), governance_weight=z(F), tax_rate=z(F), income=z(F), upkeep=one(F), air_decay=z(F),
         recruit_rate=z(F), pro_pool=z(F),
         security_appeal=z(F), defection=z(F), front_willing=z(F, dtype=bool), rivalry=z(F), sheltered=z(F),
-        growth=z(F), capacity=z(F), attack_rate=z(F), donor_eligible=z(F), capital=np.full(F, -1, np.int64),
+        growth=z(F), capacity=z(F), attack_rate=z(F), donor_eligible=z(F), capital=np.full(F, -1, np.int64), held0=z(F),
         targets=z((F, D)), patrons=z((F, F)), hostility=z((F, F)), home=z((P, F)), home_weight=z((P, F)),
         extraction=one((P, F)), affinity=z((D, F)), econ=z(D), ct=z(D), threat_sensitivity=z(D),
         arms_willingness=z(D), success_weight=z(D), rivals=z((D, D)), rival_weight=z(D), backlash=z((D, D)),

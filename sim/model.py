@@ -102,7 +102,7 @@ class ConflictModel(Model):
         P, F, D = st.map.n, len(st.faction_keys), len(st.donor_keys)
         s = blank_state(P, F, D)
         for name, value in (("control", st.control0), ("strength", st.strength0), ("funds", st.funds0),
-                            ("materiel", st.materiel0), ("sentiment", st.map.prior),
+                            ("materiel", st.materiel0), ("air", st.air0), ("sentiment", st.map.prior),
                             ("population", st.map.population), ("threat", st.threat0),
                             ("recognised", st.recognised0)):
             getattr(s, name)[...] = value

@@ -55,6 +55,7 @@ class Setup:
     resistance: np.ndarray
     control0: np.ndarray
     strength0: np.ndarray
+    air0: np.ndarray
     funds0: np.ndarray
     materiel0: np.ndarray
     threat0: np.ndarray
@@ -108,10 +109,11 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
     territorial = np.array([1.0 if f.territorial else 0.0 for f in fs])
     classes = [FACTION_CLASSES[f.kind] for f in fs]
     const = Const(**_scalars(spec, fi, gov), **_map_arrays(spec, m), **_faction_arrays(spec, m, fi, territorial),
-                  **_relations(spec, fi, classes, territorial), **_donor_arrays(spec, m, fi))
+                  **_relations(spec, fi, classes, territorial), **_donor_arrays(spec, m, fi), held0=np.zeros(len(fs)))
     # The arrays stay writeable on purpose: numba's dispatcher types a read-only array on
     # a slow path (tens of microseconds a call). They are constants by convention.
     holder0 = _holders(spec, m, fi, gov)
+    const = const._replace(held0=np.bincount(holder0, minlength=len(fs)).astype(float))
     # a capital carries a floor of its province's control (see combat.hold_capitals): so does the start
     control0 = _control0(spec, m)
     hold_capitals(control0, holder0, spec.parameters.capital_share)
@@ -125,7 +127,7 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         faction_keys=tuple(spec.factions), faction_labels=tuple(f.label for f in fs),
         donor_keys=tuple(spec.donors), donor_labels=tuple(d.label for d in ds), gov=gov,
         n_territorial=int(territorial.sum()), resistance=np.array([cls.resistance for cls in classes]),
-        control0=control0, strength0=_fvec(fs, "strength"), funds0=_fvec(fs, "funds"),
+        control0=control0, strength0=_fvec(fs, "strength"), funds0=_fvec(fs, "funds"), air0=_fvec(fs, "air_support"),
         materiel0=_fvec(fs, "materiel"), threat0=_fvec(ds, "threat"), recognised0=recognised0,
         territory0=territory0, legitimacy0=legitimacy0, holder0=holder0, capital_lost0=capital_lost0,
     )
@@ -184,7 +186,8 @@ def _faction_arrays(spec: ScenarioSpec, m: Map, fi: dict[str, int], territorial:
         guerrilla=np.array([1.0 if f.mode == "guerrilla" else 0.0 for f in fs]),
         effectiveness=_fvec(fs, "effectiveness"), stealth=_fvec(fs, "stealth"), alignment=alignment,
         governance_weight=_fvec(fs, "governance") * (alignment > 0), tax_rate=_fvec(fs, "tax_rate"),
-        income=_fvec(fs, "income"), upkeep=_fvec(fs, "upkeep"), recruit_rate=recruit_rate,
+        income=_fvec(fs, "income"), upkeep=_fvec(fs, "upkeep"),
+        air_decay=_fvec(fs, "air_support_decay"), recruit_rate=recruit_rate,
         pro_pool=(alignment <= 0).astype(float),
         security_appeal=_fvec(fs, "former_security_appeal"), defection=_fvec(fs, "defection"),
         front_willing=np.array([f.front for f in fs]), rivalry=_fvec(fs, "rivalry"),

@@ -10,6 +10,7 @@ from sim.bundles import blank_const, blank_state, pars_bundle
 from sim.mechanics.capitals import dissolve, garrisons
 from sim.mechanics.offensives import concentrate
 from sim.model import ConflictModel
+from sim.random import replication_seed
 from sim.scenario import load_scenario
 from tests.conftest import ROOT
 
@@ -100,7 +101,7 @@ def test_a_dissolving_government_hands_its_ground_and_capitals_to_whoever_is_the
     s.control[4] = [0.3, 0.1, 0.6]  # an ally (faction 2) holds most of province 4
     s.holder[:] = [1, 1, 0, 0, 0]
     s.strength[:] = [5000.0, 1000.0, 500.0]
-    dissolve(c, s)
+    dissolve(c, pars_bundle(dissolution_allies=0.0), s)
     assert s.strength[0] == 0.0 and s.security_pool[0] == 5000.0
     assert list(s.holder) == [1, 1, 1, 1, 2]
     assert (s.control[:, 0] == 0.0).all() and np.allclose(s.control.sum(axis=1), 1.0)
@@ -110,7 +111,7 @@ def test_a_dissolving_government_hands_its_ground_and_capitals_to_whoever_is_the
 @pytest.fixture(scope="module")
 def collapse():
     spec, m = load_scenario(ROOT / "scenarios" / "hindcast_2021_collapse.yaml")
-    return spec, m, [ConflictModel(spec, m, seed, replication=r).run() for r, seed in enumerate((11, 12, 13))]
+    return spec, m, [ConflictModel(spec, m, replication_seed(1, r), replication=r).run() for r in range(5)]
 
 
 def test_the_2021_hindcast_scripts_no_holder_and_the_republic_dissolves_by_itself(collapse):
@@ -119,10 +120,31 @@ def test_the_2021_hindcast_scripts_no_holder_and_the_republic_dissolves_by_itsel
     assert not any("holder" in k or "control" in k or "garrisons" in k for k in scripted)
     assert [e.name for e in spec.events] == ["us_withdrawal"]
     kabul = m.index["Kabul"]
-    for res in runs:
-        rep = res.factions.index("republic")
-        assert res.holder[0, kabul] == rep and res.holder[-1, kabul] != rep
+    rep = runs[0].factions.index("republic")
+    fallen = [res for res in runs if res.holder[-1, kabul] != rep]
+    assert all(res.holder[0, kabul] == rep for res in runs)
+    assert len(fallen) >= 4  # in about 2% of runs the republic's air support outlasts the Taliban's momentum
+    for res in fallen:
         fell = int(np.argmax(res.holder[:, kabul] != rep))
         # the state dissolves when its capital falls: within days it holds nothing
         assert res.strength[min(fell + 3, res.steps), rep] == 0.0
         assert res.territory_share[-1, rep] < 0.02
+
+
+def test_government_garrisons_bandwagon_on_the_national_trend_and_others_do_not():
+    from sim.mechanics.capitals import national_loss
+
+    c = blank_const(P, F, 1, hostility=HOSTILE, held0=np.array([4.0, 1.0]))
+    holder = np.array([0, 0, 1, 1, 1])  # the government (0) has lost 2 of its 4, the enemy none of its 1
+    assert national_loss(c, holder, 0) == pytest.approx(0.5)
+    assert national_loss(c, holder, 1) == 0.0  # only the government's garrisons bandwagon
+
+
+def test_a_dissolving_government_sends_some_fighters_to_its_allies():
+    c = blank_const(P, 3, 1, hostility=np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
+    s = blank_state(P, 3, 1)
+    s.control[:] = [0.5, 0.3, 0.2]
+    s.strength[:] = [5000.0, 1000.0, 500.0]
+    dissolve(c, pars_bundle(dissolution_allies=0.1), s)
+    assert s.strength[2] == pytest.approx(1000.0) and s.security_pool[0] == pytest.approx(4500.0)
+    assert s.strength[1] == 1000.0  # the enemy gains nothing by dissolution itself

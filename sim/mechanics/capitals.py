@@ -5,33 +5,41 @@ distinct from the countryside's shares. The holder keeps at least ``capital_shar
 the province's control (the city and the roads out of it), so the countryside can be
 lost around a garrison that holds: the resistance of 2022 held valleys, not capitals,
 and in July 2021 the Taliban held the countryside around every capital the republic
-still held. A capital changes hands only when its garrison surrenders. That needs a
-hostile attacker with arms and local superiority: its fighting power in the province
-(numbers, quality, arms, reach, support, luck; see ``combat.power``) at least
-``capture_superiority`` times the garrison's (the 3:1 rule of attack, Mearsheimer 1989).
-What made the August 2021 cascade (SIGAR 22-22-IP; Cederman 2003 on capital loss in
-GeoSim) multiplies the superiority the garrison feels: neighbouring capitals already lost
-(encirclement), the government's lost cohesion, wages its holder cannot pay, and the fall
-of the holder's own capital; so a demoralised garrison gives up to a bare majority of
-power, as many did in August 2021 without a battle. Beyond the felt threshold the
-garrison surrenders with a hazard that grows with the margin. A surrender is negotiated: a share of the garrison's
-fighters and of their arms passes to the victor, and the city's share of the province
-with them.
+still held. A capital changes hands only when its garrison surrenders to a hostile
+attacker with arms. Taking it by force needs ``capture_superiority`` times the garrison's
+fighting power (the 3:1 rule of attack, Mearsheimer 1989), the garrison's power counted
+with the terrain (mountain stakes resist) and the city's walls (an unpopular garrison
+does not lose power for want of the countryside's support). What made the August 2021
+cascade (SIGAR 22-22-IP; Cederman 2003 on capital loss in GeoSim; Christia 2012 on
+bandwagoning) multiplies the superiority the garrison feels: neighbouring capitals
+already lost (encirclement), the share of its capitals the government has lost
+nationally, the government's lost cohesion, wages its holder cannot pay, and the fall of
+the holder's own capital; so a demoralised garrison negotiates its surrender even to a
+weaker besieger, as many did in August 2021 without a battle. Beyond the felt threshold
+the garrison surrenders with a hazard that grows with the margin. The whole garrison is
+lost: a share of its fighters and of their arms passes to the victor, the rest go home,
+and the city's share of the province passes with the holder. A government that has lost
+its capital and its cohesion dissolves (:func:`dissolve`).
 
 Equations (province i held by h, attacker a = the hostile faction with most power there):
 
 * floor: if ``C_ih < k`` (``k = capital_share``), ``C_ih = k`` and the others' shares are
   scaled by ``(1 - k) / (1 - C_ih_old)``;
-* superiority ``R = E_ia / E_ih``; surrender needs ``R > 1`` (local superiority) and arms;
-* demoralisation ``M = (1 + cascade_neighbours lost_i) (1 + cascade_cohesion (1 - cohesion_h))
-  (1 + cascade_unpaid unpaid_h) (1 + cascade_centre centre_lost_h)``, with ``lost_i`` the share
-  of i's neighbours whose capital h does not hold, ``cohesion_h`` the government's cohesion (1
-  for other holders), ``unpaid_h`` 1 when h has no cash, ``centre_lost_h`` 1 once h has lost its
-  own capital: a demoralised garrison gives up to a smaller superiority;
+* superiority ``R = E_ia / (E_ih (1 + rugged_defence rug_i) W_ih)``, with the walls
+  ``W_ih = 1 / min(1, 1 - w + 2 w support_ih)``; surrender needs arms;
+* demoralisation ``M = (1 + cascade_neighbours lost_i) (1 + cascade_national national_h)
+  (1 + cascade_cohesion (1 - cohesion_h)) (1 + cascade_unpaid unpaid_h)
+  (1 + cascade_centre centre_lost_h)``, with ``lost_i`` the share of i's neighbours whose
+  capital h does not hold, ``national_h`` the share of the capitals the government held at
+  the start that it no longer holds (0 for other holders), ``cohesion_h`` the government's
+  cohesion (1 for other holders), ``unpaid_h`` 1 when h has no cash, ``centre_lost_h`` 1 once
+  h has lost its own capital;
 * felt superiority ``phi = R M / capture_superiority``; if ``phi > 1`` the garrison surrenders
-  with probability ``1 - exp(-surrender_rate dt (phi - 1))`` (this step's uniform draw);
-* surrender: ``x = surrender_transfer min(D_ih, S_h)`` fighters and ``x / S_h`` of h's arms
-  pass to a; the holder becomes a, and the floor moves the city's share to it.
+  with probability ``1 - exp(-surrender_rate dt (phi - 1))`` (this step's uniform draw); a
+  government garrison's fall costs the government ``cohesion_capitals / P`` of its cohesion;
+* surrender: of the garrison ``G = min(D_ih, S_h)``, ``x = surrender_transfer G`` fighters and
+  ``x / S_h`` of h's arms pass to a, ``G - x`` go home (the former-security pool); the holder
+  becomes a, and the floor moves the city's share to it.
 """
 
 from __future__ import annotations
@@ -64,6 +72,18 @@ def terrain_defence(c: Const, p: Pars, i: int) -> float:
 
 
 @jit
+def walls(c: Const, p: Pars, s: State, i: int, h: int) -> float:
+    """How much a city's walls restore an unpopular garrison: the support it lacks does not weaken it.
+
+    A garrison behind walls does not depend on the countryside's support; a popular one
+    still gains from it. Returns ``1 / min(1, 1 - w + 2 w support)`` (7.4's support factor).
+    """
+    support = 0.5 + c.alignment[h] * (s.sentiment[i] - 0.5)
+    factor = 1.0 - p.popular_support_weight + 2.0 * p.popular_support_weight * support
+    return 1.0 / factor if 0.0 < factor < 1.0 else 1.0
+
+
+@jit
 def attacker(c: Const, e: np.ndarray, i: int, h: int) -> int:
     """The hostile faction with the most fighting power in province ``i`` against holder ``h`` (-1: none)."""
     best, best_e = -1, 0.0
@@ -87,6 +107,18 @@ def lost_neighbours(c: Const, holder: np.ndarray, i: int, h: int) -> float:
 
 
 @jit
+def national_loss(c: Const, holder: np.ndarray, h: int) -> float:
+    """Share of the capitals the government held at the start that it has lost (0 for other holders)."""
+    if h != c.gov or c.held0[h] <= 0.0:
+        return 0.0
+    held = 0
+    for i in range(holder.shape[0]):
+        if holder[i] == h:
+            held += 1
+    return max(0.0, 1.0 - held / c.held0[h])
+
+
+@jit
 def demoralisation(c: Const, p: Pars, s: State, before: np.ndarray, i: int, h: int) -> float:
     """How much the cascade multiplies the superiority a garrison feels (1: not at all; module docstring).
 
@@ -99,9 +131,11 @@ def demoralisation(c: Const, p: Pars, s: State, before: np.ndarray, i: int, h: i
         h: its holder.
     """
     cohesion = s.cohesion[0] if h == c.gov else 1.0
+    national = national_loss(c, before, h)
     unpaid = 1.0 if s.funds[h] <= 0.0 else 0.0
     centre = 1.0 if s.capital_lost[h] else 0.0
     return (1.0 + p.cascade_neighbours * lost_neighbours(c, before, i, h)) \
+        * (1.0 + p.cascade_national * national) \
         * (1.0 + p.cascade_cohesion * (1.0 - cohesion)) * (1.0 + p.cascade_unpaid * unpaid) \
         * (1.0 + p.cascade_centre * centre)
 
@@ -126,17 +160,27 @@ def surrender(s: State, deployed: np.ndarray, share: float, i: int, h: int, a: i
 
 
 @jit
-def dissolve(c: Const, s: State) -> None:
+def dissolve(c: Const, p: Pars, s: State) -> None:
     """The government dissolves: its fighters go home, its capitals and ground pass to whoever is there.
 
-    Its remaining fighters join the pool of former security forces (from which a resistance
-    may recruit them, 7.3). Each capital it still holds passes to the faction with the most
-    control in that province, and its share of every province to that province's capital
-    holder (in August 2021 the Taliban walked into what the republic had held).
+    ``dissolution_allies`` of its remaining fighters join its allies (in proportion to their
+    strength: soldiers who refused to surrender went to the Panjshir); the others go home,
+    into the pool of former security forces (from which a resistance may recruit them, 7.3).
+    Each capital it still holds passes to the faction with the most control in that province,
+    and its share of every province to that province's capital holder (in August 2021 the
+    Taliban walked into what the republic had held).
     """
     g = c.gov
     P, F = s.control.shape
-    s.security_pool[0] += s.strength[g]
+    allied = 0.0
+    for f in range(F):
+        if f != g and c.territorial[f] > 0.0 and c.hostility[g, f] <= 0.0:
+            allied += s.strength[f]
+    joined = p.dissolution_allies * s.strength[g] if allied > 0.0 else 0.0
+    for f in range(F):  # those who refuse to surrender join its allies, in proportion to their size
+        if f != g and c.territorial[f] > 0.0 and c.hostility[g, f] <= 0.0:
+            s.strength[f] += joined * s.strength[f] / allied
+    s.security_pool[0] += s.strength[g] - joined
     s.strength[g] = 0.0
     for i in range(P):
         if s.holder[i] == g:
@@ -170,10 +214,8 @@ def garrisons(c: Const, p: Pars, s: State, e: np.ndarray, deployed: np.ndarray, 
         a = attacker(c, e, i, h)
         if a < 0 or s.materiel[a] <= 0.0:
             continue  # capture needs an enemy with arms
-        defence = e[i, h] * terrain_defence(c, p, i)
+        defence = e[i, h] * terrain_defence(c, p, i) * walls(c, p, s, i, h)
         ratio = min(e[i, a] / defence, 1e6) if defence > 0.0 else 1e6
-        if ratio <= 1.0:
-            continue  # and local superiority
         felt = ratio * demoralisation(c, p, s, before, i, h) / p.capture_superiority
         if felt > 1.0 and draws[i] < 1.0 - np.exp(-p.surrender_rate * c.dt * (felt - 1.0)):
             surrender(s, deployed, p.surrender_transfer, i, h, a)

@@ -273,7 +273,7 @@ def capital_check(c: Const, p: Pars, s: State) -> np.ndarray:
             news[f] = True
         s.capital_lost[f] = lost
     if s.capital_lost[c.gov] and s.cohesion[0] < p.dissolution_cohesion and s.strength[c.gov] > 0.0:
-        dissolve(c, s)
+        dissolve(c, p, s)
     return news
 
 
@@ -287,6 +287,9 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     (provinces x shooting faction) and marks own capitals lost in ``r.capital_lost[t]``.
     """
     F = s.strength.shape[0]
+    for f in range(F):
+        if c.air_decay[f] > 0.0:  # aircraft without their contractors are grounded one by one
+            s.air[f] *= np.exp(-c.air_decay[f] * c.dt)
     support = local_support(s.sentiment, c.alignment)
     u = unit_power(c, p, s, support, d.luck[d.luck_month[t - 1]])
     deployed = concentrate(c, p, s, deploy(c, p, s.control, s.strength * (1.0 - p.mobile_share)), u)

@@ -40,7 +40,7 @@ import numpy as np
 
 from sim.bundles import Const, Pars, State
 from sim.jit import jit
-from sim.mechanics.capitals import terrain_defence
+from sim.mechanics.capitals import terrain_defence, walls
 from sim.mechanics.resources import materiel_bonus
 
 _NONE = 1e6  # superiority against a stake nobody defends
@@ -60,7 +60,7 @@ def unit_power(c: Const, p: Pars, s: State, support: np.ndarray, luck: np.ndarra
         col = c.noise_column[f]
         if col < 0:
             continue
-        q = c.effectiveness[f] * arms[f]
+        q = c.effectiveness[f] * arms[f] * (1.0 + s.air[f])
         if f == c.gov:  # a government's will to fight rests on its cohesion
             q *= 1.0 - p.cohesion_power * (1.0 - s.cohesion[0])
         for i in range(P):
@@ -104,7 +104,7 @@ def superiority(c: Const, p: Pars, s: State, e0: np.ndarray, u: np.ndarray, mobi
         if h < 0 or not near(c, p, s.control, i, f):
             continue
         mine = e0[i, f] + mobile * u[i, f]
-        theirs = e0[i, h] * terrain_defence(c, p, i)
+        theirs = e0[i, h] * terrain_defence(c, p, i) * walls(c, p, s, i, h)
         r[i] = min(mine / theirs, _NONE) if theirs > 0.0 else _NONE
     return r
 

@@ -106,6 +106,8 @@ class FactionSpec(_Strict):
     governance: Share = Field(0.0, description="quality of rule in liberated zones (role-model effect)")
     tax_rate: Share = Field(0.0, description="share of income taken where it rules")
     income: NonNeg = Field(0.0, description="steady outside income not modelled as a donor, million USD/month")
+    air_support: NonNeg = Field(0.0, description="extra fighting power at the start from air support (1 doubles it)")
+    air_support_decay: NonNeg = Field(0.0, description="rate at which air support wears off, 1/month")
     upkeep: NonNeg = Field(1.0, description="cost of a fighter relative to the global upkeep (an army costs more)")
     recruitment: NonNeg = Field(1.0, description="multiplier of the global recruitment rate for this actor")
     former_security_appeal: Share = Field(0.0, description="appeal to former army and police")
