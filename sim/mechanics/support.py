@@ -76,24 +76,25 @@ def success_signal(momentum: np.ndarray, strength: np.ndarray, gov_strength: flo
 
 
 @jit
-def stance_target(c: Const, p: Pars, s: State, d: int) -> float:
-    """The stance a state's interests, threats, rivals and the government's hold point it to."""
-    v = c.affinity[d, c.gov] + c.econ[d] + c.ct[d]
-    v += c.enemy_pull[d] * s.enemy_threat[d] - c.threat_sensitivity[d] * s.sheltered_threat[d]
-    rival = 0.0
-    for r in range(c.rivals.shape[1]):
-        if c.rivals[d, r] > 0.0 and not math.isnan(s.stance[r]):
-            rival += c.rivals[d, r] * s.stance[r]
-    return v - c.rival_weight[d] * rival - p.hold_weight * (1.0 - s.territory[c.gov])
-
-
-@jit
 def move_stances(c: Const, p: Pars, s: State) -> None:
-    """Every stance moves part of the way to its target (targets read last month's stances)."""
+    """Every stance moves part of the way to its target (module docstring; targets read last month's stances).
+
+    The target ``v*_s`` sums the state's interests, the threat it blames on the government's
+    guests (against) and the threat from the government's enemies (for), its rivals' stances
+    (the other way) and the share of the country the government does not hold (against).
+    One loop over all donors: the bundles are passed once, not once per donor.
+    """
     D = s.stance.shape[0]
     target = np.empty(D)
+    lost = p.hold_weight * (1.0 - s.territory[c.gov])
     for d in range(D):
-        target[d] = stance_target(c, p, s, d)
+        v = c.affinity[d, c.gov] + c.econ[d] + c.ct[d]
+        v += c.enemy_pull[d] * s.enemy_threat[d] - c.threat_sensitivity[d] * s.sheltered_threat[d]
+        rival = 0.0
+        for r in range(D):
+            if c.rivals[d, r] > 0.0 and not math.isnan(s.stance[r]):
+                rival += c.rivals[d, r] * s.stance[r]
+        target[d] = v - c.rival_weight[d] * rival - lost
     w = 1.0 - math.exp(-p.stance_rate * c.dt)
     for d in range(D):
         if math.isnan(s.stance[d]):
@@ -103,53 +104,57 @@ def move_stances(c: Const, p: Pars, s: State) -> None:
 
 
 @jit
-def stage_threshold(c: Const, p: Pars, d: int, k: int, others: float) -> float:
+def stage_threshold(engagement: float, ambassador: float, recognition: float, k: int, others: float,
+                    bandwagon: float) -> float:
     """Stance a state needs for stage ``k`` (1-3): the lowest of its own and later thresholds, less the bandwagon.
 
     ``others`` is the share of the other states' recognition weight at stage ``k`` or beyond.
     """
-    th = c.recognition_threshold[d]
+    th = recognition
     if k <= 2:
-        th = min(th, c.ambassador_threshold[d])
+        th = min(th, ambassador)
     if k <= 1:
-        th = min(th, c.engagement_threshold[d])
-    return th - p.bandwagon * others
+        th = min(th, engagement)
+    return th - bandwagon * others
 
 
 @jit
-def stage_weights(c: Const, s: State) -> np.ndarray:
-    """``w[k]``: recognition weight of the states at stage ``k`` or beyond (k = 0..3)."""
+def move_stages(c: Const, p: Pars, s: State) -> int:
+    """Each state takes one step up after ``stage_dwell`` months above the next threshold, or one down.
+
+    Down when the stance is below the current stage's threshold by more than
+    ``recognition_hysteresis``. Everyone reads the stages of last month (the weights ``w[k]`` of
+    the states at stage ``k`` or beyond). Keeps ``s.recognised`` equal to stage 3.
+
+    Returns:
+        The number of states whose stage changed.
+    """
+    D = s.stage.shape[0]
     w = np.zeros(4)
-    for d in range(s.stage.shape[0]):
+    for d in range(D):
         for k in range(s.stage[d] + 1):
             w[k] += c.weight[d]
-    return w
-
-
-@jit
-def move_stage(c: Const, p: Pars, s: State, d: int, w: np.ndarray) -> bool:
-    """One step up after ``stage_dwell`` months above the next threshold, or one down below the hysteresis band.
-
-    Returns whether the stage changed. ``w`` holds the stage weights before this month's moves.
-    """
-    k = s.stage[d]
-    rest = w[0] - c.weight[d]
-    if k < 3:
-        others = w[k + 1] / rest if rest > 0.0 else 0.0
-        if s.stance[d] > stage_threshold(c, p, d, k + 1, others):
-            s.dwell[d] += c.dt
-            if s.dwell[d] >= p.stage_dwell - 1e-9:
+    changed = 0
+    for d in range(D):
+        k = s.stage[d]
+        rest = w[0] - c.weight[d]
+        e, a, f = c.engagement_threshold[d], c.ambassador_threshold[d], c.recognition_threshold[d]
+        up = False
+        if k < 3:
+            others = w[k + 1] / rest if rest > 0.0 else 0.0
+            up = s.stance[d] > stage_threshold(e, a, f, k + 1, others, p.bandwagon)
+            s.dwell[d] = s.dwell[d] + c.dt if up else 0.0
+            if up and s.dwell[d] >= p.stage_dwell - 1e-9:
                 s.stage[d] = k + 1
                 s.dwell[d] = 0.0
-                return True
-            return False
-        s.dwell[d] = 0.0
-    if k > 0:
-        others = (w[k] - c.weight[d]) / rest if rest > 0.0 else 0.0
-        if s.stance[d] < stage_threshold(c, p, d, k, others) - p.recognition_hysteresis:
-            s.stage[d] = k - 1
-            return True
-    return False
+                changed += 1
+        if k > 0 and not up:
+            others = (w[k] - c.weight[d]) / rest if rest > 0.0 else 0.0
+            if s.stance[d] < stage_threshold(e, a, f, k, others, p.bandwagon) - p.recognition_hysteresis:
+                s.stage[d] = k - 1
+                changed += 1
+        s.recognised[d] = s.stage[d] == 3
+    return changed
 
 
 @jit
@@ -179,12 +184,7 @@ def decide(c: Const, p: Pars, s: State, success: np.ndarray, eligible: np.ndarra
     for d in range(D):
         hostility[d] = max(-s.stance[d], 0.0)
         engagement[d] = max(s.stance[d], 0.0)
-    weights = stage_weights(c, s)
-    changed = 0
-    for d in range(D):
-        if move_stage(c, p, s, d, weights):
-            changed += 1
-        s.recognised[d] = s.stage[d] == 3
+    changed = move_stages(c, p, s)
     x = np.zeros(F)
     revenue_factor = 1.0
     legit = 0.0
