@@ -19,6 +19,7 @@ Array shapes use P provinces, F factions, D donors and T steps.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import NamedTuple
 
@@ -49,6 +50,7 @@ class Const(NamedTuple):
     split_strength: float  # share of fighters, funds and arms the breakaway takes
     split_home_share: float  # share of control it takes in its home provinces
     split_other_share: float  # and elsewhere
+    stance_weight: float  # share of the gap to its target a stance closes per step, 1 - exp(-stance_rate dt)
     # the map [P]
     nb_ptr: np.ndarray  # [P+1] neighbours in compressed sparse rows
     nb_idx: np.ndarray
@@ -200,6 +202,14 @@ class Record(NamedTuple):
     split: np.ndarray  # [T+1] bool, the government split in this step
 
 
+def stance_weight(rate: float, dt: float) -> float:
+    """Share of the gap to its target a stance closes in a step of ``dt`` months: ``1 - exp(-rate dt)``.
+
+    Computed once per scenario (an exponential each step cost as much as the rest of the rule).
+    """
+    return 1.0 - math.exp(-rate * dt)
+
+
 def blank_state(P: int, F: int, D: int) -> State:
     """A State of zeros with the given sizes (filled by the model, or by a test)."""
     z = np.zeros
@@ -245,7 +255,8 @@ def blank_const(P: int, F: int, D: int, **fields: object) -> Const:
     idx = np.array([j for i in range(P) for j in (i - 1, i + 1) if 0 <= j < P], dtype=np.int64)
     base = dict(
         dt=1.0, gov=0, split_child=-1, cohesion0=0.8, split_strength=0.0, split_home_share=0.0,
-        split_other_share=0.0, nb_ptr=ptr.astype(np.int64), nb_idx=idx, ruggedness=z(P), prior=np.full(P, 0.5),
+        split_other_share=0.0, stance_weight=stance_weight(Parameters().stance_rate, 1.0),
+        nb_ptr=ptr.astype(np.int64), nb_idx=idx, ruggedness=z(P), prior=np.full(P, 0.5),
         area_weight=np.full(P, 1.0 / P), area_ratio=one(P), terrain_rate=np.full(P, 0.1), territorial=one(F),
         noise_column=np.arange(F, dtype=np.int64), guerrilla=z(F), effectiveness=one(F), stealth=z(F),
         alignment=z(F), governance_weight=z(F), tax_rate=z(F), income=z(F), recruit_rate=z(F), pro_pool=z(F),

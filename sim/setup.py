@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.actors import FACTION_CLASSES
-from sim.bundles import Const, Pars, pars_bundle
+from sim.bundles import Const, Pars, pars_bundle, stance_weight
 from sim.calendar import STEP_MONTHS
 from sim.geography import Map
 from sim.mechanics.capitals import hold_capitals
@@ -173,8 +173,10 @@ def _scalars(spec: ScenarioSpec, fi: dict[str, int], gov: int) -> dict:
     """The step length, the government and its breakaway."""
     g = spec.factions[spec.government]
     child = spec.factions[g.splits_into] if g.splits_into else None
+    dt = STEP_MONTHS[spec.time_step]
     return dict(
-        dt=STEP_MONTHS[spec.time_step], gov=gov, split_child=fi[g.splits_into] if child else -1,
+        dt=dt, gov=gov, split_child=fi[g.splits_into] if child else -1,
+        stance_weight=stance_weight(spec.parameters.stance_rate, dt),
         cohesion0=g.cohesion, split_strength=child.split_strength if child else 0.0,
         split_home_share=child.split_home_share if child else 0.0,
         split_other_share=child.split_other_share if child else 0.0,

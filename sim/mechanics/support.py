@@ -95,7 +95,7 @@ def move_stances(c: Const, p: Pars, s: State) -> None:
             if c.rivals[d, r] > 0.0 and not math.isnan(s.stance[r]):
                 rival += c.rivals[d, r] * s.stance[r]
         target[d] = v - c.rival_weight[d] * rival - lost
-    w = 1.0 - math.exp(-p.stance_rate * c.dt)
+    w = c.stance_weight  # 1 - exp(-stance_rate dt), computed once per scenario
     for d in range(D):
         if math.isnan(s.stance[d]):
             s.stance[d] = target[d]
@@ -166,9 +166,10 @@ def decide(c: Const, p: Pars, s: State, success: np.ndarray, eligible: np.ndarra
     trade and pressure into ``s`` and keeps ``s.recognised`` equal to stage 3.
 
     Args:
-        c: constants (donor interests, thresholds, budgets, instruments; ``c.dt`` months per step).
-        p: parameters (``stance_rate``, ``stage_dwell``, ``bandwagon``, ``hold_weight``,
-            ``recognition_hysteresis``, ``ambassador_support_cut``).
+        c: constants (donor interests, thresholds, budgets, instruments; ``c.dt`` months per step;
+            ``c.stance_weight`` the share of the gap a stance closes per step, from ``stance_rate``).
+        p: parameters (``stage_dwell``, ``bandwagon``, ``hold_weight``, ``recognition_hysteresis``,
+            ``ambassador_support_cut``).
         s: state, updated in place.
         success: success signal of each faction.
         eligible: 1 for factions a donor may back this month.
