@@ -19,6 +19,7 @@ Array shapes use P provinces, F factions, D donors and T steps.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import NamedTuple
 
@@ -49,6 +50,7 @@ class Const(NamedTuple):
     split_strength: float  # share of fighters, funds and arms the breakaway takes
     split_home_share: float  # share of control it takes in its home provinces
     split_other_share: float  # and elsewhere
+    stance_weight: float  # share of the gap to its target a stance closes per step, 1 - exp(-stance_rate dt)
     # the map [P]
     nb_ptr: np.ndarray  # [P+1] neighbours in compressed sparse rows
     nb_idx: np.ndarray
@@ -80,6 +82,8 @@ class Const(NamedTuple):
     capacity: np.ndarray
     attack_rate: np.ndarray
     donor_eligible: np.ndarray  # 1 where donors may back a faction
+    gov_sheltered: np.ndarray  # 1 for groups the government (or its breakaway) shelters: their attacks are blamed on it
+    gov_enemy: np.ndarray  # 1 for armed enemies of the government (ISKP): their attacks make it a partner
     capital: np.ndarray  # province index, -1 without a capital
     held0: np.ndarray  # capitals each faction holds at the start (the national cascade's reference)
     targets: np.ndarray  # [F, D] target weights
@@ -105,7 +109,10 @@ class Const(NamedTuple):
     sanctions: np.ndarray
     closure: np.ndarray
     strike_capacity: np.ndarray
-    recognition_threshold: np.ndarray
+    engagement_threshold: np.ndarray  # stance for stage 1 (engagement)
+    ambassador_threshold: np.ndarray  # stance for stage 2 (an ambassador accepted)
+    recognition_threshold: np.ndarray  # stance for stage 3 (formal recognition)
+    enemy_pull: np.ndarray  # stance gained per unit of threat from the government's enemies
     weight: np.ndarray
     donor_border: np.ndarray  # [D, P] 1 where a donor borders a province
     pressure_weight: np.ndarray  # strongest pressure instrument of each donor (cohesion)
@@ -121,7 +128,11 @@ class State(NamedTuple):
     sentiment: np.ndarray  # [P] anti-Taliban share
     population: np.ndarray  # [P] people
     threat: np.ndarray  # [D] threat perception
-    recognised: np.ndarray  # [D] bool, who recognises the government
+    recognised: np.ndarray  # [D] bool, who recognises the government (stage 3)
+    stage: np.ndarray  # [D] int, recognition stage: 0 none, 1 engagement, 2 ambassador, 3 formal
+    dwell: np.ndarray  # [D] months the stance has stood above the next stage's threshold
+    sheltered_threat: np.ndarray  # [D] threat from groups the government shelters
+    enemy_threat: np.ndarray  # [D] threat from the government's armed enemies
     front: np.ndarray  # [F] bool, members of the united front
     momentum: np.ndarray  # [F] smoothed monthly territory change
     territory: np.ndarray  # [F] share of the country's area
@@ -136,7 +147,7 @@ class State(NamedTuple):
     holder: np.ndarray  # [P] int, the faction holding each province's capital (city and district centre)
     joined: np.ndarray  # [F] bool, joined the front this month
     left: np.ndarray  # [F] bool, left it this month
-    stance: np.ndarray  # [D] this month's stance toward the government
+    stance: np.ndarray  # [D] stance toward the government, a stock (NaN before the first step: starts at its target)
     money: np.ndarray  # [D, F] this month's flows, million USD per step
     arms: np.ndarray  # [D, F]
     sanctuary: np.ndarray  # [D, F] intensity
@@ -177,6 +188,7 @@ class Record(NamedTuple):
     threat: np.ndarray  # [T+1, D]
     stance: np.ndarray
     recognised: np.ndarray  # bool
+    recognition_stage: np.ndarray  # int
     money: np.ndarray  # [T+1, D, F]
     arms: np.ndarray
     sanctuary: np.ndarray
@@ -186,7 +198,7 @@ class Record(NamedTuple):
     attacks: np.ndarray  # [T+1, F, D]
     holder: np.ndarray  # [T+1, P] int, the holder of each province's capital
     # what happened in a step, for the event log written after compiled months
-    recognitions: np.ndarray  # [T+1] donors whose recognition the step's decisions changed
+    recognitions: np.ndarray  # [T+1] donors whose recognition stage the step's decisions changed
     capital_lost: np.ndarray  # [T+1, F] bool, lost its capital in this step
     joined: np.ndarray  # [T+1, F] bool
     left: np.ndarray  # [T+1, F] bool
@@ -194,12 +206,21 @@ class Record(NamedTuple):
     split: np.ndarray  # [T+1] bool, the government split in this step
 
 
+def stance_weight(rate: float, dt: float) -> float:
+    """Share of the gap to its target a stance closes in a step of ``dt`` months: ``1 - exp(-rate dt)``.
+
+    Computed once per scenario (an exponential each step cost as much as the rest of the rule).
+    """
+    return 1.0 - math.exp(-rate * dt)
+
+
 def blank_state(P: int, F: int, D: int) -> State:
     """A State of zeros with the given sizes (filled by the model, or by a test)."""
     z = np.zeros
     return State(
         control=z((P, F)), strength=z(F), funds=z(F), materiel=z(F), sentiment=z(P), population=z(P),
-        threat=z(D), recognised=z(D, dtype=bool), front=z(F, dtype=bool), momentum=z(F), territory=z(F),
+        threat=z(D), recognised=z(D, dtype=bool), stage=z(D, dtype=np.int64), dwell=z(D), sheltered_threat=z(D),
+        enemy_threat=z(D), front=z(F, dtype=bool), momentum=z(F), territory=z(F),
         held=z((P, F), dtype=bool), patron_share=z((F, D)), protection=z((P, F)), harm=z((P, F)), anger=z(P),
         offensive=np.ones(F), capital_lost=z(F, dtype=bool), air=z(F), holder=z(P, dtype=np.int64),
         joined=z(F, dtype=bool), left=z(F, dtype=bool),
@@ -216,6 +237,7 @@ def blank_record(T: int, P: int, F: int, D: int) -> Record:
         control=z((n, P, F)), strength=z((n, F)), funds=z((n, F)), materiel=z((n, F)),
         in_front=z((n, F), dtype=bool), population=z((n, P)), sentiment=z((n, P)), cohesion=z(n),
         legitimacy=z(n), threat=z((n, D)), stance=z((n, D)), recognised=z((n, D), dtype=bool),
+        recognition_stage=z((n, D), dtype=np.int64),
         money=z((n, D, F)), arms=z((n, D, F)), sanctuary=z((n, D, F)), strikes=z((n, D, F)), trade=z((n, D)),
         pressure=z((n, D)), attacks=z((n, F, D)), holder=z((n, P), dtype=np.int64),
         recognitions=z(n, dtype=np.int64),
@@ -237,18 +259,22 @@ def blank_const(P: int, F: int, D: int, **fields: object) -> Const:
     idx = np.array([j for i in range(P) for j in (i - 1, i + 1) if 0 <= j < P], dtype=np.int64)
     base = dict(
         dt=1.0, gov=0, split_child=-1, cohesion0=0.8, split_strength=0.0, split_home_share=0.0,
-        split_other_share=0.0, nb_ptr=ptr.astype(np.int64), nb_idx=idx, ruggedness=z(P), prior=np.full(P, 0.5),
+        split_other_share=0.0, stance_weight=stance_weight(Parameters().stance_rate, 1.0),
+        nb_ptr=ptr.astype(np.int64), nb_idx=idx, ruggedness=z(P), prior=np.full(P, 0.5),
         area_weight=np.full(P, 1.0 / P), area_ratio=one(P), terrain_rate=np.full(P, 0.1), territorial=one(F),
         noise_column=np.arange(F, dtype=np.int64), guerrilla=z(F), effectiveness=one(F), stealth=z(F),
         alignment=z(F), governance_weight=z(F), tax_rate=z(F), income=z(F), upkeep=one(F), air_decay=z(F),
         recruit_rate=z(F), pro_pool=z(F),
         security_appeal=z(F), defection=z(F), front_willing=z(F, dtype=bool), rivalry=z(F), sheltered=z(F),
-        growth=z(F), capacity=z(F), attack_rate=z(F), donor_eligible=z(F), capital=np.full(F, -1, np.int64), held0=z(F),
+        growth=z(F), capacity=z(F), attack_rate=z(F), donor_eligible=z(F), gov_sheltered=z(F), gov_enemy=z(F),
+        capital=np.full(F, -1, np.int64), held0=z(F),
         targets=z((F, D)), patrons=z((F, F)), hostility=z((F, F)), home=z((P, F)), home_weight=z((P, F)),
         extraction=one((P, F)), affinity=z((D, F)), econ=z(D), ct=z(D), threat_sensitivity=z(D),
         arms_willingness=z(D), success_weight=z(D), rivals=z((D, D)), rival_weight=z(D), backlash=z((D, D)),
         budget=z(D), arms_share=z(D), sanctuary_willingness=z(D), trade=z(D), sanctions=z(D), closure=z(D),
-        strike_capacity=z(D), recognition_threshold=np.full(D, 10.0), weight=one(D), donor_border=z((D, P)),
+        strike_capacity=z(D), engagement_threshold=np.full(D, 10.0),
+        ambassador_threshold=np.full(D, 10.0), recognition_threshold=np.full(D, 10.0), enemy_pull=z(D), weight=one(D),
+        donor_border=z((D, P)),
         pressure_weight=z(D),
     )
     unknown = set(fields) - set(base)

@@ -106,13 +106,16 @@ class EventRunner:
             m.funds[st.faction_keys.index(f)] += amount
         if se.cohesion is not None:
             m.government.cohesion = min(max(m.government.cohesion + se.cohesion, 0.0), 1.0)
-        for s, delta in se.threat.items():
+        for s, delta in se.threat.items():  # a shock of threat is blamed on the government's guests
             k = st.donor_keys.index(s)
             m.threat[k] = min(max(m.threat[k] + delta, 0.0), 1.0)
-        for s in se.recognise:
-            m.recognised[st.donor_keys.index(s)] = True
-        for s in se.withdraw_recognition:
-            m.recognised[st.donor_keys.index(s)] = False
+            m.state.sheltered_threat[k] = min(max(m.state.sheltered_threat[k] + delta, 0.0), 1.0)
+        for s in se.recognise:  # formal recognition for good: stage 3 at once
+            k = st.donor_keys.index(s)
+            m.recognised[k], m.state.stage[k], m.state.dwell[k] = True, 3, 0.0
+        for s in se.withdraw_recognition:  # back to an ambassador at most; the rules take it from there
+            k = st.donor_keys.index(s)
+            m.recognised[k], m.state.stage[k], m.state.dwell[k] = False, min(int(m.state.stage[k]), 2), 0.0
         for f in se.front:
             j = st.faction_keys.index(f)
             if m.strength[j] > 0:

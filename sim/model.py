@@ -104,7 +104,8 @@ class ConflictModel(Model):
         for name, value in (("control", st.control0), ("strength", st.strength0), ("funds", st.funds0),
                             ("materiel", st.materiel0), ("air", st.air0), ("sentiment", st.map.prior),
                             ("population", st.map.population), ("threat", st.threat0),
-                            ("recognised", st.recognised0)):
+                            ("recognised", st.recognised0), ("stage", st.stage0), ("stance", st.stance0),
+                            ("sheltered_threat", st.sheltered_threat0), ("enemy_threat", st.enemy_threat0)):
             getattr(s, name)[...] = value
         s.territory[:] = st.territory0
         s.held[...] = s.control >= self.pars.held_threshold

@@ -33,11 +33,18 @@ def _steps(mask: np.ndarray, first: int) -> list[int]:
     return (first + np.flatnonzero(mask)).tolist()
 
 
+#: What a state does when it reaches a stage of recognition (up) or falls back from it (down).
+_STAGE_UP = ("", "engages with", "accepts an ambassador of", "recognises")
+_STAGE_DOWN = ("breaks off its engagement with", "recalls its acceptance of the ambassador of",
+               "withdraws its recognition of")
+
+
 def _recognitions(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
     out = []
     for t in _steps(r.recognitions[first:last + 1] > 0, first):
-        for d in np.flatnonzero(r.recognised[t] != r.recognised[t - 1]):
-            verb = "recognises" if r.recognised[t, d] else "withdraws its recognition of"
+        for d in np.flatnonzero(r.recognition_stage[t] != r.recognition_stage[t - 1]):
+            new, old = int(r.recognition_stage[t, d]), int(r.recognition_stage[t - 1, d])
+            verb = _STAGE_UP[new] if new > old else _STAGE_DOWN[new]
             out.append((t, f"{st.donor_labels[d]} {verb} the {st.faction_labels[st.gov]} government"))
     return out
 

@@ -30,11 +30,16 @@ class Parameters(BaseModel):
 
     # --- territory -------------------------------------------------------------------------------------------
     held_threshold:           float = P(0.5,    "share",         "a province counts as held by an actor whose control share is at least this (a majority)", le=1)
-    # --- foreign support (ODD 7.1; Salehyan 2007; Byman et al. 2001) ----------------------------------------
+    # --- foreign policy and support (ODD 7.1; Salehyan 2007; Salehyan et al. 2011; Byman et al. 2001) ------
     momentum_memory:          float = P(0.25,   "1/month",       "weight of the latest month in the exponential average of territory change that donors watch", le=1)
     momentum_scale:           float = P(300.0,  "1/(share/month)", "converts a group's average monthly territory gain into the success signal (tanh) donors react to (the Catch-22)")
-    viability_scale:          float = P(5000.0, "fighters",      "strength at which a group looks half-viable to donors (donors back moderately strong groups)")
-    recognition_hysteresis:   float = P(0.15,   "stance",        "a recognition is withdrawn only when the stance falls this far below the recognition threshold", le=1)
+    viability_peak:           float = P(0.25,   "ratio",         "a group's fighters relative to the government's at which donors find it most worth backing: viability 4x/(1+x)^2 with x = ratio/peak (Salehyan, Gleditsch & Cunningham 2011: moderately strong groups)", ge=1e-3)
+    recognition_hysteresis:   float = P(0.15,   "stance",        "a state falls back one stage of recognition only when its stance falls this far below that stage's threshold", le=1)
+    stance_rate:              float = P(0.06,   "1/month",       "speed at which a state's stance moves toward the target its interests, threats, rivals and the government's hold set (partial adjustment: 1 - exp(-rate dt) of the gap per step)")
+    stage_dwell:              float = P(3.0,    "months",        "months a state's stance must stay above the next stage's threshold before it takes that step of recognition (one stage at a time)", ge=0.0)
+    bandwagon:                float = P(0.3,    "stance",        "fall in a stage's threshold when every other state (by recognition weight) has already taken that step: the cost of engaging falls as others engage", le=2)
+    hold_weight:              float = P(1.0,    "stance/share",  "stance lost per share of the country the government does not control: states deal with whoever controls the ground (effective-control test of recognition)")
+    ambassador_support_cut:   float = P(1.0,    "share",         "share of its support to the government's armed enemies a state stops once it has accepted the government's ambassador (stage 2 or more)", le=1)
     legitimacy_revenue:       float = P(0.5,    "x revenue",     "extra government revenue at full recognition (aid, trade, banking access)")
     # --- resources and recruitment (ODD 7.3; Epstein 2002; Cederman 2003) ------------------------------------
     income_per_capita:        float = P(30.0,   "USD/person/month", "taxable income per person (GDP per head about 360 USD/year after 2021, World Bank)")

@@ -32,6 +32,8 @@ class RunResult:
         population, sentiment: [T+1, P].
         cohesion, legitimacy: [T+1] government cohesion and international legitimacy.
         threat, stance, recognised: [T+1, D].
+        recognition_stage: [T+1, D] int, 0 none, 1 engagement, 2 an ambassador accepted, 3 formal
+            recognition (``recognised`` is stage 3).
         money, arms, sanctuary, strikes: [T+1, D, F] flows from donors to factions.
         trade, pressure: [T+1, D] flows between donors and the government.
         attacks: [T+1, F, D] attacks by factions on states.
@@ -63,6 +65,7 @@ class RunResult:
     threat: np.ndarray
     stance: np.ndarray
     recognised: np.ndarray
+    recognition_stage: np.ndarray
     money: np.ndarray
     arms: np.ndarray
     sanctuary: np.ndarray
@@ -111,6 +114,7 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     r.sentiment[t] = s.sentiment
     r.threat[t] = s.threat
     r.recognised[t] = s.recognised
+    r.recognition_stage[t] = s.stage
     r.cohesion[t] = s.cohesion[0]
     r.legitimacy[t] = s.legitimacy[0]
     r.stance[t] = s.stance
@@ -126,5 +130,5 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
 
 #: The record's arrays that a RunResult carries (the others say what happened, for the event log).
 RECORDED = ("control", "strength", "funds", "materiel", "in_front", "population", "sentiment", "cohesion",
-             "legitimacy", "threat", "stance", "recognised", "money", "arms", "sanctuary", "strikes", "trade",
-             "pressure", "attacks", "holder")
+             "legitimacy", "threat", "stance", "recognised", "recognition_stage", "money", "arms", "sanctuary",
+             "strikes", "trade", "pressure", "attacks", "holder")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.actors import FACTION_CLASSES
-from sim.bundles import Const, Pars, pars_bundle
+from sim.bundles import Const, Pars, pars_bundle, stance_weight
 from sim.calendar import STEP_MONTHS
 from sim.geography import Map
 from sim.mechanics.capitals import hold_capitals
@@ -34,7 +34,10 @@ class Setup:
         n_territorial: number of factions that hold ground (columns of the combat luck).
         resistance: [F] bool, factions that count as the armed resistance (kind rule).
         control0: [P, F] initial control; strength0, funds0, materiel0: [F]; threat0: [D];
-            recognised0: [D] bool; territory0: [F] initial share of the country's area;
+            recognised0: [D] bool; stage0: [D] int, the stage of recognition; stance0: [D] the
+            stance at the start (NaN: the target of the first step); sheltered_threat0,
+            enemy_threat0: [D] the initial threat attributed to the government's guests and to
+            its enemies (7.7); territory0: [F] initial share of the country's area;
             legitimacy0: the government's initial international legitimacy.
         holder0: [P] the faction holding each province's capital at the start (the government
             unless a faction lists the province in ``garrisons``); capital_lost0: [F] bool,
@@ -60,6 +63,10 @@ class Setup:
     materiel0: np.ndarray
     threat0: np.ndarray
     recognised0: np.ndarray
+    stage0: np.ndarray
+    stance0: np.ndarray
+    sheltered_threat0: np.ndarray
+    enemy_threat0: np.ndarray
     territory0: np.ndarray
     legitimacy0: float
     holder0: np.ndarray
@@ -118,7 +125,10 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
     control0 = _control0(spec, m)
     hold_capitals(control0, holder0, spec.parameters.capital_share)
     capital_lost0 = np.array([k >= 0 and holder0[k] != f for f, k in enumerate(const.capital)])
-    recognised0 = np.array([d.recognises for d in ds], dtype=bool)
+    stage0 = np.array([d.stage0 for d in ds], dtype=np.int64)
+    recognised0 = stage0 == 3
+    stance0 = np.array([np.nan if d.stance is None else d.stance for d in ds])
+    sheltered0, enemy0 = _threat_split(const, _fvec(ds, "threat"), _fvec(fs, "strength"))
     # computed once per scenario, not per run (and no BLAS call, whose threads spin, per run)
     territory0 = const.area_weight @ control0
     legitimacy0 = float(const.weight @ recognised0) / max(float(const.weight.sum()), 1e-12)
@@ -129,8 +139,22 @@ def _compile(spec: ScenarioSpec, m: Map) -> Setup:
         n_territorial=int(territorial.sum()), resistance=np.array([cls.resistance for cls in classes]),
         control0=control0, strength0=_fvec(fs, "strength"), funds0=_fvec(fs, "funds"), air0=_fvec(fs, "air_support"),
         materiel0=_fvec(fs, "materiel"), threat0=_fvec(ds, "threat"), recognised0=recognised0,
+        stage0=stage0, stance0=stance0, sheltered_threat0=sheltered0, enemy_threat0=enemy0,
         territory0=territory0, legitimacy0=legitimacy0, holder0=holder0, capital_lost0=capital_lost0,
     )
+
+
+def _threat_split(c: Const, threat: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The initial threat split between the government's guests and its enemies, by their latent threat.
+
+    Each state's initial threat is shared in proportion to the strength of the groups that
+    target it on either side (all to the guests when no group of either side targets it).
+    """
+    guests = (c.gov_sheltered * strength) @ c.targets
+    enemies = (c.gov_enemy * strength) @ c.targets
+    total = guests + enemies
+    share = np.divide(enemies, total, out=np.zeros_like(total), where=total > 0)
+    return threat * (1.0 - share), threat * share
 
 
 def _holders(spec: ScenarioSpec, m: Map, fi: dict[str, int], gov: int) -> np.ndarray:
@@ -151,8 +175,10 @@ def _scalars(spec: ScenarioSpec, fi: dict[str, int], gov: int) -> dict:
     """The step length, the government and its breakaway."""
     g = spec.factions[spec.government]
     child = spec.factions[g.splits_into] if g.splits_into else None
+    dt = STEP_MONTHS[spec.time_step]
     return dict(
-        dt=STEP_MONTHS[spec.time_step], gov=gov, split_child=fi[g.splits_into] if child else -1,
+        dt=dt, gov=gov, split_child=fi[g.splits_into] if child else -1,
+        stance_weight=stance_weight(spec.parameters.stance_rate, dt),
         cohesion0=g.cohesion, split_strength=child.split_strength if child else 0.0,
         split_home_share=child.split_home_share if child else 0.0,
         split_other_share=child.split_other_share if child else 0.0,
@@ -236,7 +262,13 @@ def _relations(spec: ScenarioSpec, fi: dict[str, int], classes: list, territoria
         for d, w in f.targets.items():
             targets[j, di[d]] = w
     eligible = territorial * np.array([1.0 if cls.donor_backed else 0.0 for cls in classes])
-    return dict(hostility=hostility, patrons=patrons, targets=targets, donor_eligible=eligible)
+    gov = fi[spec.government]
+    child = fs[gov].splits_into
+    hosts = [gov] + ([fi[child]] if child else [])
+    sheltered = (patrons[:, hosts].sum(axis=1) > 0).astype(float)
+    enemy = hostility[:, gov] * (1.0 - sheltered)
+    return dict(hostility=hostility, patrons=patrons, targets=targets, donor_eligible=eligible,
+                gov_sheltered=sheltered, gov_enemy=enemy)
 
 
 def _donor_arrays(spec: ScenarioSpec, m: Map, fi: dict[str, int]) -> dict:
@@ -257,7 +289,8 @@ def _donor_arrays(spec: ScenarioSpec, m: Map, fi: dict[str, int]) -> dict:
     v = {name: _fvec(ds, name) for name in (
         "economic_interest", "ct_interest", "threat_sensitivity", "arms_willingness", "success_weight",
         "rival_weight", "budget", "arms_share", "sanctuary_willingness", "trade", "sanctions", "border_closure",
-        "strike_capacity", "recognition_threshold", "weight")}
+        "strike_capacity", "engagement_threshold", "ambassador_threshold", "recognition_threshold", "weight",
+        "enemy_threat_pull")}
     return dict(
         affinity=affinity, econ=v["economic_interest"], ct=v["ct_interest"],
         threat_sensitivity=v["threat_sensitivity"], arms_willingness=v["arms_willingness"],
@@ -265,7 +298,9 @@ def _donor_arrays(spec: ScenarioSpec, m: Map, fi: dict[str, int]) -> dict:
         budget=v["budget"], arms_share=v["arms_share"],
         sanctuary_willingness=v["sanctuary_willingness"] * (donor_border.sum(axis=1) > 0), trade=v["trade"],
         sanctions=v["sanctions"], closure=v["border_closure"], strike_capacity=v["strike_capacity"],
-        recognition_threshold=v["recognition_threshold"], weight=v["weight"], donor_border=donor_border,
+        engagement_threshold=v["engagement_threshold"], ambassador_threshold=v["ambassador_threshold"],
+        recognition_threshold=v["recognition_threshold"], enemy_pull=v["enemy_threat_pull"], weight=v["weight"],
+        donor_border=donor_border,
         pressure_weight=np.maximum(np.maximum(v["sanctions"], v["border_closure"]), v["strike_capacity"]),
     )
 

@@ -226,9 +226,10 @@ def _donors(results: Sequence[RunResult]) -> _Columns:
             "stance": r.stance.ravel(),
             "threat": r.threat.ravel(),
             "recognises": r.recognised.ravel(),
+            "recognition_stage": r.recognition_stage.ravel(),
         })
     return _assemble(parts, {**_RUN, "donor": "category", "stance": "float64", "threat": "float64",
-                             "recognises": "bool"})
+                             "recognises": "bool", "recognition_stage": "int8"})
 
 
 def _government(results: Sequence[RunResult]) -> _Columns:

@@ -18,25 +18,34 @@ def _donor_args(S=2, F=3, **over):
         arms_willingness=np.ones(S), success_weight=np.zeros(S), rivals=np.zeros((S, S)),
         rival_weight=np.zeros(S), backlash=np.zeros((S, S)), patron_share=np.zeros((F, S)),
         budget=np.full(S, 10.0), arms_share=np.full(S, 0.5), sanctuary_willingness=np.zeros(S),
-        trade=np.zeros(S), sanctions=np.zeros(S), closure=np.zeros(S), recognised=np.zeros(S, dtype=bool),
+        trade=np.zeros(S), sanctions=np.zeros(S), closure=np.zeros(S), stage=np.zeros(S, dtype=np.int64),
         recognition_threshold=np.full(S, 0.8), hysteresis=0.1, weight=np.ones(S),
     )
     a.update(over)
     return a
 
 
-STATE_FIELDS = ("threat", "patron_share", "recognised")
+STATE_FIELDS = ("threat", "patron_share", "stage")
 
 
 def _bundles(a, P=4):
-    """Const, Pars and State of a donor test from its arguments."""
+    """Const, Pars and State of a donor test from its arguments.
+
+    The stance starts at its target (NaN) and a stage is taken at once (no dwell): each test
+    sees one month's decision as if the state had long held its interests. Every stage's
+    threshold is ``recognition_threshold`` (the lower ones are above it in ``blank_const``).
+    """
     S, F = a["affinity"].shape
     fields = {k: v for k, v in a.items() if k not in ("success", "eligible", "hysteresis", "theta", *STATE_FIELDS)}
     c = blank_const(P, F, S, threat_sensitivity=a["theta"], **fields)
     st = blank_state(P, F, S)
     for k in STATE_FIELDS:
         getattr(st, k)[...] = a[k]
-    return c, pars_bundle(recognition_hysteresis=a["hysteresis"]), st
+    st.sheltered_threat[:] = a["threat"]  # the stance reads the threat blamed on the government
+    st.territory[0] = 1.0  # the government holds the country
+    st.stance[:] = np.nan
+    st.recognised[:] = st.stage == 3
+    return c, pars_bundle(recognition_hysteresis=a["hysteresis"], stage_dwell=0.0, bandwagon=0.0), st
 
 
 def _decide(**over):
@@ -82,13 +91,13 @@ def test_spending_never_exceeds_budget_and_splits_arms():
 
 
 def test_recognition_has_hysteresis():
-    base = dict(affinity=np.array([[0.85, 0, 0], [0, 0, 0]]))
+    base = dict(affinity=np.array([[0.85, 0, 0], [0, 0, 0]]), stage=np.array([2, 0]))  # an ambassador accepted
     a, _, legit, changed = _decide(**base)
     assert a["recognised"][0] and changed == 1 and legit == 0.5
     # the stance dips below the threshold but within the hysteresis: recognition stays
-    b, _, _, changed = _decide(affinity=np.array([[0.75, 0, 0], [0, 0, 0]]), recognised=np.array([True, False]))
+    b, _, _, changed = _decide(affinity=np.array([[0.75, 0, 0], [0, 0, 0]]), stage=np.array([3, 0]))
     assert b["recognised"][0] and changed == 0
-    c, _, _, changed = _decide(affinity=np.array([[0.6, 0, 0], [0, 0, 0]]), recognised=np.array([True, False]))
+    c, _, _, changed = _decide(affinity=np.array([[0.6, 0, 0], [0, 0, 0]]), stage=np.array([3, 0]))
     assert not c["recognised"][0] and changed == 1
 
 

@@ -112,8 +112,9 @@ def test_run_summary_text_is_unchanged(folders, baseline):
     text = horizon_table(out, "baseline", 0).text(labels)
     assert text == _old_summary_table(out, labels, "baseline", 0)
     assert text in stdout, "the CLI prints the library's table"
-    # captured from run.py (seed 42, 3 replications, 14 months); recaptured when concentrated
-    # offensives and the terrain's defence of stakes (ODD 7.4.2) moved the numbers
+    # captured from run.py (seed 42, 3 replications, 14 months); recaptured when bounded grievance
+    # (ODD 7.5), foreign policy that moves (ODD 7.1) and concentrated offensives (ODD 7.4.2)
+    # moved the numbers
     assert textwrap.dedent("""\
         Territory share on 2023-12-01 (step 14), over 3 replication(s):
           actor                                                 median   90% band           provinces held (median)

@@ -15,7 +15,10 @@ Central Asia and the IMU and Jamaat Ansarullah).
 * strikes kill ``lethality dt capacity_s min(1, T_s) S_j`` of each group j targeting s;
 * ``T_s <- T_s (1 - decay dt) + (1 - T_s) min(1, per_attack * attacks_s + latent dt
   sum_j target_js S_j / 1000)``: threat saturates at 1; under a constant inflow ``i``
-  its steady state is ``i / (i + decay)``.
+  its steady state is ``i / (i + decay)``;
+* the same stock of the inflow from the groups the government shelters alone, ``T^sh_s``,
+  and from its armed enemies alone (ISKP), ``T^en_s``: the stance (7.1) reads whom a state
+  blames; strikes and event triggers read the total ``T_s``.
 """
 
 from __future__ import annotations
@@ -73,15 +76,22 @@ def attack(c: Const, p: Pars, s: State, draws: np.ndarray) -> None:
     dt = c.dt
     s.attacks[:, :] = 0.0
     inflow = np.zeros(D)
+    guests = np.zeros(D)  # the part of the inflow from groups the government shelters
+    enemies = np.zeros(D)  # and from its armed enemies
     for j in range(F):
         hit = draws[j] < 1.0 - math.exp(-c.attack_rate[j] * s.strength[j] * 1e-3 * dt)
         for q in range(D):
             if hit:
                 s.attacks[j, q] = c.targets[j, q]
-            inflow[q] += p.threat_per_attack * s.attacks[j, q] + p.latent_threat * dt * 1e-3 * c.targets[j, q] \
-                * s.strength[j]
+            i = p.threat_per_attack * s.attacks[j, q] + p.latent_threat * dt * 1e-3 * c.targets[j, q] * s.strength[j]
+            inflow[q] += i
+            guests[q] += c.gov_sheltered[j] * i
+            enemies[q] += c.gov_enemy[j] * i
+    keep = 1.0 - p.threat_decay * dt
     for q in range(D):
-        s.threat[q] = s.threat[q] * (1.0 - p.threat_decay * dt) + (1.0 - s.threat[q]) * min(inflow[q], 1.0)
+        s.threat[q] = s.threat[q] * keep + (1.0 - s.threat[q]) * min(inflow[q], 1.0)
+        s.sheltered_threat[q] = s.sheltered_threat[q] * keep + (1.0 - s.sheltered_threat[q]) * min(guests[q], 1.0)
+        s.enemy_threat[q] = s.enemy_threat[q] * keep + (1.0 - s.enemy_threat[q]) * min(enemies[q], 1.0)
 
 
 @jit

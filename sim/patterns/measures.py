@@ -251,10 +251,7 @@ def _stage_reached(res: Results, stage: str) -> np.ndarray:
     """(R, T, D): whether each donor has reached the stage of recognition."""
     if stage == "formal":
         return _column(res, "recognises") >= 1
-    if STAGE_COLUMN not in res.donor_columns:
-        raise NotMeasured(f"the results have no donors.{STAGE_COLUMN} column (the model has no staged "
-                          f"recognition yet: only formal recognition, donors.recognises)")
-    return res.donor_columns[STAGE_COLUMN] >= AMBASSADOR_STAGE
+    return _column(res, STAGE_COLUMN) >= AMBASSADOR_STAGE
 
 
 def _recognition_date(res: Results, m: Any) -> np.ndarray:

@@ -30,7 +30,7 @@ from sim.scenario.schema import DonorSpec, EventSpec, FactionSpec, ScenarioSpec,
 # Fields an event may not change: they are initial state (use ``state:`` effects) or identity.
 FROZEN_FACTION_FIELDS = frozenset({"label", "kind", "territorial", "strength", "funds", "materiel", "control",
                                    "holds_remainder", "cohesion", "dormant", "splits_into"})
-FROZEN_STATE_FIELDS = frozenset({"label", "kind", "country", "threat", "recognises"})
+FROZEN_STATE_FIELDS = frozenset({"label", "kind", "country", "threat", "recognises", "recognition_stage", "stance"})
 ALWAYS, NEVER = -10.0, 10.0  # recognition thresholds a stance cannot cross
 TIME_TRIGGERS = ("date", "month", "step")
 MAX_CONDITIONS_PER_FIELD = 6  # conditions changing one field: all 2**n sets of them that may have fired are followed

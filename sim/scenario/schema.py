@@ -141,7 +141,9 @@ class DonorSpec(_Strict):
     affinity: dict[str, Signed] = Field(default_factory=dict, description="baseline sympathy per faction")
     economic_interest: Share = Field(0.0, description="pull of deals with the government")
     ct_interest: Share = Field(0.0, description="interest in counter-terrorism cooperation with the government")
-    threat_sensitivity: NonNeg = Field(0.0, description="how much felt threat turns it against the government")
+    threat_sensitivity: NonNeg = Field(
+        0.0, description="how much the threat blamed on the government (its guests' attacks) turns it against it"
+    )
     threat: Share = Field(0.0, description="initial threat perception, in [0, 1]")
     success_weight: NonNeg = Field(0.0, description="how much a group's battlefield success draws its support")
     backlash: dict[str, Share] = Field(
@@ -155,11 +157,38 @@ class DonorSpec(_Strict):
         0.0, description="share of government revenue (customs, transit) lost when it closes the border under pressure"
     )
     strike_capacity: Share = Field(0.0, description="strike capacity against groups that target it")
-    recognises: bool = Field(False, description="recognises the government at the start")
+    enemy_threat_pull: NonNeg = Field(
+        0.0, description="stance gained per unit of threat from the government's armed enemies (a common enemy)"
+    )
+    recognises: bool = Field(False, description="recognises the government formally at the start (stage 3)")
+    recognition_stage: int | None = Field(
+        None, ge=0, le=3, description="stage of recognition at the start: 0 none, 1 engagement, 2 an ambassador "
+        "accepted, 3 formal recognition (default: 3 if it recognises, else 0)",
+    )
+    stance: float | None = Field(
+        None, ge=-10.0, le=10.0, description="stance toward the government at the start (default: its target)"
+    )
+    engagement_threshold: float = Field(0.0, ge=-10.0, le=10.0, description="stance above which it engages (stage 1)")
+    ambassador_threshold: float = Field(
+        0.5, ge=-10.0, le=10.0, description="stance above which it accepts the government's ambassador (stage 2)"
+    )
     recognition_threshold: float = Field(
-        0.8, ge=-10.0, le=10.0, description="stance above which it recognises the government"
+        0.8, ge=-10.0, le=10.0, description="stance above which it recognises the government formally (stage 3)"
     )
     weight: NonNeg = Field(1.0, description="weight of its recognition in the government's legitimacy")
+
+    @model_validator(mode="after")
+    def _stage_matches_recognition(self) -> DonorSpec:
+        if self.recognition_stage is not None and (self.recognition_stage == 3) != self.recognises:
+            raise ValueError("recognises: true goes with recognition_stage 3 (formal recognition), and only with it")
+        return self
+
+    @property
+    def stage0(self) -> int:
+        """The stage of recognition at the start."""
+        if self.recognition_stage is not None:
+            return self.recognition_stage
+        return 3 if self.recognises else 0
 
 
 class AttackCondition(_Strict):
