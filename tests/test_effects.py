@@ -34,9 +34,6 @@ KNOWN_FAILURES = {
                            "36 months: +0.031 pp [+0.030, +0.032] (n=30, seed 1); mechanism 3 expects a decrease",
     "c_ct_resistance": "ct_partnership RAISES the resistance's territory at 36 months: +0.016 pp [+0.015, +0.017] "
                        "(n=30, seed 1); its claim is that the partnership strengthens the Taliban against it",
-    "m10_sanctuary_1996": "weak since concentrated offensives (ODD 7.4.2): sanctuary_protection 0 lowers the "
-                          "1996-2001 alliance's territory at 48 months by -1.42 pp [-2.08, -0.76] (n=30, seed 1) "
-                          "but by -0.52 pp [-1.27, +0.23] with this test's 20 runs: not clear of zero",
     "c_united_pooling": "united_front with front_synergy 0 LOWERS the resistance's territory at 36 months: "
                         "-0.024 pp [-0.036, -0.012] (n=30, seed 1): unity pays only through the bonus parameter",
 }
