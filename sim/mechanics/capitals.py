@@ -65,43 +65,40 @@ def hold_capitals(control: np.ndarray, holder: np.ndarray, share: float) -> None
             control[i, f] = share if f == h else control[i, f] * scale
 
 
+# The helpers called once per province take arrays and numbers, not the bundles: passing a
+# bundle to a compiled call touches the reference count of every array in it.
 @jit
-def terrain_defence(c: Const, p: Pars, i: int) -> float:
-    """How much rugged terrain multiplies a defender's power at province ``i``'s stake."""
-    return 1.0 + p.rugged_defence * c.ruggedness[i]
+def stake_defence(rug: float, rugged_defence: float, alignment: float, sentiment: float, w: float) -> float:
+    """How much terrain and a city's walls multiply the power of a stake's defender.
 
-
-@jit
-def walls(c: Const, p: Pars, s: State, i: int, h: int) -> float:
-    """How much a city's walls restore an unpopular garrison: the support it lacks does not weaken it.
-
-    A garrison behind walls does not depend on the countryside's support; a popular one
-    still gains from it. Returns ``1 / min(1, 1 - w + 2 w support)`` (7.4's support factor).
+    Terrain: ``1 + rugged_defence rug``. Walls: the support an unpopular garrison lacks does
+    not weaken it (a popular one keeps its gain), ``1 / min(1, 1 - w + 2 w support)`` (7.4's
+    support factor, ``support = 0.5 + alignment (sentiment - 0.5)``).
     """
-    support = 0.5 + c.alignment[h] * (s.sentiment[i] - 0.5)
-    factor = 1.0 - p.popular_support_weight + 2.0 * p.popular_support_weight * support
-    return 1.0 / factor if 0.0 < factor < 1.0 else 1.0
+    factor = 1.0 - w + 2.0 * w * (0.5 + alignment * (sentiment - 0.5))
+    walls = 1.0 / factor if 0.0 < factor < 1.0 else 1.0
+    return (1.0 + rugged_defence * rug) * walls
 
 
 @jit
-def attacker(c: Const, e: np.ndarray, i: int, h: int) -> int:
+def attacker(hostility: np.ndarray, e: np.ndarray, i: int, h: int) -> int:
     """The hostile faction with the most fighting power in province ``i`` against holder ``h`` (-1: none)."""
     best, best_e = -1, 0.0
     for g in range(e.shape[1]):
-        if c.hostility[h, g] > 0.0 and e[i, g] > best_e:
+        if hostility[h, g] > 0.0 and e[i, g] > best_e:
             best, best_e = g, e[i, g]
     return best
 
 
 @jit
-def lost_neighbours(c: Const, holder: np.ndarray, i: int, h: int) -> float:
+def lost_neighbours(nb_ptr: np.ndarray, nb_idx: np.ndarray, holder: np.ndarray, i: int, h: int) -> float:
     """Share of province ``i``'s neighbours whose capital ``h`` does not hold (encirclement)."""
-    n = c.nb_ptr[i + 1] - c.nb_ptr[i]
+    n = nb_ptr[i + 1] - nb_ptr[i]
     if n == 0:
         return 0.0
     lost = 0
-    for e in range(c.nb_ptr[i], c.nb_ptr[i + 1]):
-        if holder[c.nb_idx[e]] != h:
+    for e in range(nb_ptr[i], nb_ptr[i + 1]):
+        if holder[nb_idx[e]] != h:
             lost += 1
     return lost / n
 
@@ -119,6 +116,26 @@ def national_loss(c: Const, holder: np.ndarray, h: int) -> float:
 
 
 @jit
+def morale(c: Const, p: Pars, s: State, national: float, h: int) -> float:
+    """The holder's part of the demoralisation: national losses, cohesion, pay and its own capital.
+
+    Args:
+        c: constants (the government).
+        p: parameters (the cascade factors).
+        s: state (cohesion, funds, capitals lost).
+        national: the government's national loss (:func:`national_loss`); ignored for other holders.
+        h: the holder.
+    """
+    gov = h == c.gov
+    cohesion = s.cohesion[0] if gov else 1.0
+    lost = national if gov else 0.0
+    unpaid = 1.0 if s.funds[h] <= 0.0 else 0.0
+    centre = 1.0 if s.capital_lost[h] else 0.0
+    return (1.0 + p.cascade_national * lost) * (1.0 + p.cascade_cohesion * (1.0 - cohesion)) \
+        * (1.0 + p.cascade_unpaid * unpaid) * (1.0 + p.cascade_centre * centre)
+
+
+@jit
 def demoralisation(c: Const, p: Pars, s: State, before: np.ndarray, i: int, h: int) -> float:
     """How much the cascade multiplies the superiority a garrison feels (1: not at all; module docstring).
 
@@ -130,14 +147,8 @@ def demoralisation(c: Const, p: Pars, s: State, before: np.ndarray, i: int, h: i
         i: the province.
         h: its holder.
     """
-    cohesion = s.cohesion[0] if h == c.gov else 1.0
-    national = national_loss(c, before, h)
-    unpaid = 1.0 if s.funds[h] <= 0.0 else 0.0
-    centre = 1.0 if s.capital_lost[h] else 0.0
-    return (1.0 + p.cascade_neighbours * lost_neighbours(c, before, i, h)) \
-        * (1.0 + p.cascade_national * national) \
-        * (1.0 + p.cascade_cohesion * (1.0 - cohesion)) * (1.0 + p.cascade_unpaid * unpaid) \
-        * (1.0 + p.cascade_centre * centre)
+    return (1.0 + p.cascade_neighbours * lost_neighbours(c.nb_ptr, c.nb_idx, before, i, h)) \
+        * morale(c, p, s, national_loss(c, before, h), h)
 
 
 @jit
@@ -209,14 +220,22 @@ def garrisons(c: Const, p: Pars, s: State, e: np.ndarray, deployed: np.ndarray, 
     """
     P = e.shape[0]
     before = s.holder.copy()  # encirclement is judged on the step's start, whatever the provinces' order
+    national = national_loss(c, before, c.gov)
+    spirit = np.empty(e.shape[1])  # each holder's morale, once a step
+    for h in range(e.shape[1]):
+        spirit[h] = morale(c, p, s, national, h)
     for i in range(P):
         h = before[i]
-        a = attacker(c, e, i, h)
+        a = attacker(c.hostility, e, i, h)
         if a < 0 or s.materiel[a] <= 0.0:
             continue  # capture needs an enemy with arms
-        defence = e[i, h] * terrain_defence(c, p, i) * walls(c, p, s, i, h)
+        defence = e[i, h] * stake_defence(c.ruggedness[i], p.rugged_defence, c.alignment[h], s.sentiment[i],
+                                          p.popular_support_weight)
         ratio = min(e[i, a] / defence, 1e6) if defence > 0.0 else 1e6
-        felt = ratio * demoralisation(c, p, s, before, i, h) / p.capture_superiority
+        felt = ratio * spirit[h] / p.capture_superiority
+        if felt * (1.0 + p.cascade_neighbours) <= 1.0:
+            continue  # not even full encirclement would make this garrison give up
+        felt *= 1.0 + p.cascade_neighbours * lost_neighbours(c.nb_ptr, c.nb_idx, before, i, h)
         if felt > 1.0 and draws[i] < 1.0 - np.exp(-p.surrender_rate * c.dt * (felt - 1.0)):
             surrender(s, deployed, p.surrender_transfer, i, h, a)
             if h == c.gov:  # each fall shakes every garrison of the government (the cascade)

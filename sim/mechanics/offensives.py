@@ -13,7 +13,7 @@ give it there; it attacks the ``offensive_objectives`` best of those where that
 superiority reaches ``offensive_threshold``, sharing the force equally among them. With
 nothing to defend or attack, the mobile force stays with the spread force. Every faction
 decides on the spread deployment (simultaneously) and the mobile forces arrive together.
-Rugged terrain multiplies a stake's defender (``capitals.terrain_defence``), both in this
+Rugged terrain multiplies a stake's defender (``capitals.stake_defence``), both in this
 choice and in the garrison's surrender, and still slows whoever takes ground (``combat``).
 
 Equations (f faction, i province, D0 the spread deployment, u per-fighter power):
@@ -40,7 +40,7 @@ import numpy as np
 
 from sim.bundles import Const, Pars, State
 from sim.jit import jit
-from sim.mechanics.capitals import terrain_defence, walls
+from sim.mechanics.capitals import stake_defence
 from sim.mechanics.resources import materiel_bonus
 
 _NONE = 1e6  # superiority against a stake nobody defends
@@ -69,28 +69,28 @@ def unit_power(c: Const, p: Pars, s: State, support: np.ndarray, luck: np.ndarra
 
 
 @jit
-def near(c: Const, p: Pars, control: np.ndarray, i: int, f: int) -> bool:
+def near(nb_ptr: np.ndarray, nb_idx: np.ndarray, control: np.ndarray, presence: float, i: int, f: int) -> bool:
     """Whether faction ``f`` has ground in province ``i`` or next to it (it can reach the stake)."""
     best = 0.0
-    for e in range(c.nb_ptr[i], c.nb_ptr[i + 1]):
-        best = max(best, control[c.nb_idx[e], f])
-    return control[i, f] + best >= p.offensive_presence
+    for e in range(nb_ptr[i], nb_ptr[i + 1]):
+        best = max(best, control[nb_idx[e], f])
+    return control[i, f] + best >= presence
 
 
 @jit
-def defender(c: Const, p: Pars, s: State, i: int, f: int) -> int:
+def defender(hostility: np.ndarray, holder: np.ndarray, control: np.ndarray, valley: float, i: int, f: int) -> int:
     """The faction defending province ``i``'s stake against ``f`` (-1: no stake for ``f`` there).
 
     The stake is the capital if a hostile holds it, else a valley: a hostile's share of at
-    least ``valley_share`` in a province whose capital ``f`` holds.
+    least ``valley`` (``valley_share``) in a province whose capital ``f`` holds.
     """
-    h = s.holder[i]
+    h = holder[i]
     if h != f:
-        return h if c.hostility[f, h] > 0.0 else -1
-    best, share = -1, p.valley_share
-    for g in range(s.control.shape[1]):
-        if c.hostility[f, g] > 0.0 and s.control[i, g] >= share:
-            best, share = g, s.control[i, g]
+        return h if hostility[f, h] > 0.0 else -1
+    best, share = -1, valley
+    for g in range(control.shape[1]):
+        if hostility[f, g] > 0.0 and control[i, g] >= share:
+            best, share = g, control[i, g]
     return best
 
 
@@ -100,11 +100,12 @@ def superiority(c: Const, p: Pars, s: State, e0: np.ndarray, u: np.ndarray, mobi
     P = e0.shape[0]
     r = np.zeros(P)
     for i in range(P):
-        h = defender(c, p, s, i, f)
-        if h < 0 or not near(c, p, s.control, i, f):
+        h = defender(c.hostility, s.holder, s.control, p.valley_share, i, f)
+        if h < 0 or not near(c.nb_ptr, c.nb_idx, s.control, p.offensive_presence, i, f):
             continue
         mine = e0[i, f] + mobile * u[i, f]
-        theirs = e0[i, h] * terrain_defence(c, p, i) * walls(c, p, s, i, h)
+        theirs = e0[i, h] * stake_defence(c.ruggedness[i], p.rugged_defence, c.alignment[h], s.sentiment[i],
+                                          p.popular_support_weight)
         r[i] = min(mine / theirs, _NONE) if theirs > 0.0 else _NONE
     return r
 
