@@ -20,15 +20,14 @@ names the settings that move it by more than a factor of two (a knife-edge marke
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import math
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
+from sim.csvtext import rows_csv
 from sim.effects.arms import excludes_zero, level, paired, run_arms
 from sim.effects.load import Arm, Conclusion, EffectsError, Robustness, load_robustness
 from sim.effects.outcomes import OUTCOMES
@@ -207,12 +206,7 @@ def markdown(rows: Sequence[Row], rob: Robustness, header: str) -> str:
 
 def table_csv(rows: Sequence[Row]) -> str:
     """The robustness rows as CSV (long form: one row per setting and conclusion; shares as fractions)."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(Row.__dataclass_fields__), lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow(asdict(r))
-    return buf.getvalue()
+    return rows_csv(rows, Row)
 
 
 def _parameters(rob: Robustness, given: str | None) -> list[str]:

@@ -12,13 +12,12 @@ command fail.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
+from sim.csvtext import rows_csv
 from sim.effects.arms import excludes_zero, paired, run_arms
 from sim.effects.load import Effect, EffectsError, load_effects
 from sim.effects.outcomes import OUTCOMES
@@ -101,12 +100,7 @@ def markdown(rows: Sequence[Row], header: str) -> str:
 
 def table_csv(rows: Sequence[Row]) -> str:
     """The effects as CSV, one row per effect (shares as fractions of the country)."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(Row.__dataclass_fields__), lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow(asdict(r))
-    return buf.getvalue()
+    return rows_csv(rows, Row)
 
 
 def root() -> Path:

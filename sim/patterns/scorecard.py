@@ -17,17 +17,16 @@ The scorecard is a report: patterns that fail do not make the command fail.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import io
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sim.csvtext import rows_csv
 from sim.patterns.load import Pattern, PatternError, check_names, load_patterns
 from sim.patterns.measures import Measured, NotMeasured, Results, measure
 from sim.patterns.schema import EPOCH
@@ -154,12 +153,7 @@ def markdown(rows: Sequence[Row], header: str) -> str:
 
 def table_csv(rows: Sequence[Row]) -> str:
     """The scorecard as CSV, one row per pattern (numbers in the measure's unit; dates as days since 1970)."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(Row.__dataclass_fields__), lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow(asdict(r))
-    return buf.getvalue()
+    return rows_csv(rows, Row)
 
 
 def console(rows: Sequence[Row]) -> str:
