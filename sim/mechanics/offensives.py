@@ -36,6 +36,8 @@ Equations (f faction, i province, D0 the spread deployment, u per-fighter power)
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sim.bundles import Const, Pars, State
@@ -68,6 +70,23 @@ def unit_power(c: Const, p: Pars, s: State, support: np.ndarray, luck: np.ndarra
     return out
 
 
+class Ground(NamedTuple):
+    """The few arrays the objective rules read, gathered once a step.
+
+    Handing a compiled call these instead of the whole bundles saves touching the
+    reference count of every array in them, once per faction and province.
+    """
+
+    hostility: np.ndarray
+    holder: np.ndarray
+    control: np.ndarray
+    nb_ptr: np.ndarray
+    nb_idx: np.ndarray
+    ruggedness: np.ndarray
+    alignment: np.ndarray
+    sentiment: np.ndarray
+
+
 @jit
 def near(nb_ptr: np.ndarray, nb_idx: np.ndarray, control: np.ndarray, presence: float, i: int, f: int) -> bool:
     """Whether faction ``f`` has ground in province ``i`` or next to it (it can reach the stake)."""
@@ -95,19 +114,17 @@ def defender(hostility: np.ndarray, holder: np.ndarray, control: np.ndarray, val
 
 
 @jit
-def superiority(c: Const, p: Pars, s: State, e0: np.ndarray, u: np.ndarray, mobile: float, f: int) -> np.ndarray:
-    """Prospective superiority ``r_if`` of ``f``'s whole mobile force at each of its stakes (0: no stake)."""
-    P = e0.shape[0]
-    r = np.zeros(P)
-    for i in range(P):
-        h = defender(c.hostility, s.holder, s.control, p.valley_share, i, f)
-        if h < 0 or not near(c.nb_ptr, c.nb_idx, s.control, p.offensive_presence, i, f):
+def superiority(g: Ground, p: Pars, e0: np.ndarray, u: np.ndarray, mobile: float, f: int, r: np.ndarray) -> None:
+    """Prospective superiority ``r_if`` of ``f``'s whole mobile force at each of its stakes, into ``r`` (0: none)."""
+    for i in range(e0.shape[0]):
+        r[i] = 0.0
+        h = defender(g.hostility, g.holder, g.control, p.valley_share, i, f)
+        if h < 0 or not near(g.nb_ptr, g.nb_idx, g.control, p.offensive_presence, i, f):
             continue
         mine = e0[i, f] + mobile * u[i, f]
-        theirs = e0[i, h] * stake_defence(c.ruggedness[i], p.rugged_defence, c.alignment[h], s.sentiment[i],
+        theirs = e0[i, h] * stake_defence(g.ruggedness[i], p.rugged_defence, g.alignment[h], g.sentiment[i],
                                           p.popular_support_weight)
         r[i] = min(mine / theirs, _NONE) if theirs > 0.0 else _NONE
-    return r
 
 
 @jit
@@ -140,18 +157,21 @@ def _taken(picked: np.ndarray, n: int, i: int) -> bool:
 
 
 @jit
-def defend(c: Const, s: State, e0: np.ndarray, mobile: float, f: int, out: np.ndarray) -> bool:
-    """Send the mobile force to ``f``'s threatened capitals; False (nothing sent) if none is threatened."""
+def defend(g: Ground, e0: np.ndarray, mobile: float, f: int, out: np.ndarray, z: np.ndarray) -> bool:
+    """Send the mobile force to ``f``'s threatened capitals; False (nothing sent) if none is threatened.
+
+    ``z`` is scratch space, one per province.
+    """
     P, F = e0.shape
-    z = np.zeros(P)
     total = 0.0
     for i in range(P):
-        if s.holder[i] != f:
+        z[i] = 0.0
+        if g.holder[i] != f:
             continue
         worst = 0.0
-        for g in range(F):
-            if c.hostility[f, g] > 0.0:
-                worst = max(worst, e0[i, g])
+        for k in range(F):
+            if g.hostility[f, k] > 0.0:
+                worst = max(worst, e0[i, k])
         z[i] = max(worst / e0[i, f] - 1.0, 0.0) if e0[i, f] > 0.0 else (1.0 if worst > 0.0 else 0.0)
         total += z[i]
     if total <= 0.0:
@@ -177,15 +197,18 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     A faction first defends its threatened capitals, else attacks its best objectives, else
     keeps its mobile force with the spread one.
     """
-    F = d0.shape[1]
+    P, F = d0.shape
     e0 = d0 * u
     out = d0.copy()
+    g = Ground(c.hostility, s.holder, s.control, c.nb_ptr, c.nb_idx, c.ruggedness, c.alignment, s.sentiment)
+    scratch = np.empty(P)
     for f in range(F):
         if c.territorial[f] <= 0.0 or s.strength[f] <= 0.0:
             continue
         mobile = p.mobile_share * s.strength[f]
-        if defend(c, s, e0, mobile, f, out[:, f]):
+        if defend(g, e0, mobile, f, out[:, f], scratch):
             continue
-        if not attack(p, superiority(c, p, s, e0, u, mobile, f), mobile, out[:, f]):
+        superiority(g, p, e0, u, mobile, f, scratch)
+        if not attack(p, scratch, mobile, out[:, f]):
             spread(d0[:, f], mobile, out[:, f])
     return out
