@@ -88,6 +88,16 @@ def ours(out: Path) -> bool:
     return entries <= FILES and bool(entries & (FILES - {MANIFEST, "figures"}))
 
 
+def occupied(out: Path) -> str | None:
+    """The one-line refusal if ``out`` (held by this command) already holds files besides its lock, else None.
+
+    For the commands that write only into a new or empty folder (patterns, effects, robustness).
+    """
+    if any(e.name != LOCK for e in out.iterdir()):
+        return f"--out: {out} already holds files; choose a new or empty folder"
+    return None
+
+
 def default_out(name: str) -> Path:
     """A new folder ``results/<name>_<date-time>`` (with a counter if that exists)."""
     base = Path("results") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"

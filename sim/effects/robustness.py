@@ -225,7 +225,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     Raises:
         EffectsError: a bad robustness file or option (the command line makes it exit code 2).
     """
-    from sim.folder import LOCK, default_out, writer
+    from sim.folder import default_out, occupied, writer
 
     rob = load_robustness(args.file or root() / DEFAULT_FILE)
     parameters = _parameters(rob, getattr(args, "parameters", None))
@@ -234,8 +234,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     command = " ".join(["run.py", *args.argv])
     t0 = time.perf_counter()
     with writer(out, command):
-        if any(e.name != LOCK for e in out.iterdir()):
-            raise EffectsError(f"--out: {out} already holds files; choose a new or empty folder")
+        if refusal := occupied(out):
+            raise EffectsError(refusal)
         print(f"Robustness: {len(rob.conclusions)} conclusion(s) at {1 + 2 * len(parameters)} setting(s) of "
               f"{len(parameters)} judgement parameter(s) (+-{rob.spread:.0%}), {reps} paired replication(s), "
               f"seed {seed}" + ("" if args.seed is not None else " (drawn; pass --seed to repeat)"), flush=True)

@@ -164,7 +164,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
     Raises:
         EffectsError: a bad effects file or option (the command line makes it exit code 2).
     """
-    from sim.folder import LOCK, default_out, writer
+    from sim.folder import default_out, occupied, writer
 
     effects = load_effects(args.file or root() / DEFAULT_FILE)
     reps, seed = options(args, DEFAULT_REPLICATIONS)
@@ -172,8 +172,8 @@ def cmd_effects(args: argparse.Namespace) -> int:
     command = " ".join(["run.py", *args.argv])
     t0 = time.perf_counter()
     with writer(out, command):
-        if any(e.name != LOCK for e in out.iterdir()):
-            raise EffectsError(f"--out: {out} already holds files; choose a new or empty folder")
+        if refusal := occupied(out):
+            raise EffectsError(refusal)
         arms = [a for e in effects for a in (e.reference, e.variant)]
         print(f"Effects: {len(effects)} comparison(s) on {len(set(arms))} arm(s), {reps} paired replication(s), "
               f"seed {seed}" + ("" if args.seed is not None else " (drawn; pass --seed to repeat)"), flush=True)

@@ -217,7 +217,7 @@ def cmd_patterns(args: argparse.Namespace) -> int:
         PatternError: bad pattern files or options (the command line makes it exit code 2).
     """
     from sim.batch import limits, load_points, run_batch
-    from sim.folder import LOCK, writer
+    from sim.folder import occupied, writer
 
     patterns = load_patterns(_files(args.files))
     scenarios = _check(patterns)
@@ -232,8 +232,8 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     command = " ".join(["run.py", *args.argv])
     t0 = time.perf_counter()
     with writer(out, command):
-        if any(e.name != LOCK for e in out.iterdir()):
-            raise PatternError(f"--out: {out} already holds files; choose a new or empty folder")
+        if refusal := occupied(out):
+            raise PatternError(refusal)
         print(f"Scorecard of {len(patterns)} pattern(s) on {len(scenarios)} scenario(s), {reps} replication(s) "
               f"each, seed {seed}" + ("" if args.seed is not None else " (drawn; pass --seed to repeat)"), flush=True)
         failed = 0
