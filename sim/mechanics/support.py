@@ -11,7 +11,8 @@ Equations (s donor, f faction, g government):
   exported terror, mechanism 6; economic deals and counter-terrorism pull the other way);
 * hostility ``h_s = max(0, -v_s)``, engagement ``e_s = max(0, v_s)``;
 * success ``q_f = tanh(k_m * momentum_f) + S_f / (S_f + S_half)``: recent gains and
-  viability (the Catch-22, mechanism 1; Salehyan et al. 2011: moderately strong groups);
+  viability (the Catch-22, mechanism 1; Salehyan et al. 2011: moderately strong groups), plus
+  the attention a group's recent attacks draw (``raids.add_attention``, ODD 7.7.1);
 * rival pull ``r_s = w_r * sum_{s' rival of s} e_{s'}`` (Byman et al. 2001: support
   follows rivals backing the other side);
 * intensity ``x[s,f] = clip(arms_will_s * (affinity[s,f] + h_s + r_s) * (1 + beta_s q_f)
@@ -33,6 +34,7 @@ import numpy as np
 
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
+from sim.mechanics.raids import add_attention
 
 
 @jit
@@ -126,6 +128,7 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """
     F = s.strength.shape[0]
     success = success_signal(s.momentum, s.strength, p.momentum_scale, p.viability_scale)
+    add_attention(p, s.notice, success)
     eligible = np.zeros(F)
     for f in range(F):
         if s.strength[f] > 0.0:
