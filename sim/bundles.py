@@ -155,6 +155,8 @@ class State(NamedTuple):
     pressure: np.ndarray  # [D] on the government
     strikes: np.ndarray  # [D, F] fighters killed
     attacks: np.ndarray  # [F, D] this month's (read next month by event triggers)
+    raids: np.ndarray  # [P, F] int32, this step's attacks on the government's forces (counts)
+    notice: np.ndarray  # [F] decaying stock of a group's attacks that donors notice (7.7.1)
     security_pool: np.ndarray  # [1] former security forces available to a resistance
     legitimacy: np.ndarray  # [1] the government's international legitimacy
     revenue_factor: np.ndarray  # [1] share of its revenue sanctions and closures leave the government
@@ -171,6 +173,7 @@ class Draws(NamedTuple):
     split: np.ndarray  # [T] uniforms for the government's split
     attack: np.ndarray  # [T, F] uniforms for attacks abroad
     capture: np.ndarray  # [T, P] uniforms for garrisons' surrender
+    raid: np.ndarray  # [T, P, n_territorial] uniforms for attacks on the government's forces (7.7.1)
 
 
 class Record(NamedTuple):
@@ -196,6 +199,7 @@ class Record(NamedTuple):
     trade: np.ndarray  # [T+1, D]
     pressure: np.ndarray
     attacks: np.ndarray  # [T+1, F, D]
+    raids: np.ndarray  # [T+1, P, F] int32, attacks on the government's forces
     holder: np.ndarray  # [T+1, P] int, the holder of each province's capital
     # what happened in a step, for the event log written after compiled months
     recognitions: np.ndarray  # [T+1] donors whose recognition stage the step's decisions changed
@@ -225,7 +229,8 @@ def blank_state(P: int, F: int, D: int) -> State:
         offensive=np.ones(F), capital_lost=z(F, dtype=bool), air=z(F), holder=z(P, dtype=np.int64),
         joined=z(F, dtype=bool), left=z(F, dtype=bool),
         stance=z(D), money=z((D, F)), arms=z((D, F)), sanctuary=z((D, F)), trade=z(D), pressure=z(D),
-        strikes=z((D, F)), attacks=z((F, D)), security_pool=z(1), legitimacy=z(1), revenue_factor=np.ones(1),
+        strikes=z((D, F)), attacks=z((F, D)), raids=z((P, F), dtype=np.int32), notice=z(F), security_pool=z(1),
+        legitimacy=z(1), revenue_factor=np.ones(1),
         cohesion=z(1), split=z(1, dtype=bool),
     )
 
@@ -239,8 +244,8 @@ def blank_record(T: int, P: int, F: int, D: int) -> Record:
         legitimacy=z(n), threat=z((n, D)), stance=z((n, D)), recognised=z((n, D), dtype=bool),
         recognition_stage=z((n, D), dtype=np.int64),
         money=z((n, D, F)), arms=z((n, D, F)), sanctuary=z((n, D, F)), strikes=z((n, D, F)), trade=z((n, D)),
-        pressure=z((n, D)), attacks=z((n, F, D)), holder=z((n, P), dtype=np.int64),
-        recognitions=z(n, dtype=np.int64),
+        pressure=z((n, D)), attacks=z((n, F, D)), raids=z((n, P, F), dtype=np.int32),
+        holder=z((n, P), dtype=np.int64), recognitions=z(n, dtype=np.int64),
         capital_lost=z((n, F), dtype=bool),
         joined=z((n, F), dtype=bool), left=z((n, F), dtype=bool), front_size=z(n, dtype=np.int64),
         split=z(n, dtype=bool),

@@ -42,6 +42,7 @@ class ConflictModel(Model):
                         supporters and former security forces (mechanisms 4, 9)
     3. combat.step      deployment, contest for control, attrition, defections, capital loss
                         (mechanism 3 gates gains)
+    3b. raids.step      groups attack the government's forces as counts; harm, losses, notice
     4. sentiment.step   sentiment and migration (mechanisms 4, 5)
     5. alliances.step   resistance fronts form or break; the government's cohesion moves and
                         it may split (mechanisms 2, 7)
@@ -121,7 +122,8 @@ class ConflictModel(Model):
 
         Replication i then sees the same numbers in every scenario with the same actors.
         Luck matters only for factions that hold ground (one column each) and is drawn per
-        month, whatever the step, so a finer step does not average it away.
+        month, whatever the step, so a finer step does not average it away. The raids' uniforms
+        likewise have one column per faction that holds ground (only those can be hostile).
         """
         P, F, T, dt = self.setup.map.n, len(self.setup.faction_keys), self.horizon, self.dt
         months_drawn = int(np.ceil(T * dt - 1e-9))
@@ -133,6 +135,7 @@ class ConflictModel(Model):
             split=self.streams.cohesion.random(T),
             attack=self.streams.terror.random((T, F)),
             capture=self.streams.capitals.random((T, P)),
+            raid=self.streams.raids.random((T, P, self.setup.n_territorial)),
         )
 
     def _luck(self, sd: float) -> np.ndarray:

@@ -134,6 +134,17 @@ class Parameters(BaseModel):
     threat_per_attack:        float = P(0.15,   "threat",        "rise of a state's threat perception per month with an attack on it")
     latent_threat:            float = P(0.02,   "threat/1000 fighters/month", "threat felt per month from the strength of groups that target a state")
     strike_lethality:         float = P(0.02,   "1/month",       "share of a targeted group killed per month by a state's full strike capacity", le=1)
+    # --- attacks as events (ODD 7.7.1; UN Monitoring Team S/2022/419, S/2023/370; UNAMA quarterly reports) ----
+    raid_rate:                float = P(4.0,    "attacks/1000 fighters/month", "attacks on the government's forces per month by 1000 fighters with ample arms and funds (judgement: a few to ~20 NRF attacks and a few AFF attacks a quarter at baseline strength, the order of magnitude the UN Monitoring Team and UNAMA report every quarter)")
+    raid_arms_half:           float = P(1.0,    "million USD",   "materiel at which arms give half their boost to a group's attack tempo (judgement: the resistance's stocks are about this size)")
+    raid_funds_half:          float = P(1.0,    "million USD",   "funds at which money gives half its boost to the attack tempo (judgement, as for arms)")
+    raid_floor:               float = P(0.25,   "share",         "share of the tempo a group keeps without arms or without funds (small arms and volunteers; judgement)", le=1)
+    raid_sanctuary:           float = P(0.5,    "share",         "rise of the attack tempo at full sanctuary across a border (safe rear bases, Salehyan 2007; judgement)")
+    raid_harm:                float = P(1.0,    "people/attack", "civilians harmed per attack, blamed on the attacker (modest: UNAMA attributes few civilian casualties to resistance attacks)")
+    raid_losses:              float = P(3.0,    "fighters/attack", "government fighters killed per attack (judgement: ambushes and raids on posts kill a few)")
+    raid_memory:              float = P(0.3,    "1/month",       "share of the notice of past attacks that fades per month (attention fades in about three months)", le=1)
+    raid_attention:           float = P(0.1,    "success",       "most a group's attacks add to the success signal donors see (modest next to territory and viability, 7.1)")
+    raid_attention_scale:     float = P(10.0,   "attacks",       "notice of past attacks at which attention is tanh(1) of its maximum", ge=1e-6)
 
     @classmethod
     def table(cls) -> list[tuple[str, Any, str, str]]:

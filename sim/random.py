@@ -14,7 +14,7 @@ import numpy as np
 
 #: The subsystems that draw random numbers, in a fixed order. The order is part of
 #: the reproducibility contract: appending a stream is safe, reordering is not.
-STREAM_NAMES: tuple[str, ...] = ("mesa", "combat", "alliances", "cohesion", "terror", "capitals")
+STREAM_NAMES: tuple[str, ...] = ("mesa", "combat", "alliances", "cohesion", "terror", "capitals", "raids")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Streams:
         cohesion: the Taliban split draw.
         terror: jihadist attacks.
         capitals: garrisons' surrender.
+        raids: attacks on the government's forces (7.8).
     """
 
     seed: int
@@ -38,6 +39,7 @@ class Streams:
     cohesion: np.random.Generator
     terror: np.random.Generator
     capitals: np.random.Generator
+    raids: np.random.Generator
 
 
 def make_streams(seed: int) -> Streams:

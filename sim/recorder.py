@@ -37,6 +37,7 @@ class RunResult:
         money, arms, sanctuary, strikes: [T+1, D, F] flows from donors to factions.
         trade, pressure: [T+1, D] flows between donors and the government.
         attacks: [T+1, F, D] attacks by factions on states.
+        raids: [T+1, P, F] attacks by factions on the government's forces, by province (counts).
         holder: [T+1, P] the faction holding each province's capital.
         held_threshold: share at or above which a province counts as held.
         area: [P] province areas.
@@ -73,6 +74,7 @@ class RunResult:
     trade: np.ndarray
     pressure: np.ndarray
     attacks: np.ndarray
+    raids: np.ndarray
     holder: np.ndarray
     held_threshold: float
     area: np.ndarray
@@ -125,10 +127,11 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     r.trade[t] = s.trade
     r.pressure[t] = s.pressure
     r.attacks[t] = s.attacks
+    r.raids[t] = s.raids
     r.holder[t] = s.holder
 
 
 #: The record's arrays that a RunResult carries (the others say what happened, for the event log).
 RECORDED = ("control", "strength", "funds", "materiel", "in_front", "population", "sentiment", "cohesion",
              "legitimacy", "threat", "stance", "recognised", "recognition_stage", "money", "arms", "sanctuary",
-             "strikes", "trade", "pressure", "attacks", "holder")
+             "strikes", "trade", "pressure", "attacks", "raids", "holder")

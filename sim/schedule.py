@@ -17,13 +17,14 @@ from numba import literal_unroll
 from sim import recorder
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import entry
-from sim.mechanics import alliances, combat, resources, sentiment, space, support, terror
+from sim.mechanics import alliances, combat, raids, resources, sentiment, space, support, terror
 
 #: The phases of a step, in order (ODD element 3).
 PHASES = (
     support.step,    # 1-2. donors decide; money, arms, trade paid; sanctuary, recognition, pressure (7.1)
     resources.step,  # 3. taxes, upkeep, recruits, arms purchases (7.3)
     combat.step,     # 4. deployment, contest for control, attrition, defections, capital loss (7.4)
+    raids.step,      # 4b. groups attack the government's forces: counts, harm, losses, notice (7.7.1)
     sentiment.step,  # 5. sentiment and migration (7.5)
     alliances.step,  # 6. fronts form or break; cohesion; the government may split (7.6)
     terror.step,     # 7. sheltered groups grow, states strike, attacks raise threat (7.7)

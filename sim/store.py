@@ -23,6 +23,9 @@ step and date):
 * ``government.parquet``: run x step: cohesion, legitimacy.
 * ``capitals.parquet``: run x step x province: holder, the faction holding the province's
   capital (city and district centre); "holds a province" means holding its capital.
+* ``attacks.parquet``: run x step x (group, province, target): count of attacks (non-zero
+  only); attacks on the government's forces by province, attacks abroad on states with
+  province ``abroad`` (count 1 for a month with an attack).
 * ``events.parquet`` and ``events.txt``: the event log in plain words.
 """
 
@@ -40,6 +43,7 @@ import pandas as pd
 
 from sim.atomic import named, write_atomic, write_text_atomic
 from sim.tables import (
+    attacks_frame,
     capitals_frame,
     chunk_tables,
     donors_frame,
@@ -50,11 +54,11 @@ from sim.tables import (
     trajectories_frame,
 )
 
-__all__ = ["TABLES", "ShardStore", "capitals_frame", "chunk_tables", "donors_frame", "events_frame", "flows_frame",
-           "government_frame", "part_files", "provinces_frame", "read_part", "read_parts", "trajectories_frame",
-           "write_parts"]
+__all__ = ["TABLES", "ShardStore", "attacks_frame", "capitals_frame", "chunk_tables", "donors_frame", "events_frame",
+           "flows_frame", "government_frame", "part_files", "provinces_frame", "read_part", "read_parts",
+           "trajectories_frame", "write_parts"]
 
-TABLES = ("trajectories", "provinces", "flows", "donors", "government", "capitals", "events")
+TABLES = ("trajectories", "provinces", "flows", "donors", "government", "capitals", "attacks", "events")
 
 
 def write_parts(out: Path, key: str, tables: dict[str, bytes]) -> None:

@@ -257,6 +257,25 @@ def _capitals(results: Sequence[RunResult]) -> _Columns:
     return _assemble(parts, {**_RUN, "province": "category", "holder": "category"})
 
 
+def _attacks(results: Sequence[RunResult]) -> _Columns:
+    """Attacks (non-zero counts only): on the government's forces by province, and abroad on states."""
+    parts = []
+    for r in results:
+        P = len(r.provinces)
+        t, i, f = np.nonzero(r.raids)
+        n = r.raids[t, i, f]
+        ta, fa, q = np.nonzero(r.attacks)
+        parts.append({
+            **_run_columns(r, np.concatenate([t, ta])),
+            "group": _Cat(np.concatenate([f, fa]), r.factions),
+            "province": _Cat(np.concatenate([i, np.full(ta.size, P)]), [*r.provinces, "abroad"]),
+            "target": _Cat(np.concatenate([np.zeros(t.size, np.int64), 1 + q]), [r.factions[r.gov], *r.donors]),
+            "count": np.concatenate([n, np.ones(ta.size, np.int32)]),
+        })
+    return _assemble(parts, {**_RUN, "group": "category", "province": "category", "target": "category",
+                             "count": "int32"})
+
+
 def _events(results: Sequence[RunResult]) -> _Columns:
     """The event log of every run."""
     parts = []
@@ -295,6 +314,11 @@ def government_frame(results: Sequence[RunResult]) -> pd.DataFrame:
 def capitals_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     """Long table run x step x province: the holder of each province's capital."""
     return _frame(_capitals(results))
+
+
+def attacks_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """Attacks (non-zero counts only): on the government's forces by province, and abroad on states."""
+    return _frame(_attacks(results))
 
 
 def events_frame(results: Sequence[RunResult]) -> pd.DataFrame:
@@ -347,6 +371,7 @@ def chunk_tables(results: Sequence[RunResult], point: int, columns: dict[str, An
         "donors": _donors(results),
         "government": _government(results),
         "capitals": _capitals(results),
+        "attacks": _attacks(results),
         "events": _events(results),
     }
     return {k: _parquet_bytes(v) for k, v in tables.items()}

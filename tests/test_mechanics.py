@@ -375,7 +375,8 @@ def _terror(control_patron, draws, threat=None):
     if threat is not None:
         st.threat[:] = threat
     d = Draws(luck=np.ones((1, P, F)), luck_month=np.zeros(1, np.int64), alliance=np.zeros((1, F + 1)),
-              split=np.ones(1), attack=np.array([draws]), capture=np.ones((1, P)))
+              split=np.ones(1), attack=np.array([draws]), capture=np.ones((1, P)),
+              raid=np.zeros((1, P, F)))
     terror.step(c, p, st, d, None, 1)
     return st.strength, st.threat, st.strikes, st.attacks
 

@@ -29,7 +29,8 @@ Equations (s donor, f faction, g government):
 * success ``q_f = tanh(k_m * momentum_f) + 4 x_f / (1 + x_f)^2`` with ``x_f = (S_f / S_g) /
   viability_peak``: recent gains and an inverted U in strength relative to the government
   (the Catch-22, mechanism 1; Salehyan, Gleditsch & Cunningham 2011: donors back
-  moderately strong groups, not hopeless ones nor those that can win alone);
+  moderately strong groups, not hopeless ones nor those that can win alone), plus the
+  attention a group's recent attacks draw (``raids.add_attention``, ODD 7.7.1);
 * rival pull ``r_s = w_r,s * sum_{s' rival of s} e_{s'}`` (Salehyan et al. 2011, Byman et
   al. 2001: support goes where rivals back the other side);
 * intensity ``x[s,f] = clip(arms_will_s * (affinity[s,f] + h_s + r_s) * (1 + beta_s q_f)
@@ -51,6 +52,7 @@ import numpy as np
 
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
+from sim.mechanics.raids import add_attention
 
 
 @jit
@@ -235,6 +237,7 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """
     F = s.strength.shape[0]
     success = success_signal(s.momentum, s.strength, s.strength[c.gov], p.momentum_scale, p.viability_peak)
+    add_attention(p, s.notice, success)
     eligible = np.zeros(F)
     for f in range(F):
         if s.strength[f] > 0.0:
