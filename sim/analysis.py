@@ -142,7 +142,7 @@ def _outcome_rows(t: pd.DataFrame, kinds: dict[tuple[str, str], str], splits: di
     for o in (o for o in OUTCOMES if o.how == "active"):
         flag = (t[rows[o.actors]].set_index(_KEYS)[o.measure.column] > 0).rename(o.name)
         out = out.merge(flag.reset_index(), on=_KEYS, how="left")
-        out[o.name] = out[o.name].fillna(False).astype(bool)
+        out[o.name] = out[o.name].astype("boolean").fillna(False).astype(bool)  # runs without the actor: False
     out["scenario"] = out["scenario"].astype(str)
     return out
 

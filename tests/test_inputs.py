@@ -153,7 +153,7 @@ def test_an_error_in_a_chain_blames_the_file_that_is_wrong(tmp_path):
     ("name: .hidden\n", "name"),
     ("name: x\nfactions:\n  a/b: {label: A, kind: insurgent, strength: 1}\n", "factions.a/b"),
     ("name: x\ndonors:\n  ..: {label: D}\n", "donors..."),
-    ('name: x\nevents:\n  - {name: "e\\n1", text: t, when: {step: 1}}\n', "events.0.name"),
+    ('name: x\nevents:\n  - {name: "e\\n1", text: t, when: {step: 1}}\n', "events[0].name"),
     ('name: x\nfactions:\n  nrf:\n    label: "two\\nlines"\n', "factions.nrf.label"),
 ])
 def test_unsafe_names_are_refused(tmp_path, body, field):

@@ -21,7 +21,7 @@ from sim.effects.outcomes import OUTCOMES
 from sim.effects.schema import ArmSpec, ConclusionSpec, EffectsFileSpec, EffectSpec, RobustnessFileSpec
 from sim.parameters import Parameters
 from sim.scenario import ScenarioError, ScenarioSpec, load_scenario, read_yaml
-from sim.scenario.errors import suggest
+from sim.scenario.errors import format_validation_error, suggest
 
 
 class EffectsError(ValueError):
@@ -65,47 +65,6 @@ def overrides(values: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(f"{k}={json.dumps(v)}" for k, v in values.items()))
 
 
-def _where(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for p in loc:
-        if isinstance(p, int) and parts:
-            parts[-1] += f"[{p}]"
-        else:
-            parts.append(str(p)[:60])
-    return ".".join(parts) or "(top level)"
-
-
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
-    """The model whose field the last key of ``loc`` is (for the list of valid keys)."""
-    for p in loc[:-1]:
-        if isinstance(p, int):
-            continue
-        field = model.model_fields.get(str(p))
-        if field is None:
-            break
-        inner = [a for a in getattr(field.annotation, "__args__", (field.annotation,)) if isinstance(a, type)
-                 and issubclass(a, BaseModel)]
-        model = inner[0] if inner else model
-    return model
-
-
-def _message(path: Path, model: type[BaseModel], exc: ValidationError) -> str:
-    """One line for the first error: file, field, what was expected, what was found."""
-    e = exc.errors()[0]
-    loc = tuple(e.get("loc", ()))
-    where = _where(loc)
-    if e["type"] == "extra_forbidden":
-        keys = list(_model_at(model, loc).model_fields)
-        hint = suggest(loc[-1], keys)
-        return f"{path}: {where}: unknown key{hint or ' (valid keys: ' + ', '.join(keys) + ')'}"
-    if e["type"] == "missing":
-        return f"{path}: {where}: required field is missing"
-    msg = e.get("msg", "invalid value").replace("Value error, ", "")
-    found = e.get("input")
-    shown = type(found).__name__ if isinstance(found, dict | list) else repr(found)[:60]
-    return f"{path}: {where}: {msg}; found {shown}"
-
-
 def _read(path: Path, model: type[BaseModel]) -> Any:
     if not path.is_file():
         raise EffectsError(f"{path}: file not found")
@@ -116,7 +75,7 @@ def _read(path: Path, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise EffectsError(_message(path, model, exc)) from None
+        raise EffectsError(format_validation_error(str(path), exc, model)) from None
 
 
 def _scenario(path: Path, given: str, where: str) -> Path:

@@ -21,7 +21,7 @@ from sim.calendar import horizon_steps, step_dates
 from sim.geography import Map
 from sim.patterns.schema import EPOCH, MEASURES, NEVER, PatternFileSpec, PatternSpec
 from sim.scenario import ScenarioError, ScenarioSpec, read_yaml
-from sim.scenario.errors import suggest
+from sim.scenario.errors import describe_error, field_path, suggest
 
 
 class PatternError(ValueError):
@@ -101,17 +101,16 @@ def _where(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel]]:
 
     The measure's ``kind`` tag, which pydantic puts in the location, is left out.
     """
-    parts: list[str] = []
+    kept: list[Any] = []
     model: type[BaseModel] = PatternFileSpec
     for k, p in enumerate(loc):
         if isinstance(p, int):
-            parts[-1:] = [f"{parts[-1] if parts else ''}[{p}]"]
             model = PatternSpec if loc[k - 1] == "patterns" else model
         elif k and loc[k - 1] == "measure" and p in MEASURES:
             model = MEASURES[p]
-        else:
-            parts.append(str(p)[:60])
-    return ".".join(parts) or "(top level)", model
+            continue
+        kept.append(p)
+    return field_path(tuple(kept)), model
 
 
 def _keys(model: type[BaseModel]) -> list[str]:
@@ -128,16 +127,7 @@ def _message(path: Path, exc: ValidationError) -> str:
         return f"{path}: {where}.kind: unknown measure {tag!r}{suggest(tag, list(MEASURES))} (measures: {kinds})"
     if e["type"] == "union_tag_not_found":
         return f"{path}: {where}.kind: required field is missing (measures: {kinds})"
-    if e["type"] == "extra_forbidden":
-        name = str(e["loc"][-1])
-        hint = suggest(name, _keys(model))
-        return f"{path}: {where}: unknown key{hint or ' (valid keys: ' + ', '.join(_keys(model)) + ')'}"
-    if e["type"] == "missing":
-        return f"{path}: {where}: required field is missing"
-    msg = e.get("msg", "invalid value").replace("Value error, ", "")
-    found = e.get("input")
-    shown = type(found).__name__ if isinstance(found, dict | list) else repr(found)[:60]
-    return f"{path}: {where}: {msg}; found {shown}"
+    return describe_error(str(path), where, e, _keys(model))
 
 
 def _validate(path: Path, data: dict[str, Any]) -> PatternFileSpec:

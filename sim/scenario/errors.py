@@ -105,17 +105,45 @@ def _found_text(found: Any) -> str:
     return _cut(repr(found) if not isinstance(found, dict | list) else type(found).__name__)
 
 
-def _unknown_key(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def field_path(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as ``events[0].when.step`` (``(top level)`` when empty)."""
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int) and parts:
+            parts[-1] += f"[{p}]"
+        else:
+            parts.append(_cut(p) if isinstance(p, str) else _found_text(p))
+    return ".".join(parts) or "(top level)"
+
+
+def unknown_key(key: Any, valid: list[str]) -> str:
     """``unknown key`` with the closest valid key, or the list of valid keys when none is close."""
-    parent = model_at(root, loc[:-1])
-    valid = list(parent.model_fields) if parent else []
-    hint = suggest(loc[-1], valid) if valid else ""
+    hint = suggest(key, valid) if valid else ""
     listing = "" if hint else f" (valid keys: {', '.join(valid)})"
     return f"unknown key{hint}{listing}"
 
 
+def describe_error(path: str, where: str, e: Any, valid: list[str]) -> str:
+    """One line for the pydantic error ``e`` at field ``where``: what was expected, what was found.
+
+    Args:
+        path: the file (or ``--set`` option) the data came from.
+        where: the field, as :func:`field_path` writes it.
+        e: one of ``ValidationError.errors()``.
+        valid: the keys allowed beside the field (for an unknown key).
+    """
+    if e["type"] == "extra_forbidden":
+        return f"{path}: {where}: {unknown_key(e['loc'][-1], valid)}"
+    if e["type"] == "missing":
+        return f"{path}: {where}: required field is missing"
+    msg = e.get("msg", "invalid value").replace("Value error, ", "")
+    return f"{path}: {where}: {msg}; found {_found_text(e.get('input'))}"
+
+
 def format_validation_error(path: str, err: ValidationError, root: type[BaseModel]) -> str:
-    """One line for the first error: file, dotted field path, what was expected, what was found.
+    """One line for the first error: file, field path, what was expected, what was found.
+
+    Every input file (scenarios, pattern files, effect files) reports its errors this way.
 
     Args:
         path: the file (or ``--set`` option) the data came from.
@@ -125,11 +153,6 @@ def format_validation_error(path: str, err: ValidationError, root: type[BaseMode
     errors = err.errors()
     e = errors[0]
     loc = tuple(e.get("loc", ()))
-    where = ".".join(_found_text(p) if not isinstance(p, str) else _cut(p) for p in loc) or "(top level)"
-    if e["type"] == "extra_forbidden":
-        return f"{path}: {where}: {_unknown_key(root, loc)}"
-    if e["type"] == "missing":
-        return f"{path}: {where}: required field is missing"
-    msg = e.get("msg", "invalid value").replace("Value error, ", "")
+    parent = model_at(root, loc[:-1])
     more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
-    return f"{path}: {where}: {msg}; found {_found_text(e.get('input'))}{more}"
+    return describe_error(path, field_path(loc), e, list(parent.model_fields) if parent else []) + more
