@@ -35,8 +35,6 @@ KNOWN_FAILURES = {
     "m10_sanctuary_1996": "removing sanctuary's protection changes the 1996-2001 alliance's territory at 48 months "
                           "by -4.9 pp [-17.8, +7.8] (n=30, seed 1): the hindcast's top runs, where the alliance "
                           "takes Kabul and the Taliban government dissolves, swamp the effect",
-    "c_united_pooling": "united_front with front_synergy 0 LOWERS the resistance's territory at 36 months: "
-                        "-0.023 pp [-0.036, -0.010] (n=30, seed 1): unity pays only through the bonus parameter",
 }
 
 
