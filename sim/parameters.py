@@ -93,6 +93,7 @@ class Parameters(BaseModel):
     capital_collapse:         float = P(0.4,    "share",         "share of an actor's fighters that desert when it loses its capital", le=1)
     # --- concentrated offensives (ODD 7.4.2; Cederman 1997, 2003 GeoSim) ----------------------------------------
     mobile_share:             float = P(0.3,    "share",         "share of a faction's fighters in its mobile force, sent to objectives instead of spread over its ground", le=1)
+    seat_guard:               float = P(0.3,    "share",         "share of a faction's mobile force it keeps at its own capital while it holds it (judgement: governments garrison their seat with their best units)", le=1)
     offensive_objectives:     float = P(3.0,    "objectives",    "most objectives a faction's mobile force attacks at once (it shares the force equally among them)", ge=1, le=34)
     offensive_threshold:      float = P(3.0,    "ratio",         "local superiority the mobile force must give a faction at a stake before it attacks there (GeoSim's superiority threshold)", ge=0)
     offensive_presence:       float = P(0.2,    "share",         "control a faction needs in a province, plus its largest share next to it, to reach a stake there", le=2)

@@ -41,6 +41,18 @@ def test_an_attacker_masses_its_mobile_force_on_its_best_objective_and_a_defende
     assert defence == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
 
 
+def test_a_government_keeps_its_seat_guard_at_its_capital_and_defends_with_the_rest():
+    c, s, d0 = _world()
+    c = c._replace(capital=np.array([4, -1]))
+    p = pars_bundle(mobile_share=0.3, offensive_objectives=1, offensive_threshold=3.0, seat_guard=0.4)
+    defence = concentrate(c, p, s, d0, np.ones((P, F)))[:, 0] - d0[:, 0]
+    # 300 mobile: 120 stay at the seat (province 4, unthreatened), 180 reinforce province 2
+    assert defence == pytest.approx([0.0, 0.0, 180.0, 0.0, 120.0])
+    s.holder[4] = 1  # a seat lost is guarded no more: the whole mobile force defends what is left
+    defence = concentrate(c, p, s, d0, np.ones((P, F)))[:, 0] - d0[:, 0]
+    assert defence == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
+
+
 def test_no_objective_below_the_threshold_and_the_mobile_force_stays_spread():
     c, s, d0 = _world()
     p = pars_bundle(mobile_share=0.3, offensive_threshold=100.0)

@@ -3,8 +3,10 @@
 Summary of rule: a faction does not spread all its fighters evenly. It keeps
 ``1 - mobile_share`` of them spread over its ground (``combat.deploy``) and sends the rest,
 its mobile force, where the stakes are, as states in Cederman's GeoSim pick the front
-where their local superiority passes a threshold (Cederman 1997, 2003). A faction whose
-own capitals are threatened defends first: its mobile force reinforces them in
+where their local superiority passes a threshold (Cederman 1997, 2003). A faction keeps
+``seat_guard`` of its mobile force at its own seat while it holds it (governments garrison
+their capital with their best units). With the rest, a faction whose own capitals are
+threatened defends first: its mobile force reinforces them in
 proportion to the enemy superiority each faces (the ANDSF's commandos were sent from
 city to city in July 2021, SIGAR 22-22-IP). Otherwise it attacks. Its objectives are the
 capitals an enemy holds next to its ground, and the valleys an enemy holds inside a
@@ -18,7 +20,8 @@ choice and in the garrison's surrender, and still slows whoever takes ground (``
 
 Equations (f faction, i province, D0 the spread deployment, u per-fighter power):
 
-* spread ``D0 = deploy(C, (1 - mobile_share) S)``; mobile ``M_f = mobile_share S_f``;
+* spread ``D0 = deploy(C, (1 - mobile_share) S)``; mobile ``M_f = mobile_share S_f``, of
+  which ``seat_guard M_f`` stays at f's own capital while f holds it (the rest is ``M_f`` below);
 * per-fighter power ``u_if = q_f arms_f reach_if (1 - w + 2 w support_if) luck_if``, for
   the government times ``1 - cohesion_power (1 - cohesion)`` (its will to fight);
   ``E0 = D0 u``;
@@ -206,6 +209,10 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
         if c.territorial[f] <= 0.0 or s.strength[f] <= 0.0:
             continue
         mobile = p.mobile_share * s.strength[f]
+        seat = c.capital[f]
+        if seat >= 0 and s.holder[seat] == f and p.seat_guard > 0.0:  # the seat of power is always held strongly
+            out[seat, f] += p.seat_guard * mobile
+            mobile *= 1.0 - p.seat_guard
         if defend(g, e0, mobile, f, out[:, f], scratch):
             continue
         superiority(g, p, e0, u, mobile, f, scratch)
