@@ -96,7 +96,7 @@ class Parameters(BaseModel):
     seat_guard:               float = P(0.3,    "share",         "share of a faction's mobile force it keeps at its own capital while it holds it (judgement: governments garrison their seat with their best units)", le=1)
     offensive_objectives:     float = P(3.0,    "objectives",    "most objectives a faction's mobile force attacks at once (it shares the force equally among them)", ge=1, le=34)
     offensive_threshold:      float = P(3.0,    "ratio",         "local superiority the mobile force must give a faction at a stake before it attacks there (GeoSim's superiority threshold)", ge=0)
-    offensive_presence:       float = P(0.2,    "share",         "control a faction needs in a province, plus its largest share next to it, to reach a stake there", le=2)
+    offensive_presence:       float = P(0.2,    "share",         "control a faction needs in a province to reach a stake there from inside it; it reaches a stake next to a capital it holds in any case", le=1)
     valley_share:             float = P(0.2,    "share",         "an enemy's share of a province whose capital a faction holds at which its valleys become an objective", le=1)
     rugged_defence:           float = P(2.0,    "x power",       "extra power of a stake's defender per unit of ruggedness, in a garrison's surrender and an attacker's choice of objectives (mountain valleys resist)")
     cohesion_capitals:        float = P(3.0,    "1/capitals share", "government cohesion lost per share of the country's capitals it loses in a step (each fall shakes every garrison)")

@@ -8,7 +8,7 @@ import pytest
 
 from sim.bundles import blank_const, blank_state, pars_bundle
 from sim.mechanics.capitals import dissolve, garrisons
-from sim.mechanics.offensives import concentrate
+from sim.mechanics.offensives import concentrate, near
 from sim.model import ConflictModel
 from sim.random import replication_seed
 from sim.scenario import load_scenario
@@ -53,6 +53,16 @@ def test_a_government_keeps_its_seat_guard_at_its_capital_and_defends_with_the_r
     assert defence == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
 
 
+def test_a_stake_is_reached_from_ground_in_its_province_or_from_a_neighbouring_capital():
+    c, s, _ = _world()
+    # the enemy has 0.1 of province 3 and 0.7 next door, but every capital is the government's
+    assert near(c.nb_ptr, c.nb_idx, s.control, s.holder, 0.2, 2, 1)
+    assert not near(c.nb_ptr, c.nb_idx, s.control, s.holder, 0.2, 3, 1), "a band next door is no base"
+    s.holder[2] = 1  # once it holds province 2's capital, province 3's is within reach
+    assert near(c.nb_ptr, c.nb_idx, s.control, s.holder, 0.2, 3, 1)
+    assert not near(c.nb_ptr, c.nb_idx, s.control, s.holder, 0.2, 4, 1)
+
+
 def test_no_objective_below_the_threshold_and_the_mobile_force_stays_spread():
     c, s, d0 = _world()
     p = pars_bundle(mobile_share=0.3, offensive_threshold=100.0)
@@ -65,9 +75,9 @@ def test_splitting_among_several_objectives_and_terrain_deters_attackers():
     p = pars_bundle(mobile_share=0.3, offensive_objectives=3, offensive_threshold=1.2)
     c, s, d0 = _world()
     flat = concentrate(c, p, s, d0, np.ones((P, F)))[:, 1] - d0[:, 1]
-    # four stakes pass 1.2:1 with the mobile force (2: 8, 1: 2, 3: 1.5, 0: 1.33); the best three
-    # get a third of it each
-    assert flat == pytest.approx([0.0, 100.0, 100.0, 100.0, 0.0])
+    # three stakes in reach pass 1.2:1 with the mobile force (2: 8, 1: 2, 0: 1.33; province 3,
+    # where it has only 0.1, is out of reach); each gets a third of it
+    assert flat == pytest.approx([100.0, 100.0, 100.0, 0.0, 0.0])
     c, s, d0 = _world(rugged=0.95)
     steep = concentrate(c, p, s, d0, np.ones((P, F)))[:, 1] - d0[:, 1]
     # the terrain multiplies every defender by 1 + 2 x 0.95: only province 2 (8 / 2.9) still passes

@@ -25,7 +25,7 @@ Equations (f faction, i province, D0 the spread deployment, u per-fighter power)
 * per-fighter power ``u_if = q_f arms_f reach_if (1 - w + 2 w support_if) luck_if``, for
   the government times ``1 - cohesion_power (1 - cohesion)`` (its will to fight);
   ``E0 = D0 u``;
-* f is present near i when ``C_if + max_{j nb i} C_jf >= offensive_presence``;
+* f reaches i when ``C_if >= offensive_presence`` or f holds the capital of a neighbour of i;
 * stake of i for f: its capital, if a hostile h holds it (defender h); or a valley, if
   f holds the capital and the hostile h with most control there has at least
   ``valley_share``;
@@ -91,12 +91,20 @@ class Ground(NamedTuple):
 
 
 @jit
-def near(nb_ptr: np.ndarray, nb_idx: np.ndarray, control: np.ndarray, presence: float, i: int, f: int) -> bool:
-    """Whether faction ``f`` has ground in province ``i`` or next to it (it can reach the stake)."""
-    best = 0.0
+def near(nb_ptr: np.ndarray, nb_idx: np.ndarray, control: np.ndarray, holder: np.ndarray, presence: float, i: int,
+         f: int) -> bool:
+    """Whether faction ``f`` can reach province ``i``'s stake: ground there, or a neighbouring capital as a base.
+
+    Ground there is a share of at least ``presence``. A band in the hills next door is no base
+    for an assault on a city; a neighbouring province's capital is (GeoSim's states attack from
+    the provinces they hold).
+    """
+    if control[i, f] >= presence:
+        return True
     for e in range(nb_ptr[i], nb_ptr[i + 1]):
-        best = max(best, control[nb_idx[e], f])
-    return control[i, f] + best >= presence
+        if holder[nb_idx[e]] == f:
+            return True
+    return False
 
 
 @jit
@@ -122,7 +130,7 @@ def superiority(g: Ground, p: Pars, e0: np.ndarray, u: np.ndarray, mobile: float
     for i in range(e0.shape[0]):
         r[i] = 0.0
         h = defender(g.hostility, g.holder, g.control, p.valley_share, i, f)
-        if h < 0 or not near(g.nb_ptr, g.nb_idx, g.control, p.offensive_presence, i, f):
+        if h < 0 or not near(g.nb_ptr, g.nb_idx, g.control, g.holder, p.offensive_presence, i, f):
             continue
         mine = e0[i, f] + mobile * u[i, f]
         theirs = e0[i, h] * stake_defence(g.ruggedness[i], p.rugged_defence, g.alignment[h], g.sentiment[i],
