@@ -117,7 +117,7 @@ def contest_shares(power: np.ndarray, control: np.ndarray, front: np.ndarray, sy
         for f in range(F):
             if n_front >= 2 and front[f]:
                 out[i, f] = coalition * power[i, f] / pooled / total if pooled > 0.0 else 0.0
-            else:
+            elif out[i, f] != 0.0:  # a faction without power keeps its 0 (and a division is saved)
                 out[i, f] /= total
     return out
 
@@ -149,8 +149,21 @@ def shift_control(control: np.ndarray, target: np.ndarray, rate: np.ndarray, off
     Returns:
         New control shares.
     """
-    P, F = control.shape
     out = control.copy()
+    shift_in_place(out, target, rate, offensive, protection)
+    return out
+
+
+@jit
+def shift_in_place(control: np.ndarray, target: np.ndarray, rate: np.ndarray, offensive: np.ndarray,
+                   protection: np.ndarray) -> None:
+    """:func:`shift_control` writing the new shares over ``control`` (each row reads only its own old values).
+
+    A share that neither gains nor loses is kept as it is (``C + 0 - 0``), and a zero share
+    stays zero when the row is normalised: that saves the divisions of factions absent
+    from a province, with the same result.
+    """
+    P, F = control.shape
     gains = np.empty(F)
     losses = np.empty(F)
     for i in range(P):
@@ -167,12 +180,14 @@ def shift_control(control: np.ndarray, target: np.ndarray, rate: np.ndarray, off
             continue
         total = 0.0
         for f in range(F):
-            v = control[i, f] + gains[f] * moved / g - losses[f] * moved / lo
-            out[i, f] = max(v, 0.0)  # rounding can leave -1e-17
-            total += out[i, f]
+            v = control[i, f]
+            if gains[f] != 0.0 or losses[f] != 0.0:
+                v = v + gains[f] * moved / g - losses[f] * moved / lo
+            control[i, f] = max(v, 0.0)  # rounding can leave -1e-17
+            total += control[i, f]
         for f in range(F):
-            out[i, f] /= total
-    return out
+            if control[i, f] != 0.0:
+                control[i, f] /= total
 
 
 @jit
@@ -190,10 +205,22 @@ def attrition(c: Const, p: Pars, deployed: np.ndarray, intel: np.ndarray, protec
         (losses, harm), both provinces x factions; harm is indexed by the shooter.
     """
     P, F = deployed.shape
-    aimed = p.aimed_fire * c.dt
-    area = p.area_fire * c.dt
     losses = np.zeros((P, F))
     harm = np.zeros((P, F))
+    fire_into(c, p, deployed, intel, protection, losses, harm, np.zeros(F))
+    return losses, harm
+
+
+@jit
+def fire_into(c: Const, p: Pars, deployed: np.ndarray, intel: np.ndarray, protection: np.ndarray,
+              losses: np.ndarray, harm: np.ndarray, lost: np.ndarray) -> None:
+    """:func:`attrition` into zeroed ``losses`` and ``harm``, adding each faction's total loss to ``lost``.
+
+    ``lost`` gets ``losses.sum(axis=0)``, summed in the same (province) order.
+    """
+    P, F = deployed.shape
+    aimed = p.aimed_fire * c.dt
+    area = p.area_fire * c.dt
     present = np.empty(F, dtype=np.int64)
     for i in range(P):
         n = 0
@@ -218,7 +245,7 @@ def attrition(c: Const, p: Pars, deployed: np.ndarray, intel: np.ndarray, protec
                 else:
                     loss += aimed * fire
             losses[i, f] = min(loss * (1.0 - protection[i, f]), p.max_loss_share * deployed[i, f])
-    return losses, harm
+            lost[f] += losses[i, f]  # the other cells of the column are 0 and add nothing
 
 
 @jit
@@ -286,7 +313,7 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     Updates control, strength, materiel and the capitals' holders in place, fills ``s.harm``
     (provinces x shooting faction) and marks own capitals lost in ``r.capital_lost[t]``.
     """
-    F = s.strength.shape[0]
+    P, F = s.control.shape
     for f in range(F):
         if c.air_decay[f] > 0.0:  # aircraft without their contractors are grounded one by one
             s.air[f] *= np.exp(-c.air_decay[f] * c.dt)
@@ -297,10 +324,10 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     target = contest_shares(e, s.control, s.front, p.front_synergy, p.contest_decisiveness)
     rate = c.terrain_rate * c.dt
     intel = s.control * support
-    losses, h = attrition(c, p, deployed, intel, s.protection)
-    s.control[:, :] = shift_control(s.control, target, rate, s.offensive, s.protection)
-    s.harm[:, :] = h
-    lost = losses.sum(axis=0)
+    lost = np.zeros(F)
+    s.harm[:, :] = 0.0
+    fire_into(c, p, deployed, intel, s.protection, np.zeros((P, F)), s.harm, lost)
+    shift_in_place(s.control, target, rate, s.offensive, s.protection)
     for f in range(F):
         s.strength[f] = max(s.strength[f] - lost[f], 0.0)
     s.strength[:] += defections(s.strength, s.momentum, c.defection, c.hostility, p.defection_scale * c.dt)

@@ -128,10 +128,12 @@ def superiority(g: Ground, p: Pars, e0: np.ndarray, u: np.ndarray, mobile: float
 
 
 @jit
-def attack(p: Pars, r: np.ndarray, mobile: float, out: np.ndarray) -> bool:
-    """Share the mobile force among the best objectives (``out`` gets the fighters); False if none."""
+def attack(p: Pars, r: np.ndarray, mobile: float, out: np.ndarray, picked: np.ndarray) -> bool:
+    """Share the mobile force among the best objectives (``out`` gets the fighters); False if none.
+
+    ``picked`` is scratch space for ``offensive_objectives`` province indices.
+    """
     k = int(p.offensive_objectives)
-    picked = np.full(k, -1)
     n = 0
     for _ in range(k):  # the k largest by repeated selection: k is small, P is 34
         best, best_r = -1, 0.0
@@ -202,6 +204,7 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     out = d0.copy()
     g = Ground(c.hostility, s.holder, s.control, c.nb_ptr, c.nb_idx, c.ruggedness, c.alignment, s.sentiment)
     scratch = np.empty(P)
+    picked = np.empty(int(p.offensive_objectives), dtype=np.int64)
     for f in range(F):
         if c.territorial[f] <= 0.0 or s.strength[f] <= 0.0:
             continue
@@ -209,6 +212,6 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
         if defend(g, e0, mobile, f, out[:, f], scratch):
             continue
         superiority(g, p, e0, u, mobile, f, scratch)
-        if not attack(p, scratch, mobile, out[:, f]):
+        if not attack(p, scratch, mobile, out[:, f], picked):
             spread(d0[:, f], mobile, out[:, f])
     return out
