@@ -32,12 +32,14 @@ Equations (i province, f and g factions):
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 from sim.mechanics.capitals import dissolve, garrisons
-from sim.mechanics.offensives import concentrate, unit_power
+from sim.mechanics.offensives import concentrate, product, unit_power
 from sim.mechanics.space import neighbour_mean
 
 
@@ -278,7 +280,7 @@ def defections(strength: np.ndarray, momentum: np.ndarray, propensity: np.ndarra
 @jit
 def power(c: Const, p: Pars, s: State, deployed: np.ndarray, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
     """Fighting power E per province and faction: numbers times :func:`sim.mechanics.offensives.unit_power`."""
-    return deployed * unit_power(c, p, s, support, luck)
+    return product(deployed, unit_power(c, p, s, support, luck))
 
 
 @jit
@@ -304,6 +306,56 @@ def capital_check(c: Const, p: Pars, s: State) -> np.ndarray:
     return news
 
 
+class Arena(NamedTuple):
+    """The constants combat reads, by their :class:`Const` names (a view on the bundle).
+
+    The step hands its rules these instead of the bundles: every compiled call (inlined
+    or not) with a bundle touches the reference count of every array in it, about 4 ns
+    an array, which cost more than most of the rules themselves.
+    """
+
+    dt: float
+    gov: int
+    territorial: np.ndarray
+    noise_column: np.ndarray
+    effectiveness: np.ndarray
+    extraction: np.ndarray
+    air_decay: np.ndarray
+    alignment: np.ndarray
+    nb_ptr: np.ndarray
+    nb_idx: np.ndarray
+    home: np.ndarray
+    hostility: np.ndarray
+    ruggedness: np.ndarray
+    terrain_rate: np.ndarray
+    area_ratio: np.ndarray
+    guerrilla: np.ndarray
+    stealth: np.ndarray
+    defection: np.ndarray
+    capital: np.ndarray
+    held0: np.ndarray
+
+
+class Forces(NamedTuple):
+    """The state combat reads and writes, by their :class:`State` names (a view on the bundle)."""
+
+    control: np.ndarray
+    strength: np.ndarray
+    funds: np.ndarray
+    materiel: np.ndarray
+    sentiment: np.ndarray
+    air: np.ndarray
+    cohesion: np.ndarray
+    holder: np.ndarray
+    front: np.ndarray
+    protection: np.ndarray
+    offensive: np.ndarray
+    harm: np.ndarray
+    momentum: np.ndarray
+    capital_lost: np.ndarray
+    security_pool: np.ndarray
+
+
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """Phase 4: deploy, contest, shift control, attrition, defections, surrenders, capital loss, dissolution.
@@ -312,24 +364,49 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
 
     Updates control, strength, materiel and the capitals' holders in place, fills ``s.harm``
     (provinces x shooting faction) and marks own capitals lost in ``r.capital_lost[t]``.
+    The rules read views of the bundles (:class:`Arena`, :class:`Forces`): this body is one
+    call, so the bundles' arrays are not counted.
+    """
+    fight(Arena(c.dt, c.gov, c.territorial, c.noise_column, c.effectiveness, c.extraction, c.air_decay, c.alignment,
+                c.nb_ptr, c.nb_idx, c.home, c.hostility, c.ruggedness, c.terrain_rate, c.area_ratio, c.guerrilla,
+                c.stealth, c.defection, c.capital, c.held0),
+          p,
+          Forces(s.control, s.strength, s.funds, s.materiel, s.sentiment, s.air, s.cohesion, s.holder, s.front,
+                 s.protection, s.offensive, s.harm, s.momentum, s.capital_lost, s.security_pool),
+          d.luck, d.luck_month, d.capture, r.capital_lost, t)
+
+
+@jit
+def fight(c: Arena, p: Pars, s: Forces, luck: np.ndarray, luck_month: np.ndarray, capture: np.ndarray,
+          capital_lost: np.ndarray, t: int) -> None:
+    """The body of :func:`step`, on the views.
+
+    ``luck``, ``luck_month`` and ``capture`` are the draws', ``capital_lost`` the record's.
     """
     P, F = s.control.shape
     for f in range(F):
         if c.air_decay[f] > 0.0:  # aircraft without their contractors are grounded one by one
             s.air[f] *= np.exp(-c.air_decay[f] * c.dt)
     support = local_support(s.sentiment, c.alignment)
-    u = unit_power(c, p, s, support, d.luck[d.luck_month[t - 1]])
-    deployed = concentrate(c, p, s, deploy(c, p, s.control, s.strength * (1.0 - p.mobile_share)), u)
-    e = deployed * u
+    u = unit_power(c, p, s, support, luck[luck_month[t - 1]])
+    spread = np.empty(F)
+    for f in range(F):
+        spread[f] = s.strength[f] * (1.0 - p.mobile_share)
+    deployed = concentrate(c, p, s, deploy(c, p, s.control, spread), u)
+    e = product(deployed, u)
     target = contest_shares(e, s.control, s.front, p.front_synergy, p.contest_decisiveness)
-    rate = c.terrain_rate * c.dt
-    intel = s.control * support
+    rate = np.empty(P)
+    for i in range(P):
+        rate[i] = c.terrain_rate[i] * c.dt
+    intel = product(s.control, support)
     lost = np.zeros(F)
     s.harm[:, :] = 0.0
     fire_into(c, p, deployed, intel, s.protection, np.zeros((P, F)), s.harm, lost)
     shift_in_place(s.control, target, rate, s.offensive, s.protection)
     for f in range(F):
         s.strength[f] = max(s.strength[f] - lost[f], 0.0)
-    s.strength[:] += defections(s.strength, s.momentum, c.defection, c.hostility, p.defection_scale * c.dt)
-    garrisons(c, p, s, e, deployed, d.capture[t - 1])
-    r.capital_lost[t] = capital_check(c, p, s)
+    moved = defections(s.strength, s.momentum, c.defection, c.hostility, p.defection_scale * c.dt)
+    for f in range(F):
+        s.strength[f] += moved[f]
+    garrisons(c, p, s, e, deployed, capture[t - 1])
+    capital_lost[t] = capital_check(c, p, s)

@@ -70,6 +70,17 @@ def unit_power(c: Const, p: Pars, s: State, support: np.ndarray, luck: np.ndarra
     return out
 
 
+@jit
+def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a * b`` of two provinces x factions arrays, as a plain loop (numba's array expression costs twice as much)."""
+    P, F = a.shape
+    out = np.empty((P, F))
+    for i in range(P):
+        for f in range(F):
+            out[i, f] = a[i, f] * b[i, f]
+    return out
+
+
 class Ground(NamedTuple):
     """The few arrays the objective rules read, gathered once a step.
 
@@ -89,11 +100,21 @@ class Ground(NamedTuple):
 
 @jit
 def near(nb_ptr: np.ndarray, nb_idx: np.ndarray, control: np.ndarray, presence: float, i: int, f: int) -> bool:
-    """Whether faction ``f`` has ground in province ``i`` or next to it (it can reach the stake)."""
+    """Whether faction ``f`` has ground in province ``i`` or next to it (it can reach the stake).
+
+    ``C_if + max_{j nb i} C_jf >= presence``, answered as soon as it is sure: the sum only
+    grows with the running maximum (which starts at 0), so a prefix that reaches
+    ``presence`` gives the answer the full maximum would.
+    """
+    own = control[i, f]
+    if own >= presence:
+        return True
     best = 0.0
     for e in range(nb_ptr[i], nb_ptr[i + 1]):
         best = max(best, control[nb_idx[e], f])
-    return control[i, f] + best >= presence
+        if own + best >= presence:
+            return True
+    return False
 
 
 @jit
@@ -118,8 +139,10 @@ def superiority(g: Ground, p: Pars, e0: np.ndarray, u: np.ndarray, mobile: float
     """Prospective superiority ``r_if`` of ``f``'s whole mobile force at each of its stakes, into ``r`` (0: none)."""
     for i in range(e0.shape[0]):
         r[i] = 0.0
+        if not near(g.nb_ptr, g.nb_idx, g.control, p.offensive_presence, i, f):
+            continue
         h = defender(g.hostility, g.holder, g.control, p.valley_share, i, f)
-        if h < 0 or not near(g.nb_ptr, g.nb_idx, g.control, p.offensive_presence, i, f):
+        if h < 0:
             continue
         mine = e0[i, f] + mobile * u[i, f]
         theirs = e0[i, h] * stake_defence(g.ruggedness[i], p.rugged_defence, g.alignment[h], g.sentiment[i],
@@ -186,7 +209,9 @@ def defend(g: Ground, e0: np.ndarray, mobile: float, f: int, out: np.ndarray, z:
 @jit
 def spread(d0: np.ndarray, mobile: float, out: np.ndarray) -> None:
     """Nothing to attack or defend: the mobile force goes with the spread force."""
-    total = d0.sum()
+    total = 0.0
+    for i in range(d0.shape[0]):  # d0.sum(), in the same order, without numba's generic iterator
+        total += d0[i]
     if total > 0.0:
         for i in range(d0.shape[0]):
             out[i] += mobile * d0[i] / total
@@ -200,7 +225,7 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     keeps its mobile force with the spread one.
     """
     P, F = d0.shape
-    e0 = d0 * u
+    e0 = product(d0, u)
     out = d0.copy()
     g = Ground(c.hostility, s.holder, s.control, c.nb_ptr, c.nb_idx, c.ruggedness, c.alignment, s.sentiment)
     scratch = np.empty(P)
