@@ -236,14 +236,18 @@ def fire_into(c: Const, p: Pars, deployed: np.ndarray, intel: np.ndarray, protec
         for a in range(n):
             f = present[a]
             loss = 0.0
+            hidden = c.guerrilla[f] > 0.0
+            # the products' leading factors, in their order (the same roundings), once per shooter's target
+            exposed = scale * (1.0 - c.stealth[f]) * deployed[i, f]
+            blind = p.collateral_rate * scale * deployed[i, f]
             for b in range(n):
                 g = present[b]
                 if c.hostility[f, g] <= 0.0:
                     continue
                 fire = deployed[i, g] * c.effectiveness[g]
-                if c.guerrilla[f] > 0.0:
-                    loss += scale * (1.0 - c.stealth[f]) * deployed[i, f] * fire * intel[i, g]
-                    harm[i, g] += p.collateral_rate * scale * deployed[i, f] * fire * (1.0 - intel[i, g])
+                if hidden:
+                    loss += exposed * fire * intel[i, g]
+                    harm[i, g] += blind * fire * (1.0 - intel[i, g])
                 else:
                     loss += aimed * fire
             losses[i, f] = min(loss * (1.0 - protection[i, f]), p.max_loss_share * deployed[i, f])

@@ -80,10 +80,13 @@ def attack(c: Const, p: Pars, s: State, draws: np.ndarray) -> None:
     guests = np.zeros(D)  # the part of the inflow from groups the government shelters
     enemies = np.zeros(D)  # and from its armed enemies
     for j in range(F):
-        hit = draws[j] < 1.0 - math.exp(-c.attack_rate[j] * s.strength[j] * 1e-3 * dt)
+        rate = -c.attack_rate[j] * s.strength[j] * 1e-3 * dt
+        hit = rate != 0.0 and draws[j] < 1.0 - math.exp(rate)  # without attacks, 1 - exp(0) = 0: no hit
         for q in range(D):
             if hit:
                 s.attacks[j, q] = c.targets[j, q]
+            if c.targets[j, q] == 0.0:
+                continue  # no attack on q and no latent threat: the inflows would get 0
             i = p.threat_per_attack * s.attacks[j, q] + p.latent_threat * dt * 1e-3 * c.targets[j, q] * s.strength[j]
             inflow[q] += i
             guests[q] += c.gov_sheltered[j] * i
