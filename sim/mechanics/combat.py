@@ -39,15 +39,22 @@ import numpy as np
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 from sim.mechanics.capitals import dissolve, garrisons
-from sim.mechanics.offensives import concentrate, product, unit_power
+from sim.mechanics.offensives import concentrate, power_of_one, product, unit_power
 from sim.mechanics.space import neighbour_mean
 
 
 @jit
 def deploy(c: Const, p: Pars, control: np.ndarray, strength: np.ndarray) -> np.ndarray:
     """Fighters per province and faction (provinces x factions)."""
+    return spread_force(c.nb_ptr, c.nb_idx, c.territorial, c.home, p, control, strength)
+
+
+@jit
+def spread_force(nb_ptr: np.ndarray, nb_idx: np.ndarray, territorial: np.ndarray, home: np.ndarray, p: Pars,
+                 control: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """:func:`deploy` on the arrays it reads (no bundle to reference-count)."""
     P, F = control.shape
-    nb_control = neighbour_mean(control, c.nb_ptr, c.nb_idx)
+    nb_control = neighbour_mean(control, nb_ptr, nb_idx)
     w = np.zeros((P, F))
     total = np.zeros(F)
     for i in range(P):
@@ -56,8 +63,8 @@ def deploy(c: Const, p: Pars, control: np.ndarray, strength: np.ndarray) -> np.n
             herf += control[i, f] * control[i, f]
         boost = 1.0 + p.deployment_focus * (1.0 - herf)
         for f in range(F):
-            if c.territorial[f] > 0.0:
-                w[i, f] = (control[i, f] + p.spillover * nb_control[i, f] + p.home_weight * c.home[i, f]) * boost
+            if territorial[f] > 0.0:
+                w[i, f] = (control[i, f] + p.spillover * nb_control[i, f] + p.home_weight * home[i, f]) * boost
                 total[f] += w[i, f]
     for f in range(F):
         scale = strength[f] / total[f] if total[f] > 0.0 else 0.0
@@ -209,12 +216,25 @@ def attrition(c: Const, p: Pars, deployed: np.ndarray, intel: np.ndarray, protec
     P, F = deployed.shape
     losses = np.zeros((P, F))
     harm = np.zeros((P, F))
-    fire_into(c, p, deployed, intel, protection, losses, harm, np.zeros(F))
+    fire_into(Fire(c.dt, c.hostility, c.effectiveness, c.guerrilla, c.stealth, c.area_ratio, c.ruggedness), p,
+              deployed, intel, protection, losses, harm, np.zeros(F))
     return losses, harm
 
 
+class Fire(NamedTuple):
+    """The constants attrition reads, by their :class:`Const` names."""
+
+    dt: float
+    hostility: np.ndarray
+    effectiveness: np.ndarray
+    guerrilla: np.ndarray
+    stealth: np.ndarray
+    area_ratio: np.ndarray
+    ruggedness: np.ndarray
+
+
 @jit
-def fire_into(c: Const, p: Pars, deployed: np.ndarray, intel: np.ndarray, protection: np.ndarray,
+def fire_into(c: Fire, p: Pars, deployed: np.ndarray, intel: np.ndarray, protection: np.ndarray,
               losses: np.ndarray, harm: np.ndarray, lost: np.ndarray) -> None:
     """:func:`attrition` into zeroed ``losses`` and ``harm``, adding each faction's total loss to ``lost``.
 
@@ -392,11 +412,12 @@ def fight(c: Arena, p: Pars, s: Forces, luck: np.ndarray, luck_month: np.ndarray
         if c.air_decay[f] > 0.0:  # aircraft without their contractors are grounded one by one
             s.air[f] *= np.exp(-c.air_decay[f] * c.dt)
     support = local_support(s.sentiment, c.alignment)
-    u = unit_power(c, p, s, support, luck[luck_month[t - 1]])
+    u = power_of_one(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air, s.cohesion,
+                     p, support, luck[luck_month[t - 1]])
     spread = np.empty(F)
     for f in range(F):
         spread[f] = s.strength[f] * (1.0 - p.mobile_share)
-    deployed = concentrate(c, p, s, deploy(c, p, s.control, spread), u)
+    deployed = concentrate(c, p, s, spread_force(c.nb_ptr, c.nb_idx, c.territorial, c.home, p, s.control, spread), u)
     e = product(deployed, u)
     target = contest_shares(e, s.control, s.front, p.front_synergy, p.contest_decisiveness)
     rate = np.empty(P)
@@ -405,7 +426,8 @@ def fight(c: Arena, p: Pars, s: Forces, luck: np.ndarray, luck_month: np.ndarray
     intel = product(s.control, support)
     lost = np.zeros(F)
     s.harm[:, :] = 0.0
-    fire_into(c, p, deployed, intel, s.protection, np.zeros((P, F)), s.harm, lost)
+    fire_into(Fire(c.dt, c.hostility, c.effectiveness, c.guerrilla, c.stealth, c.area_ratio, c.ruggedness), p,
+              deployed, intel, s.protection, np.zeros((P, F)), s.harm, lost)
     shift_in_place(s.control, target, rate, s.offensive, s.protection)
     for f in range(F):
         s.strength[f] = max(s.strength[f] - lost[f], 0.0)

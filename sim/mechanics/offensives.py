@@ -54,19 +54,28 @@ def unit_power(c: Const, p: Pars, s: State, support: np.ndarray, luck: np.ndarra
 
     The government's also rests on its cohesion (its will to fight).
     """
-    P, F = s.control.shape
-    arms = materiel_bonus(s.materiel, s.strength, p.materiel_reference, p.materiel_boost)
+    return power_of_one(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air,
+                        s.cohesion, p, support, luck)
+
+
+@jit
+def power_of_one(noise_column: np.ndarray, effectiveness: np.ndarray, extraction: np.ndarray, gov: int,
+                 materiel: np.ndarray, strength: np.ndarray, air: np.ndarray, cohesion: np.ndarray, p: Pars,
+                 support: np.ndarray, luck: np.ndarray) -> np.ndarray:
+    """:func:`unit_power` on the arrays it reads (no bundle to reference-count)."""
+    P, F = extraction.shape
+    arms = materiel_bonus(materiel, strength, p.materiel_reference, p.materiel_boost)
     w = p.popular_support_weight
     out = np.zeros((P, F))
     for f in range(F):
-        col = c.noise_column[f]
+        col = noise_column[f]
         if col < 0:
             continue
-        q = c.effectiveness[f] * arms[f] * (1.0 + s.air[f])
-        if f == c.gov:  # a government's will to fight rests on its cohesion
-            q *= 1.0 - p.cohesion_power * (1.0 - s.cohesion[0])
+        q = effectiveness[f] * arms[f] * (1.0 + air[f])
+        if f == gov:  # a government's will to fight rests on its cohesion
+            q *= 1.0 - p.cohesion_power * (1.0 - cohesion[0])
         for i in range(P):
-            out[i, f] = q * c.extraction[i, f] * (1.0 - w + 2.0 * w * support[i, f]) * luck[i, col]
+            out[i, f] = q * extraction[i, f] * (1.0 - w + 2.0 * w * support[i, f]) * luck[i, col]
     return out
 
 
