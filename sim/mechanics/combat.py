@@ -39,7 +39,7 @@ import numpy as np
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 from sim.mechanics.capitals import dissolve, garrisons
-from sim.mechanics.offensives import concentrate, power_of_one, product, unit_power
+from sim.mechanics.offensives import Arena, Forces, Quality, concentrate, power_of_one, product, unit_power
 from sim.mechanics.space import neighbour_mean
 
 
@@ -330,56 +330,6 @@ def capital_check(c: Const, p: Pars, s: State) -> np.ndarray:
     return news
 
 
-class Arena(NamedTuple):
-    """The constants combat reads, by their :class:`Const` names (a view on the bundle).
-
-    The step hands its rules these instead of the bundles: every compiled call (inlined
-    or not) with a bundle touches the reference count of every array in it, about 4 ns
-    an array, which cost more than most of the rules themselves.
-    """
-
-    dt: float
-    gov: int
-    territorial: np.ndarray
-    noise_column: np.ndarray
-    effectiveness: np.ndarray
-    extraction: np.ndarray
-    air_decay: np.ndarray
-    alignment: np.ndarray
-    nb_ptr: np.ndarray
-    nb_idx: np.ndarray
-    home: np.ndarray
-    hostility: np.ndarray
-    ruggedness: np.ndarray
-    terrain_rate: np.ndarray
-    area_ratio: np.ndarray
-    guerrilla: np.ndarray
-    stealth: np.ndarray
-    defection: np.ndarray
-    capital: np.ndarray
-    held0: np.ndarray
-
-
-class Forces(NamedTuple):
-    """The state combat reads and writes, by their :class:`State` names (a view on the bundle)."""
-
-    control: np.ndarray
-    strength: np.ndarray
-    funds: np.ndarray
-    materiel: np.ndarray
-    sentiment: np.ndarray
-    air: np.ndarray
-    cohesion: np.ndarray
-    holder: np.ndarray
-    front: np.ndarray
-    protection: np.ndarray
-    offensive: np.ndarray
-    harm: np.ndarray
-    momentum: np.ndarray
-    capital_lost: np.ndarray
-    security_pool: np.ndarray
-
-
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """Phase 4: deploy, contest, shift control, attrition, defections, surrenders, capital loss, dissolution.
@@ -388,8 +338,8 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
 
     Updates control, strength, materiel and the capitals' holders in place, fills ``s.harm``
     (provinces x shooting faction) and marks own capitals lost in ``r.capital_lost[t]``.
-    The rules read views of the bundles (:class:`Arena`, :class:`Forces`): this body is one
-    call, so the bundles' arrays are not counted.
+    The rules read views of the bundles (``offensives.Arena``, ``offensives.Forces``): this
+    body is one call, so the bundles' arrays are not counted.
     """
     fight(Arena(c.dt, c.gov, c.territorial, c.noise_column, c.effectiveness, c.extraction, c.air_decay, c.alignment,
                 c.nb_ptr, c.nb_idx, c.home, c.hostility, c.ruggedness, c.terrain_rate, c.area_ratio, c.guerrilla,
@@ -412,8 +362,8 @@ def fight(c: Arena, p: Pars, s: Forces, luck: np.ndarray, luck_month: np.ndarray
         if c.air_decay[f] > 0.0:  # aircraft without their contractors are grounded one by one
             s.air[f] *= np.exp(-c.air_decay[f] * c.dt)
     support = local_support(s.sentiment, c.alignment)
-    u = power_of_one(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air, s.cohesion,
-                     p, support, luck[luck_month[t - 1]])
+    u = power_of_one(Quality(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air,
+                             s.cohesion), p, support, luck[luck_month[t - 1]])
     spread = np.empty(F)
     for f in range(F):
         spread[f] = s.strength[f] * (1.0 - p.mobile_share)

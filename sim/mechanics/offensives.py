@@ -54,28 +54,39 @@ def unit_power(c: Const, p: Pars, s: State, support: np.ndarray, luck: np.ndarra
 
     The government's also rests on its cohesion (its will to fight).
     """
-    return power_of_one(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air,
-                        s.cohesion, p, support, luck)
+    return power_of_one(Quality(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air,
+                                s.cohesion), p, support, luck)
+
+
+class Quality(NamedTuple):
+    """The arrays unit power reads, by their :class:`Const` and :class:`State` names (no bundle to count)."""
+
+    noise_column: np.ndarray
+    effectiveness: np.ndarray
+    extraction: np.ndarray
+    gov: int
+    materiel: np.ndarray
+    strength: np.ndarray
+    air: np.ndarray
+    cohesion: np.ndarray
 
 
 @jit
-def power_of_one(noise_column: np.ndarray, effectiveness: np.ndarray, extraction: np.ndarray, gov: int,
-                 materiel: np.ndarray, strength: np.ndarray, air: np.ndarray, cohesion: np.ndarray, p: Pars,
-                 support: np.ndarray, luck: np.ndarray) -> np.ndarray:
-    """:func:`unit_power` on the arrays it reads (no bundle to reference-count)."""
-    P, F = extraction.shape
-    arms = materiel_bonus(materiel, strength, p.materiel_reference, p.materiel_boost)
+def power_of_one(q: Quality, p: Pars, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
+    """:func:`unit_power` on the arrays it reads."""
+    P, F = q.extraction.shape
+    arms = materiel_bonus(q.materiel, q.strength, p.materiel_reference, p.materiel_boost)
     w = p.popular_support_weight
     out = np.zeros((P, F))
     for f in range(F):
-        col = noise_column[f]
+        col = q.noise_column[f]
         if col < 0:
             continue
-        q = effectiveness[f] * arms[f] * (1.0 + air[f])
-        if f == gov:  # a government's will to fight rests on its cohesion
-            q *= 1.0 - p.cohesion_power * (1.0 - cohesion[0])
+        k = q.effectiveness[f] * arms[f] * (1.0 + q.air[f])
+        if f == q.gov:  # a government's will to fight rests on its cohesion
+            k *= 1.0 - p.cohesion_power * (1.0 - q.cohesion[0])
         for i in range(P):
-            out[i, f] = q * extraction[i, f] * (1.0 - w + 2.0 * w * support[i, f]) * luck[i, col]
+            out[i, f] = k * q.extraction[i, f] * (1.0 - w + 2.0 * w * support[i, f]) * luck[i, col]
     return out
 
 
@@ -88,6 +99,56 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         for f in range(F):
             out[i, f] = a[i, f] * b[i, f]
     return out
+
+
+class Arena(NamedTuple):
+    """The constants combat (phase 4) reads, by their :class:`Const` names (a view on the bundle).
+
+    The step hands its rules these instead of the bundles: every compiled call (inlined
+    or not) with a bundle touches the reference count of every array in it, about 4 ns
+    an array, which cost more than most of the rules themselves.
+    """
+
+    dt: float
+    gov: int
+    territorial: np.ndarray
+    noise_column: np.ndarray
+    effectiveness: np.ndarray
+    extraction: np.ndarray
+    air_decay: np.ndarray
+    alignment: np.ndarray
+    nb_ptr: np.ndarray
+    nb_idx: np.ndarray
+    home: np.ndarray
+    hostility: np.ndarray
+    ruggedness: np.ndarray
+    terrain_rate: np.ndarray
+    area_ratio: np.ndarray
+    guerrilla: np.ndarray
+    stealth: np.ndarray
+    defection: np.ndarray
+    capital: np.ndarray
+    held0: np.ndarray
+
+
+class Forces(NamedTuple):
+    """The state combat (phase 4) reads and writes, by their :class:`State` names (a view on the bundle)."""
+
+    control: np.ndarray
+    strength: np.ndarray
+    funds: np.ndarray
+    materiel: np.ndarray
+    sentiment: np.ndarray
+    air: np.ndarray
+    cohesion: np.ndarray
+    holder: np.ndarray
+    front: np.ndarray
+    protection: np.ndarray
+    offensive: np.ndarray
+    harm: np.ndarray
+    momentum: np.ndarray
+    capital_lost: np.ndarray
+    security_pool: np.ndarray
 
 
 class Ground(NamedTuple):

@@ -149,7 +149,7 @@ class Economy(NamedTuple):
     """The constants resources read, by their :class:`Const` names (a view on the bundle).
 
     A compiled call with a bundle touches the reference count of every array in it
-    (see ``combat.Arena``).
+    (see ``offensives.Arena``).
     """
 
     dt: float
@@ -171,7 +171,7 @@ class Purse(NamedTuple):
     """The state resources read and write, by their :class:`State` names (a view on the bundle).
 
     A compiled call with a bundle touches the reference count of every array in it
-    (see ``combat.Arena``).
+    (see ``offensives.Arena``).
     """
 
     control: np.ndarray

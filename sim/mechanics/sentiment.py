@@ -50,7 +50,7 @@ class Opinion(NamedTuple):
     """The constants sentiment reads, by their :class:`Const` names (a view on the bundle).
 
     A compiled call with a bundle touches the reference count of every array in it
-    (see ``combat.Arena``).
+    (see ``offensives.Arena``).
     """
 
     dt: float
@@ -66,7 +66,7 @@ class Populace(NamedTuple):
     """The state sentiment reads and writes, by their :class:`State` names (a view on the bundle).
 
     A compiled call with a bundle touches the reference count of every array in it
-    (see ``combat.Arena``).
+    (see ``offensives.Arena``).
     """
 
     control: np.ndarray

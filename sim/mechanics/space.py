@@ -54,7 +54,7 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     territory change per month, ``momentum <- (1 - a) momentum + a * (territory - previous) / dt``
     with ``a = 1 - (1 - memory)^dt`` (the same memory per month whatever the step); a
     province is held by f when ``C_if >= threshold``. The body takes the arrays it needs, not
-    the bundles (see ``combat.Arena``).
+    the bundles (see ``offensives.Arena``).
     """
     survey(c.area_weight, s.control, s.momentum, s.territory, s.held, c.dt, p.momentum_memory, p.held_threshold)
 

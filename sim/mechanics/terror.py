@@ -102,7 +102,7 @@ class Havens(NamedTuple):
     """The constants terror reads, by their :class:`Const` names (a view on the bundle).
 
     A compiled call with a bundle touches the reference count of every array in it
-    (see ``combat.Arena``).
+    (see ``offensives.Arena``).
     """
 
     dt: float
@@ -123,7 +123,7 @@ class Threats(NamedTuple):
     """The state terror reads and writes, by their :class:`State` names (a view on the bundle).
 
     A compiled call with a bundle touches the reference count of every array in it
-    (see ``combat.Arena``).
+    (see ``offensives.Arena``).
     """
 
     control: np.ndarray
