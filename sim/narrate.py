@@ -40,25 +40,37 @@ _STAGE_DOWN = ("breaks off its engagement with", "recalls its acceptance of the 
 
 
 def _recognitions(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
+    steps = first + np.flatnonzero(r.recognitions[first:last + 1] > 0)
+    if steps.size == 0:
+        return []
+    # the stages of all those steps compared with the step before at once (row-major: by step, then donor)
+    now, before = r.recognition_stage[steps], r.recognition_stage[steps - 1]
+    rows, donors = np.nonzero(now != before)
+    government = st.faction_labels[st.gov]
     out = []
-    for t in _steps(r.recognitions[first:last + 1] > 0, first):
-        for d in np.flatnonzero(r.recognition_stage[t] != r.recognition_stage[t - 1]):
-            new, old = int(r.recognition_stage[t, d]), int(r.recognition_stage[t - 1, d])
-            verb = _STAGE_UP[new] if new > old else _STAGE_DOWN[new]
-            out.append((t, f"{st.donor_labels[d]} {verb} the {st.faction_labels[st.gov]} government"))
+    for k, d in zip(rows.tolist(), donors.tolist(), strict=True):
+        new, old = int(now[k, d]), int(before[k, d])
+        verb = _STAGE_UP[new] if new > old else _STAGE_DOWN[new]
+        out.append((int(steps[k]), f"{st.donor_labels[d]} {verb} the {government} government"))
     return out
 
 
 def _capitals(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
-    rows, factions = np.nonzero(r.capital_lost[first:last + 1])
+    span = r.capital_lost[first:last + 1]
+    if not span.any():  # the usual case, without building index arrays
+        return []
+    rows, factions = np.nonzero(span)
     return [(first + int(k), f"the {st.faction_labels[f]} lose their capital, {st.map.names[st.const.capital[f]]}; "
                              f"{p.capital_collapse:.0%} of their fighters desert")
             for k, f in zip(rows, factions, strict=True)]
 
 
 def _front(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
+    joined, left = r.joined[first:last + 1], r.left[first:last + 1]
+    if not (joined.any() or left.any()):
+        return []
     labels, out = st.faction_labels, []
-    for t in _steps(r.joined[first:last + 1].any(axis=1) | r.left[first:last + 1].any(axis=1), first):
+    for t in _steps(joined.any(axis=1) | left.any(axis=1), first):
         names = [labels[f] for f in np.flatnonzero(r.joined[t])]
         if names and r.front_size[t] < 2:
             out.append((t, f"the {' and the '.join(names)} form a united front"))
@@ -69,6 +81,8 @@ def _front(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
 
 
 def _split(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
+    if not r.split[first:last + 1].any():
+        return []
     c = st.const
     return [(t, f"the {st.faction_labels[c.split_child]} break from the {st.faction_labels[c.gov]} "
                 f"(cohesion {r.cohesion[t]:.2f}), taking {c.split_strength:.0%} of their fighters")
@@ -76,8 +90,11 @@ def _split(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
 
 
 def _captures(st: Setup, p: Pars, r: Record, first: int, last: int) -> Log:
+    changed = r.holder[first:last + 1] != r.holder[first - 1:last]
+    if not changed.any():
+        return []
     out = []
-    for k, i in zip(*np.nonzero(r.holder[first:last + 1] != r.holder[first - 1:last]), strict=True):
+    for k, i in zip(*np.nonzero(changed), strict=True):
         t = first + int(k)
         new, old = st.faction_labels[r.holder[t, i]], st.faction_labels[r.holder[t - 1, i]]
         out.append((t, f"the {new} take {st.map.names[i]}: {st.map.capitals[i]}'s garrison of the {old} "

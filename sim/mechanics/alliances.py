@@ -16,6 +16,8 @@ fighters and funds and of the control, more in its home provinces.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sim.bundles import Const, Draws, Pars, Record, State
@@ -181,15 +183,80 @@ def split(c: Const, s: State) -> None:
     s.split[0] = True
 
 
+class Ties(NamedTuple):
+    """The constants alliances read, by their :class:`Const` names (a view on the bundle).
+
+    A compiled call with a bundle touches the reference count of every array in it
+    (see ``offensives.Arena``).
+    """
+
+    dt: float
+    gov: int
+    split_child: int
+    cohesion0: float
+    split_strength: float
+    split_home_share: float
+    split_other_share: float
+    rivalry: np.ndarray
+    front_willing: np.ndarray
+    pressure_weight: np.ndarray
+    home: np.ndarray
+
+
+class Coalition(NamedTuple):
+    """The state alliances read and write, by their :class:`State` names (a view on the bundle).
+
+    A compiled call with a bundle touches the reference count of every array in it
+    (see ``offensives.Arena``).
+    """
+
+    front: np.ndarray
+    joined: np.ndarray
+    left: np.ndarray
+    strength: np.ndarray
+    funds: np.ndarray
+    materiel: np.ndarray
+    control: np.ndarray
+    pressure: np.ndarray
+    cohesion: np.ndarray
+    legitimacy: np.ndarray
+    momentum: np.ndarray
+    split: np.ndarray
+
+
+class Marks(NamedTuple):
+    """The draws alliances read and the record's rows they mark (a view on those bundles)."""
+
+    alliance: np.ndarray  # draws [T, F+1]
+    split_draws: np.ndarray  # draws [T]
+    front_size: np.ndarray  # record [T+1]
+    joined: np.ndarray  # record [T+1, F]
+    left: np.ndarray  # record [T+1, F]
+    split: np.ndarray  # record [T+1]
+
+
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
-    """Phase 6: fronts form or break and pool resources; the government's cohesion moves; it may split."""
-    r.front_size[t] = front(c, p, s, d.alliance[t - 1])
-    r.joined[t] = s.joined
-    r.left[t] = s.left
+    """Phase 6: fronts form or break and pool resources; the government's cohesion moves; it may split.
+
+    The rules read views of the bundles (:class:`Ties`, :class:`Coalition`, :class:`Marks`).
+    """
+    ally(Ties(c.dt, c.gov, c.split_child, c.cohesion0, c.split_strength, c.split_home_share, c.split_other_share,
+              c.rivalry, c.front_willing, c.pressure_weight, c.home),
+         p, Coalition(s.front, s.joined, s.left, s.strength, s.funds, s.materiel, s.control, s.pressure, s.cohesion,
+                      s.legitimacy, s.momentum, s.split),
+         Marks(d.alliance, d.split, r.front_size, r.joined, r.left, r.split), t)
+
+
+@jit
+def ally(c: Ties, p: Pars, s: Coalition, m: Marks, t: int) -> None:
+    """The body of :func:`step`, on the views."""
+    m.front_size[t] = front(c, p, s, m.alliance[t - 1])
+    m.joined[t] = s.joined
+    m.left[t] = s.left
     pressure = min(1.0, dot(s.pressure, c.pressure_weight))
     s.cohesion[0] = cohesion_change(c, p, s.cohesion[0], s.legitimacy[0], pressure, s.momentum[c.gov])
     hazard = split_hazard(p, s.cohesion[0], c.dt)
-    if not s.split[0] and c.split_child >= 0 and d.split[t - 1] < hazard:
+    if not s.split[0] and c.split_child >= 0 and m.split_draws[t - 1] < hazard:
         split(c, s)
-        r.split[t] = True
+        m.split[t] = True

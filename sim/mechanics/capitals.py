@@ -126,11 +126,20 @@ def morale(c: Const, p: Pars, s: State, national: float, h: int) -> float:
         national: the government's national loss (:func:`national_loss`); ignored for other holders.
         h: the holder.
     """
-    gov = h == c.gov
-    cohesion = s.cohesion[0] if gov else 1.0
+    return holder_morale(p, h == c.gov, s.cohesion[0], s.funds[h], s.capital_lost[h], national)
+
+
+@jit
+def holder_morale(p: Pars, gov: bool, cohesion: float, funds: float, centre_lost: bool, national: float) -> float:
+    """:func:`morale` from the holder's numbers, not the bundles (called once per holder and step).
+
+    ``gov``: the holder is the government; its ``cohesion`` and ``funds``; ``centre_lost``: it
+    has lost its own capital; ``national``: the government's national loss.
+    """
+    cohesion = cohesion if gov else 1.0
     lost = national if gov else 0.0
-    unpaid = 1.0 if s.funds[h] <= 0.0 else 0.0
-    centre = 1.0 if s.capital_lost[h] else 0.0
+    unpaid = 1.0 if funds <= 0.0 else 0.0
+    centre = 1.0 if centre_lost else 0.0
     return (1.0 + p.cascade_national * lost) * (1.0 + p.cascade_cohesion * (1.0 - cohesion)) \
         * (1.0 + p.cascade_unpaid * unpaid) * (1.0 + p.cascade_centre * centre)
 
@@ -223,7 +232,7 @@ def garrisons(c: Const, p: Pars, s: State, e: np.ndarray, deployed: np.ndarray, 
     national = national_loss(c, before, c.gov)
     spirit = np.empty(e.shape[1])  # each holder's morale, once a step
     for h in range(e.shape[1]):
-        spirit[h] = morale(c, p, s, national, h)
+        spirit[h] = holder_morale(p, h == c.gov, s.cohesion[0], s.funds[h], s.capital_lost[h], national)
     for i in range(P):
         h = before[i]
         a = attacker(c.hostility, e, i, h)

@@ -32,20 +32,29 @@ Equations (i province, f and g factions):
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 from sim.mechanics.capitals import dissolve, garrisons
-from sim.mechanics.offensives import concentrate, unit_power
+from sim.mechanics.offensives import Arena, Forces, Quality, concentrate, power_of_one, product, unit_power
 from sim.mechanics.space import neighbour_mean
 
 
 @jit
 def deploy(c: Const, p: Pars, control: np.ndarray, strength: np.ndarray) -> np.ndarray:
     """Fighters per province and faction (provinces x factions)."""
+    return spread_force(c.nb_ptr, c.nb_idx, c.territorial, c.home, p, control, strength)
+
+
+@jit
+def spread_force(nb_ptr: np.ndarray, nb_idx: np.ndarray, territorial: np.ndarray, home: np.ndarray, p: Pars,
+                 control: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """:func:`deploy` on the arrays it reads (no bundle to reference-count)."""
     P, F = control.shape
-    nb_control = neighbour_mean(control, c.nb_ptr, c.nb_idx)
+    nb_control = neighbour_mean(control, nb_ptr, nb_idx)
     w = np.zeros((P, F))
     total = np.zeros(F)
     for i in range(P):
@@ -54,8 +63,8 @@ def deploy(c: Const, p: Pars, control: np.ndarray, strength: np.ndarray) -> np.n
             herf += control[i, f] * control[i, f]
         boost = 1.0 + p.deployment_focus * (1.0 - herf)
         for f in range(F):
-            if c.territorial[f] > 0.0:
-                w[i, f] = (control[i, f] + p.spillover * nb_control[i, f] + p.home_weight * c.home[i, f]) * boost
+            if territorial[f] > 0.0:
+                w[i, f] = (control[i, f] + p.spillover * nb_control[i, f] + p.home_weight * home[i, f]) * boost
                 total[f] += w[i, f]
     for f in range(F):
         scale = strength[f] / total[f] if total[f] > 0.0 else 0.0
@@ -117,7 +126,7 @@ def contest_shares(power: np.ndarray, control: np.ndarray, front: np.ndarray, sy
         for f in range(F):
             if n_front >= 2 and front[f]:
                 out[i, f] = coalition * power[i, f] / pooled / total if pooled > 0.0 else 0.0
-            else:
+            elif out[i, f] != 0.0:  # a faction without power keeps its 0 (and a division is saved)
                 out[i, f] /= total
     return out
 
@@ -149,8 +158,21 @@ def shift_control(control: np.ndarray, target: np.ndarray, rate: np.ndarray, off
     Returns:
         New control shares.
     """
-    P, F = control.shape
     out = control.copy()
+    shift_in_place(out, target, rate, offensive, protection)
+    return out
+
+
+@jit
+def shift_in_place(control: np.ndarray, target: np.ndarray, rate: np.ndarray, offensive: np.ndarray,
+                   protection: np.ndarray) -> None:
+    """:func:`shift_control` writing the new shares over ``control`` (each row reads only its own old values).
+
+    A share that neither gains nor loses is kept as it is (``C + 0 - 0``), and a zero share
+    stays zero when the row is normalised: that saves the divisions of factions absent
+    from a province, with the same result.
+    """
+    P, F = control.shape
     gains = np.empty(F)
     losses = np.empty(F)
     for i in range(P):
@@ -167,12 +189,14 @@ def shift_control(control: np.ndarray, target: np.ndarray, rate: np.ndarray, off
             continue
         total = 0.0
         for f in range(F):
-            v = control[i, f] + gains[f] * moved / g - losses[f] * moved / lo
-            out[i, f] = max(v, 0.0)  # rounding can leave -1e-17
-            total += out[i, f]
+            v = control[i, f]
+            if gains[f] != 0.0 or losses[f] != 0.0:
+                v = v + gains[f] * moved / g - losses[f] * moved / lo
+            control[i, f] = max(v, 0.0)  # rounding can leave -1e-17
+            total += control[i, f]
         for f in range(F):
-            out[i, f] /= total
-    return out
+            if control[i, f] != 0.0:
+                control[i, f] /= total
 
 
 @jit
@@ -190,10 +214,35 @@ def attrition(c: Const, p: Pars, deployed: np.ndarray, intel: np.ndarray, protec
         (losses, harm), both provinces x factions; harm is indexed by the shooter.
     """
     P, F = deployed.shape
-    aimed = p.aimed_fire * c.dt
-    area = p.area_fire * c.dt
     losses = np.zeros((P, F))
     harm = np.zeros((P, F))
+    fire_into(Fire(c.dt, c.hostility, c.effectiveness, c.guerrilla, c.stealth, c.area_ratio, c.ruggedness), p,
+              deployed, intel, protection, losses, harm, np.zeros(F))
+    return losses, harm
+
+
+class Fire(NamedTuple):
+    """The constants attrition reads, by their :class:`Const` names."""
+
+    dt: float
+    hostility: np.ndarray
+    effectiveness: np.ndarray
+    guerrilla: np.ndarray
+    stealth: np.ndarray
+    area_ratio: np.ndarray
+    ruggedness: np.ndarray
+
+
+@jit
+def fire_into(c: Fire, p: Pars, deployed: np.ndarray, intel: np.ndarray, protection: np.ndarray,
+              losses: np.ndarray, harm: np.ndarray, lost: np.ndarray) -> None:
+    """:func:`attrition` into zeroed ``losses`` and ``harm``, adding each faction's total loss to ``lost``.
+
+    ``lost`` gets ``losses.sum(axis=0)``, summed in the same (province) order.
+    """
+    P, F = deployed.shape
+    aimed = p.aimed_fire * c.dt
+    area = p.area_fire * c.dt
     present = np.empty(F, dtype=np.int64)
     for i in range(P):
         n = 0
@@ -207,18 +256,22 @@ def attrition(c: Const, p: Pars, deployed: np.ndarray, intel: np.ndarray, protec
         for a in range(n):
             f = present[a]
             loss = 0.0
+            hidden = c.guerrilla[f] > 0.0
+            # the products' leading factors, in their order (the same roundings), once per shooter's target
+            exposed = scale * (1.0 - c.stealth[f]) * deployed[i, f]
+            blind = p.collateral_rate * scale * deployed[i, f]
             for b in range(n):
                 g = present[b]
                 if c.hostility[f, g] <= 0.0:
                     continue
                 fire = deployed[i, g] * c.effectiveness[g]
-                if c.guerrilla[f] > 0.0:
-                    loss += scale * (1.0 - c.stealth[f]) * deployed[i, f] * fire * intel[i, g]
-                    harm[i, g] += p.collateral_rate * scale * deployed[i, f] * fire * (1.0 - intel[i, g])
+                if hidden:
+                    loss += exposed * fire * intel[i, g]
+                    harm[i, g] += blind * fire * (1.0 - intel[i, g])
                 else:
                     loss += aimed * fire
             losses[i, f] = min(loss * (1.0 - protection[i, f]), p.max_loss_share * deployed[i, f])
-    return losses, harm
+            lost[f] += losses[i, f]  # the other cells of the column are 0 and add nothing
 
 
 @jit
@@ -251,7 +304,7 @@ def defections(strength: np.ndarray, momentum: np.ndarray, propensity: np.ndarra
 @jit
 def power(c: Const, p: Pars, s: State, deployed: np.ndarray, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
     """Fighting power E per province and faction: numbers times :func:`sim.mechanics.offensives.unit_power`."""
-    return deployed * unit_power(c, p, s, support, luck)
+    return product(deployed, unit_power(c, p, s, support, luck))
 
 
 @jit
@@ -285,24 +338,51 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
 
     Updates control, strength, materiel and the capitals' holders in place, fills ``s.harm``
     (provinces x shooting faction) and marks own capitals lost in ``r.capital_lost[t]``.
+    The rules read views of the bundles (``offensives.Arena``, ``offensives.Forces``): this
+    body is one call, so the bundles' arrays are not counted.
     """
-    F = s.strength.shape[0]
+    fight(Arena(c.dt, c.gov, c.territorial, c.noise_column, c.effectiveness, c.extraction, c.air_decay, c.alignment,
+                c.nb_ptr, c.nb_idx, c.home, c.hostility, c.ruggedness, c.terrain_rate, c.area_ratio, c.guerrilla,
+                c.stealth, c.defection, c.capital, c.held0),
+          p,
+          Forces(s.control, s.strength, s.funds, s.materiel, s.sentiment, s.air, s.cohesion, s.holder, s.front,
+                 s.protection, s.offensive, s.harm, s.momentum, s.capital_lost, s.security_pool),
+          d.luck, d.luck_month, d.capture, r.capital_lost, t)
+
+
+@jit
+def fight(c: Arena, p: Pars, s: Forces, luck: np.ndarray, luck_month: np.ndarray, capture: np.ndarray,
+          capital_lost: np.ndarray, t: int) -> None:
+    """The body of :func:`step`, on the views.
+
+    ``luck``, ``luck_month`` and ``capture`` are the draws', ``capital_lost`` the record's.
+    """
+    P, F = s.control.shape
     for f in range(F):
         if c.air_decay[f] > 0.0:  # aircraft without their contractors are grounded one by one
             s.air[f] *= np.exp(-c.air_decay[f] * c.dt)
     support = local_support(s.sentiment, c.alignment)
-    u = unit_power(c, p, s, support, d.luck[d.luck_month[t - 1]])
-    deployed = concentrate(c, p, s, deploy(c, p, s.control, s.strength * (1.0 - p.mobile_share)), u)
-    e = deployed * u
+    u = power_of_one(Quality(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air,
+                             s.cohesion), p, support, luck[luck_month[t - 1]])
+    spread = np.empty(F)
+    for f in range(F):
+        spread[f] = s.strength[f] * (1.0 - p.mobile_share)
+    deployed = concentrate(c, p, s, spread_force(c.nb_ptr, c.nb_idx, c.territorial, c.home, p, s.control, spread), u)
+    e = product(deployed, u)
     target = contest_shares(e, s.control, s.front, p.front_synergy, p.contest_decisiveness)
-    rate = c.terrain_rate * c.dt
-    intel = s.control * support
-    losses, h = attrition(c, p, deployed, intel, s.protection)
-    s.control[:, :] = shift_control(s.control, target, rate, s.offensive, s.protection)
-    s.harm[:, :] = h
-    lost = losses.sum(axis=0)
+    rate = np.empty(P)
+    for i in range(P):
+        rate[i] = c.terrain_rate[i] * c.dt
+    intel = product(s.control, support)
+    lost = np.zeros(F)
+    s.harm[:, :] = 0.0
+    fire_into(Fire(c.dt, c.hostility, c.effectiveness, c.guerrilla, c.stealth, c.area_ratio, c.ruggedness), p,
+              deployed, intel, s.protection, np.zeros((P, F)), s.harm, lost)
+    shift_in_place(s.control, target, rate, s.offensive, s.protection)
     for f in range(F):
         s.strength[f] = max(s.strength[f] - lost[f], 0.0)
-    s.strength[:] += defections(s.strength, s.momentum, c.defection, c.hostility, p.defection_scale * c.dt)
-    garrisons(c, p, s, e, deployed, d.capture[t - 1])
-    r.capital_lost[t] = capital_check(c, p, s)
+    moved = defections(s.strength, s.momentum, c.defection, c.hostility, p.defection_scale * c.dt)
+    for f in range(F):
+        s.strength[f] += moved[f]
+    garrisons(c, p, s, e, deployed, capture[t - 1])
+    capital_lost[t] = capital_check(c, p, s)

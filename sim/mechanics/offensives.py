@@ -57,20 +57,101 @@ def unit_power(c: Const, p: Pars, s: State, support: np.ndarray, luck: np.ndarra
 
     The government's also rests on its cohesion (its will to fight).
     """
-    P, F = s.control.shape
-    arms = materiel_bonus(s.materiel, s.strength, p.materiel_reference, p.materiel_boost)
+    return power_of_one(Quality(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air,
+                                s.cohesion), p, support, luck)
+
+
+class Quality(NamedTuple):
+    """The arrays unit power reads, by their :class:`Const` and :class:`State` names (no bundle to count)."""
+
+    noise_column: np.ndarray
+    effectiveness: np.ndarray
+    extraction: np.ndarray
+    gov: int
+    materiel: np.ndarray
+    strength: np.ndarray
+    air: np.ndarray
+    cohesion: np.ndarray
+
+
+@jit
+def power_of_one(q: Quality, p: Pars, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
+    """:func:`unit_power` on the arrays it reads."""
+    P, F = q.extraction.shape
+    arms = materiel_bonus(q.materiel, q.strength, p.materiel_reference, p.materiel_boost)
     w = p.popular_support_weight
     out = np.zeros((P, F))
     for f in range(F):
-        col = c.noise_column[f]
+        col = q.noise_column[f]
         if col < 0:
             continue
-        q = c.effectiveness[f] * arms[f] * (1.0 + s.air[f])
-        if f == c.gov:  # a government's will to fight rests on its cohesion
-            q *= 1.0 - p.cohesion_power * (1.0 - s.cohesion[0])
+        k = q.effectiveness[f] * arms[f] * (1.0 + q.air[f])
+        if f == q.gov:  # a government's will to fight rests on its cohesion
+            k *= 1.0 - p.cohesion_power * (1.0 - q.cohesion[0])
         for i in range(P):
-            out[i, f] = q * c.extraction[i, f] * (1.0 - w + 2.0 * w * support[i, f]) * luck[i, col]
+            out[i, f] = k * q.extraction[i, f] * (1.0 - w + 2.0 * w * support[i, f]) * luck[i, col]
     return out
+
+
+@jit
+def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a * b`` of two provinces x factions arrays, as a plain loop (numba's array expression costs twice as much)."""
+    P, F = a.shape
+    out = np.empty((P, F))
+    for i in range(P):
+        for f in range(F):
+            out[i, f] = a[i, f] * b[i, f]
+    return out
+
+
+class Arena(NamedTuple):
+    """The constants combat (phase 4) reads, by their :class:`Const` names (a view on the bundle).
+
+    The step hands its rules these instead of the bundles: every compiled call (inlined
+    or not) with a bundle touches the reference count of every array in it, about 4 ns
+    an array, which cost more than most of the rules themselves.
+    """
+
+    dt: float
+    gov: int
+    territorial: np.ndarray
+    noise_column: np.ndarray
+    effectiveness: np.ndarray
+    extraction: np.ndarray
+    air_decay: np.ndarray
+    alignment: np.ndarray
+    nb_ptr: np.ndarray
+    nb_idx: np.ndarray
+    home: np.ndarray
+    hostility: np.ndarray
+    ruggedness: np.ndarray
+    terrain_rate: np.ndarray
+    area_ratio: np.ndarray
+    guerrilla: np.ndarray
+    stealth: np.ndarray
+    defection: np.ndarray
+    capital: np.ndarray
+    held0: np.ndarray
+
+
+class Forces(NamedTuple):
+    """The state combat (phase 4) reads and writes, by their :class:`State` names (a view on the bundle)."""
+
+    control: np.ndarray
+    strength: np.ndarray
+    funds: np.ndarray
+    materiel: np.ndarray
+    sentiment: np.ndarray
+    air: np.ndarray
+    cohesion: np.ndarray
+    holder: np.ndarray
+    front: np.ndarray
+    protection: np.ndarray
+    offensive: np.ndarray
+    harm: np.ndarray
+    momentum: np.ndarray
+    capital_lost: np.ndarray
+    security_pool: np.ndarray
 
 
 class Ground(NamedTuple):
@@ -129,8 +210,10 @@ def superiority(g: Ground, p: Pars, e0: np.ndarray, u: np.ndarray, mobile: float
     """Prospective superiority ``r_if`` of ``f``'s whole mobile force at each of its stakes, into ``r`` (0: none)."""
     for i in range(e0.shape[0]):
         r[i] = 0.0
+        if not near(g.nb_ptr, g.nb_idx, g.control, g.holder, p.offensive_presence, i, f):
+            continue
         h = defender(g.hostility, g.holder, g.control, p.valley_share, i, f)
-        if h < 0 or not near(g.nb_ptr, g.nb_idx, g.control, g.holder, p.offensive_presence, i, f):
+        if h < 0:
             continue
         mine = e0[i, f] + mobile * u[i, f]
         theirs = e0[i, h] * stake_defence(g.ruggedness[i], p.rugged_defence, g.alignment[h], g.sentiment[i],
@@ -139,10 +222,12 @@ def superiority(g: Ground, p: Pars, e0: np.ndarray, u: np.ndarray, mobile: float
 
 
 @jit
-def attack(p: Pars, r: np.ndarray, mobile: float, out: np.ndarray) -> bool:
-    """Share the mobile force among the best objectives (``out`` gets the fighters); False if none."""
+def attack(p: Pars, r: np.ndarray, mobile: float, out: np.ndarray, picked: np.ndarray) -> bool:
+    """Share the mobile force among the best objectives (``out`` gets the fighters); False if none.
+
+    ``picked`` is scratch space for ``offensive_objectives`` province indices.
+    """
     k = int(p.offensive_objectives)
-    picked = np.full(k, -1)
     n = 0
     for _ in range(k):  # the k largest by repeated selection: k is small, P is 34
         best, best_r = -1, 0.0
@@ -195,7 +280,9 @@ def defend(g: Ground, e0: np.ndarray, mobile: float, f: int, out: np.ndarray, z:
 @jit
 def spread(d0: np.ndarray, mobile: float, out: np.ndarray) -> None:
     """Nothing to attack or defend: the mobile force goes with the spread force."""
-    total = d0.sum()
+    total = 0.0
+    for i in range(d0.shape[0]):  # d0.sum(), in the same order, without numba's generic iterator
+        total += d0[i]
     if total > 0.0:
         for i in range(d0.shape[0]):
             out[i] += mobile * d0[i] / total
@@ -209,10 +296,11 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     keeps its mobile force with the spread one.
     """
     P, F = d0.shape
-    e0 = d0 * u
+    e0 = product(d0, u)
     out = d0.copy()
     g = Ground(c.hostility, s.holder, s.control, c.nb_ptr, c.nb_idx, c.ruggedness, c.alignment, s.sentiment)
     scratch = np.empty(P)
+    picked = np.empty(int(p.offensive_objectives), dtype=np.int64)
     for f in range(F):
         if c.territorial[f] <= 0.0 or s.strength[f] <= 0.0:
             continue
@@ -224,6 +312,6 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
         if defend(g, e0, mobile, f, out[:, f], scratch):
             continue
         superiority(g, p, e0, u, mobile, f, scratch)
-        if not attack(p, scratch, mobile, out[:, f]):
+        if not attack(p, scratch, mobile, out[:, f], picked):
             spread(d0[:, f], mobile, out[:, f])
     return out

@@ -35,6 +35,7 @@ province without the group or the government costs one comparison.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -127,15 +128,21 @@ def presence_total(control: np.ndarray, home: np.ndarray, gov: int, f: int) -> f
     return total
 
 
+class Theatre(NamedTuple):
+    """Where attacks can happen: control shares [P, F], home provinces [P, F] and the government."""
+
+    control: np.ndarray
+    home: np.ndarray
+    gov: int
+
+
 @jit
-def counts(control: np.ndarray, home: np.ndarray, gov: int, f: int, lam: float, u: np.ndarray,
-           raids: np.ndarray, harm: np.ndarray, per_attack: float) -> int:
+def counts(w: Theatre, f: int, lam: float, u: np.ndarray, raids: np.ndarray, harm: np.ndarray,
+           per_attack: float) -> int:
     """Draw faction f's counts by province into ``raids[:, f]`` from ``u`` and add their harm; return the total.
 
     Args:
-        control: [P, F] control shares.
-        home: [P, F] home provinces.
-        gov: the government's index.
+        w: control, home provinces and the government.
         f: the attacking faction.
         lam: its expected attacks this step over all provinces.
         u: [P] this step's uniforms for f.
@@ -146,6 +153,7 @@ def counts(control: np.ndarray, home: np.ndarray, gov: int, f: int, lam: float, 
     Returns:
         f's attacks this step.
     """
+    control, home, gov = w.control, w.home, w.gov
     wsum = presence_total(control, home, gov, f)
     if wsum <= 0.0:
         return 0
@@ -177,7 +185,7 @@ def raid(c: Const, p: Pars, s: State, u: np.ndarray) -> None:
     """
     raids, notice, strength, materiel, funds = s.raids, s.notice, s.strength, s.materiel, s.funds
     control, home, hostility, column, sanctuary = s.control, c.home, c.hostility, c.noise_column, s.sanctuary
-    guerrilla = c.guerrilla
+    guerrilla, theatre = c.guerrilla, Theatre(control, home, c.gov)
     g, dt, F = c.gov, c.dt, raids.shape[1]
     rate, arms_half, funds_half, floor = p.raid_rate, p.raid_arms_half, p.raid_funds_half, p.raid_floor
     gain, per_attack, keep = p.raid_sanctuary, p.raid_harm, (1.0 - p.raid_memory) ** dt
@@ -190,7 +198,7 @@ def raid(c: Const, p: Pars, s: State, u: np.ndarray) -> None:
         if raider and strength[f] > 0.0 and col >= 0 and col < u.shape[1]:
             lam = dt * tempo(strength[f], materiel[f], funds[f], sanctuary_boost(sanctuary, f, gain), rate,
                              arms_half, funds_half, floor)
-            n = counts(control, home, g, f, lam, u[:, col], raids, s.harm, per_attack) if lam > 0.0 else 0
+            n = counts(theatre, f, lam, u[:, col], raids, s.harm, per_attack) if lam > 0.0 else 0
         notice[f] = notice[f] * keep + n
         total += n
     if total > 0:

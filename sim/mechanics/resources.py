@@ -33,6 +33,7 @@ per 1000 as far as cash allows; ``arms_purchase`` of what is left becomes materi
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -144,12 +145,64 @@ def security_draw(c: Const, p: Pars, s: State) -> np.ndarray:
     return draw
 
 
+class Economy(NamedTuple):
+    """The constants resources read, by their :class:`Const` names (a view on the bundle).
+
+    A compiled call with a bundle touches the reference count of every array in it
+    (see ``offensives.Arena``).
+    """
+
+    dt: float
+    gov: int
+    extraction: np.ndarray
+    tax_rate: np.ndarray
+    income: np.ndarray
+    alignment: np.ndarray
+    nb_ptr: np.ndarray
+    nb_idx: np.ndarray
+    pro_pool: np.ndarray
+    security_appeal: np.ndarray
+    upkeep: np.ndarray
+    territorial: np.ndarray
+    recruit_rate: np.ndarray
+
+
+class Purse(NamedTuple):
+    """The state resources read and write, by their :class:`State` names (a view on the bundle).
+
+    A compiled call with a bundle touches the reference count of every array in it
+    (see ``offensives.Arena``).
+    """
+
+    control: np.ndarray
+    population: np.ndarray
+    revenue_factor: np.ndarray
+    legitimacy: np.ndarray
+    sentiment: np.ndarray
+    strength: np.ndarray
+    funds: np.ndarray
+    momentum: np.ndarray
+    materiel: np.ndarray
+    security_pool: np.ndarray
+    offensive: np.ndarray
+
+
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """Phase 3: taxes, upkeep, recruits (aggrieved, supporters, former security forces), arms.
 
-    Updates strength, funds, materiel, the former-security pool and the offensive capacity in place.
+    Updates strength, funds, materiel, the former-security pool and the offensive capacity in
+    place. The rules read views of the bundles (:class:`Economy`, :class:`Purse`).
     """
+    pay(Economy(c.dt, c.gov, c.extraction, c.tax_rate, c.income, c.alignment, c.nb_ptr, c.nb_idx, c.pro_pool,
+                c.security_appeal, c.upkeep, c.territorial, c.recruit_rate),
+        p, Purse(s.control, s.population, s.revenue_factor, s.legitimacy, s.sentiment, s.strength, s.funds,
+                 s.momentum, s.materiel, s.security_pool, s.offensive))
+
+
+@jit
+def pay(c: Economy, p: Pars, s: Purse) -> None:
+    """The body of :func:`step`, on the views."""
     F = s.strength.shape[0]
     dt = c.dt
     income = revenue(c, p, s)

@@ -37,6 +37,7 @@ the population-weighted mix. Total population is conserved; anger stays where th
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,9 +46,49 @@ from sim.jit import jit
 from sim.mechanics.space import neighbour_mean_1d
 
 
+class Opinion(NamedTuple):
+    """The constants sentiment reads, by their :class:`Const` names (a view on the bundle).
+
+    A compiled call with a bundle touches the reference count of every array in it
+    (see ``offensives.Arena``).
+    """
+
+    dt: float
+    gov: int
+    governance_weight: np.ndarray
+    nb_ptr: np.ndarray
+    nb_idx: np.ndarray
+    alignment: np.ndarray
+    prior: np.ndarray
+
+
+class Populace(NamedTuple):
+    """The state sentiment reads and writes, by their :class:`State` names (a view on the bundle).
+
+    A compiled call with a bundle touches the reference count of every array in it
+    (see ``offensives.Arena``).
+    """
+
+    control: np.ndarray
+    sentiment: np.ndarray
+    anger: np.ndarray
+    population: np.ndarray
+    harm: np.ndarray
+
+
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
-    """Phase 5: one step of anger, sentiment change and migration; updates them in place."""
+    """Phase 5: one step of anger, sentiment change and migration; updates them in place.
+
+    The rules read views of the bundles (:class:`Opinion`, :class:`Populace`).
+    """
+    sway(Opinion(c.dt, c.gov, c.governance_weight, c.nb_ptr, c.nb_idx, c.alignment, c.prior),
+         p, Populace(s.control, s.sentiment, s.anger, s.population, s.harm))
+
+
+@jit
+def sway(c: Opinion, p: Pars, s: Populace) -> None:
+    """The body of :func:`step`, on the views."""
     P, F = s.control.shape
     dt = c.dt
     accumulate_anger(c, p, s)

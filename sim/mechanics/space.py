@@ -53,17 +53,24 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     ``territory_f = sum_i area_i C_if / sum area``; momentum is an exponential average of the
     territory change per month, ``momentum <- (1 - a) momentum + a * (territory - previous) / dt``
     with ``a = 1 - (1 - memory)^dt`` (the same memory per month whatever the step); a
-    province is held by f when ``C_if >= threshold``.
+    province is held by f when ``C_if >= threshold``. The body takes the arrays it needs, not
+    the bundles (see ``offensives.Arena``).
     """
-    P, F = s.control.shape
-    dt = c.dt
-    a = 1.0 - (1.0 - p.momentum_memory) ** dt
+    survey(c.area_weight, s.control, s.momentum, s.territory, s.held, c.dt, p.momentum_memory, p.held_threshold)
+
+
+@jit
+def survey(area_weight: np.ndarray, control: np.ndarray, momentum: np.ndarray, territory: np.ndarray,
+           held: np.ndarray, dt: float, memory: float, threshold: float) -> None:
+    """The body of :func:`step`, on its arrays."""
+    P, F = control.shape
+    a = 1.0 - (1.0 - memory) ** dt
     for f in range(F):
         x = 0.0
         for i in range(P):
-            x += c.area_weight[i] * s.control[i, f]
-        s.momentum[f] = (1.0 - a) * s.momentum[f] + a * (x - s.territory[f]) / dt
-        s.territory[f] = x
+            x += area_weight[i] * control[i, f]
+        momentum[f] = (1.0 - a) * momentum[f] + a * (x - territory[f]) / dt
+        territory[f] = x
     for i in range(P):
         for f in range(F):
-            s.held[i, f] = s.control[i, f] >= p.held_threshold
+            held[i, f] = control[i, f] >= threshold

@@ -24,6 +24,7 @@ Central Asia and the IMU and Jamaat Ansarullah).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -79,10 +80,13 @@ def attack(c: Const, p: Pars, s: State, draws: np.ndarray) -> None:
     guests = np.zeros(D)  # the part of the inflow from groups the government shelters
     enemies = np.zeros(D)  # and from its armed enemies
     for j in range(F):
-        hit = draws[j] < 1.0 - math.exp(-c.attack_rate[j] * s.strength[j] * 1e-3 * dt)
+        rate = -c.attack_rate[j] * s.strength[j] * 1e-3 * dt
+        hit = rate != 0.0 and draws[j] < 1.0 - math.exp(rate)  # without attacks, 1 - exp(0) = 0: no hit
         for q in range(D):
             if hit:
                 s.attacks[j, q] = c.targets[j, q]
+            if c.targets[j, q] == 0.0:
+                continue  # no attack on q and no latent threat: the inflows would get 0
             i = p.threat_per_attack * s.attacks[j, q] + p.latent_threat * dt * 1e-3 * c.targets[j, q] * s.strength[j]
             inflow[q] += i
             guests[q] += c.gov_sheltered[j] * i
@@ -94,16 +98,64 @@ def attack(c: Const, p: Pars, s: State, draws: np.ndarray) -> None:
         s.enemy_threat[q] = s.enemy_threat[q] * keep + (1.0 - s.enemy_threat[q]) * min(enemies[q], 1.0)
 
 
+class Havens(NamedTuple):
+    """The constants terror reads, by their :class:`Const` names (a view on the bundle).
+
+    A compiled call with a bundle touches the reference count of every array in it
+    (see ``offensives.Arena``).
+    """
+
+    dt: float
+    sheltered: np.ndarray
+    home_weight: np.ndarray
+    patrons: np.ndarray
+    capacity: np.ndarray
+    growth: np.ndarray
+    strike_capacity: np.ndarray
+    targets: np.ndarray
+    attack_rate: np.ndarray
+    gov_sheltered: np.ndarray
+    gov_enemy: np.ndarray
+    ct: np.ndarray
+
+
+class Threats(NamedTuple):
+    """The state terror reads and writes, by their :class:`State` names (a view on the bundle).
+
+    A compiled call with a bundle touches the reference count of every array in it
+    (see ``offensives.Arena``).
+    """
+
+    control: np.ndarray
+    strength: np.ndarray
+    strikes: np.ndarray
+    threat: np.ndarray
+    attacks: np.ndarray
+    sheltered_threat: np.ndarray
+    enemy_threat: np.ndarray
+    stance: np.ndarray
+
+
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """Phase 7: sheltered groups grow, states strike, groups attack, threat moves.
 
     The host's tolerance falls with its counter-terrorism engagement with donors this month.
+    The rules read views of the bundles (:class:`Havens`, :class:`Threats`).
     """
+    export(Havens(c.dt, c.sheltered, c.home_weight, c.patrons, c.capacity, c.growth, c.strike_capacity, c.targets,
+                  c.attack_rate, c.gov_sheltered, c.gov_enemy, c.ct),
+           p, Threats(s.control, s.strength, s.strikes, s.threat, s.attacks, s.sheltered_threat, s.enemy_threat,
+                      s.stance), d.attack, t)
+
+
+@jit
+def export(c: Havens, p: Pars, s: Threats, draws: np.ndarray, t: int) -> None:
+    """The body of :func:`step`, on the views (``draws``: the attack uniforms of the run)."""
     tolerance = p.shelter_tolerance * (1.0 - p.ct_restraint * ct_engagement(c.ct, s.stance))
     grow(c, s, tolerance, p.jihadist_decay)
     strike(c, p, s)
-    attack(c, p, s, d.attack[t - 1])
+    attack(c, p, s, draws[t - 1])
 
 
 @jit
