@@ -170,12 +170,36 @@ def counts(w: Theatre, f: int, lam: float, u: np.ndarray, raids: np.ndarray, har
     return n
 
 
+class Raiders(NamedTuple):
+    """The constants the raids read, by their :class:`Const` names (a view on the bundle)."""
+
+    gov: int
+    dt: float
+    hostility: np.ndarray
+    guerrilla: np.ndarray
+    noise_column: np.ndarray
+    home: np.ndarray
+
+
+class Raided(NamedTuple):
+    """The state the raids read and write, by their :class:`State` names (a view on the bundle)."""
+
+    raids: np.ndarray
+    notice: np.ndarray
+    strength: np.ndarray
+    materiel: np.ndarray
+    funds: np.ndarray
+    control: np.ndarray
+    sanctuary: np.ndarray
+    harm: np.ndarray
+
+
 @jit
 def raid(c: Const, p: Pars, s: State, u: np.ndarray) -> None:
     """This step's attack counts ``s.raids [P, F]`` from the uniforms ``u [P, ground-holding factions]``.
 
-    The loop hands arrays and numbers to its helpers, never the bundles: a compiled call
-    that takes a bundle counts a reference to each of its arrays, once per faction and step.
+    One call on views of the bundles (:class:`Raiders`, :class:`Raided`): a compiled call that
+    takes a bundle touches the reference count of every array in it.
 
     Args:
         c: constants (hostility, mode, home provinces, the government, ``noise_column``, ``dt``).
@@ -183,9 +207,16 @@ def raid(c: Const, p: Pars, s: State, u: np.ndarray) -> None:
         s: state: raids, harm, notice and the government's strength updated in place.
         u: this step's uniforms of the ``raids`` stream, one column per ground-holding faction.
     """
+    raid_on(Raiders(c.gov, c.dt, c.hostility, c.guerrilla, c.noise_column, c.home), p,
+            Raided(s.raids, s.notice, s.strength, s.materiel, s.funds, s.control, s.sanctuary, s.harm), u)
+
+
+@jit
+def raid_on(c: Raiders, p: Pars, s: Raided, u: np.ndarray) -> None:
+    """The body of :func:`raid`, on the views."""
     raids, notice, strength, materiel, funds = s.raids, s.notice, s.strength, s.materiel, s.funds
-    control, home, hostility, column, sanctuary = s.control, c.home, c.hostility, c.noise_column, s.sanctuary
-    guerrilla, theatre = c.guerrilla, Theatre(control, home, c.gov)
+    hostility, column, sanctuary, guerrilla = c.hostility, c.noise_column, s.sanctuary, c.guerrilla
+    theatre = Theatre(s.control, c.home, c.gov)
     g, dt, F = c.gov, c.dt, raids.shape[1]
     rate, arms_half, funds_half, floor = p.raid_rate, p.raid_arms_half, p.raid_funds_half, p.raid_floor
     gain, per_attack, keep = p.raid_sanctuary, p.raid_harm, (1.0 - p.raid_memory) ** dt

@@ -47,6 +47,7 @@ Equations (s donor, f faction, g government):
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -78,7 +79,7 @@ def success_signal(momentum: np.ndarray, strength: np.ndarray, gov_strength: flo
 
 
 @jit
-def move_stances(c: Const, p: Pars, s: State) -> None:
+def move_stances(c: Donors, p: Pars, s: Diplomacy) -> None:
     """Every stance moves part of the way to its target (module docstring; targets read last month's stances).
 
     The target ``v*_s`` sums the state's interests, the threat it blames on the government's
@@ -121,7 +122,7 @@ def stage_threshold(engagement: float, ambassador: float, recognition: float, k:
 
 
 @jit
-def move_stages(c: Const, p: Pars, s: State) -> int:
+def move_stages(c: Donors, p: Pars, s: Diplomacy) -> int:
     """Each state takes one step up after ``stage_dwell`` months above the next threshold, or one down.
 
     Down when the stance is below the current stage's threshold by more than
@@ -160,7 +161,7 @@ def move_stages(c: Const, p: Pars, s: State) -> int:
 
 
 @jit
-def decide(c: Const, p: Pars, s: State, success: np.ndarray, eligible: np.ndarray) -> tuple:
+def decide(c: Donors, p: Pars, s: Diplomacy, success: np.ndarray, eligible: np.ndarray) -> tuple:
     """Decide every donor's stance, stage of recognition, support and pressure for one step (module docstring).
 
     Reads the donors' constants from ``c``, their threat, stance, stage and last month's
@@ -227,6 +228,66 @@ def decide(c: Const, p: Pars, s: State, success: np.ndarray, eligible: np.ndarra
     return revenue_factor, legitimacy, changed
 
 
+class Donors(NamedTuple):
+    """The constants the donors' rules read, by their :class:`Const` names (a view on the bundle).
+
+    The step hands its rules these views instead of the bundles: every compiled call (inlined
+    or not) with a bundle touches the reference count of every array in it.
+    """
+
+    affinity: np.ndarray
+    ambassador_threshold: np.ndarray
+    arms_share: np.ndarray
+    arms_willingness: np.ndarray
+    backlash: np.ndarray
+    budget: np.ndarray
+    closure: np.ndarray
+    ct: np.ndarray
+    donor_border: np.ndarray
+    donor_eligible: np.ndarray
+    dt: float
+    econ: np.ndarray
+    enemy_pull: np.ndarray
+    engagement_threshold: np.ndarray
+    gov: int
+    recognition_threshold: np.ndarray
+    rival_weight: np.ndarray
+    rivals: np.ndarray
+    sanctions: np.ndarray
+    sanctuary_willingness: np.ndarray
+    stance_weight: np.ndarray
+    success_weight: np.ndarray
+    threat_sensitivity: np.ndarray
+    trade: np.ndarray
+    weight: np.ndarray
+
+
+class Diplomacy(NamedTuple):
+    """The state the donors' rules read and write, by their :class:`State` names (a view on the bundle)."""
+
+    arms: np.ndarray
+    dwell: np.ndarray
+    enemy_threat: np.ndarray
+    funds: np.ndarray
+    legitimacy: np.ndarray
+    materiel: np.ndarray
+    momentum: np.ndarray
+    money: np.ndarray
+    notice: np.ndarray
+    patron_share: np.ndarray
+    pressure: np.ndarray
+    protection: np.ndarray
+    recognised: np.ndarray
+    revenue_factor: np.ndarray
+    sanctuary: np.ndarray
+    sheltered_threat: np.ndarray
+    stage: np.ndarray
+    stance: np.ndarray
+    strength: np.ndarray
+    territory: np.ndarray
+    trade: np.ndarray
+
+
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """Phases 1 and 2: donors decide, then money, arms and trade are paid and sanctuary takes effect.
@@ -234,7 +295,22 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     Updates stance, stage, recognised, funds, materiel, patron_share, protection, the government's
     revenue factor and legitimacy in place; this step's flows stay in the state (amounts
     per step: monthly budgets and trade times ``dt`` months) until the recorder takes them.
+    The body is one call on views of the bundles (:class:`Donors`, :class:`Diplomacy`).
     """
+    donors = Donors(c.affinity, c.ambassador_threshold, c.arms_share, c.arms_willingness, c.backlash, c.budget,
+                    c.closure, c.ct, c.donor_border, c.donor_eligible, c.dt, c.econ, c.enemy_pull,
+                    c.engagement_threshold, c.gov, c.recognition_threshold, c.rival_weight, c.rivals, c.sanctions,
+                    c.sanctuary_willingness, c.stance_weight, c.success_weight, c.threat_sensitivity, c.trade,
+                    c.weight)
+    diplomacy = Diplomacy(s.arms, s.dwell, s.enemy_threat, s.funds, s.legitimacy, s.materiel, s.momentum, s.money,
+                          s.notice, s.patron_share, s.pressure, s.protection, s.recognised, s.revenue_factor,
+                          s.sanctuary, s.sheltered_threat, s.stage, s.stance, s.strength, s.territory, s.trade)
+    donate(donors, p, diplomacy, r.recognitions, t)
+
+
+@jit
+def donate(c: Donors, p: Pars, s: Diplomacy, recognitions: np.ndarray, t: int) -> None:
+    """The body of :func:`step`, on the views (``recognitions`` is the record's row of stage changes)."""
     F = s.strength.shape[0]
     success = success_signal(s.momentum, s.strength, s.strength[c.gov], p.momentum_scale, p.viability_peak)
     add_attention(p, s.notice, success)
@@ -242,7 +318,7 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     for f in range(F):
         if s.strength[f] > 0.0:
             eligible[f] = c.donor_eligible[f]
-    revenue_factor, legitimacy, r.recognitions[t] = decide(c, p, s, success, eligible)
+    revenue_factor, legitimacy, recognitions[t] = decide(c, p, s, success, eligible)
     s.revenue_factor[0] = revenue_factor
     s.legitimacy[0] = legitimacy
     D = s.money.shape[0]
