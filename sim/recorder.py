@@ -106,7 +106,11 @@ class RunResult:
 
 
 class Rows(NamedTuple):
-    """The record's arrays the recorder writes one row of (a view on :class:`sim.bundles.Record`)."""
+    """The arrays the recorder copies, one field per recorded array (a view on a bundle).
+
+    The same fields view both sides: the state's arrays (``in_front`` is ``State.front`` and
+    ``recognition_stage`` is ``State.stage``) and the record's, of which row ``t`` is written.
+    """
 
     control: np.ndarray
     strength: np.ndarray
@@ -132,43 +136,16 @@ class Rows(NamedTuple):
     holder: np.ndarray
 
 
-class Taken(NamedTuple):
-    """The state the recorder copies, field by field in the order of :class:`Rows` (a view on the State)."""
-
-    control: np.ndarray
-    strength: np.ndarray
-    funds: np.ndarray
-    materiel: np.ndarray
-    in_front: np.ndarray  # State.front
-    population: np.ndarray
-    sentiment: np.ndarray
-    threat: np.ndarray
-    recognised: np.ndarray
-    recognition_stage: np.ndarray  # State.stage
-    cohesion: np.ndarray
-    legitimacy: np.ndarray
-    stance: np.ndarray
-    money: np.ndarray
-    arms: np.ndarray
-    sanctuary: np.ndarray
-    strikes: np.ndarray
-    trade: np.ndarray
-    pressure: np.ndarray
-    attacks: np.ndarray
-    raids: np.ndarray
-    holder: np.ndarray
-
-
 @jit
 def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     """The last phase: copy the state and this step's flows into row ``t`` of the record.
 
-    The body is one call on views of the two bundles (:class:`Taken`, :class:`Rows`): a compiled
+    The body is one call on views of the two bundles (:class:`Rows` of each): a compiled
     call that takes a bundle touches the reference count of every array in it.
     """
-    taken = Taken(s.control, s.strength, s.funds, s.materiel, s.front, s.population, s.sentiment, s.threat,
-                  s.recognised, s.stage, s.cohesion, s.legitimacy, s.stance, s.money, s.arms, s.sanctuary, s.strikes,
-                  s.trade, s.pressure, s.attacks, s.raids, s.holder)
+    taken = Rows(s.control, s.strength, s.funds, s.materiel, s.front, s.population, s.sentiment, s.threat,
+                 s.recognised, s.stage, s.cohesion, s.legitimacy, s.stance, s.money, s.arms, s.sanctuary, s.strikes,
+                 s.trade, s.pressure, s.attacks, s.raids, s.holder)
     rows = Rows(r.control, r.strength, r.funds, r.materiel, r.in_front, r.population, r.sentiment, r.threat,
                 r.recognised, r.recognition_stage, r.cohesion, r.legitimacy, r.stance, r.money, r.arms, r.sanctuary,
                 r.strikes, r.trade, r.pressure, r.attacks, r.raids, r.holder)
@@ -176,7 +153,7 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
 
 
 @jit
-def write_row(s: Taken, r: Rows, t: int) -> None:
+def write_row(s: Rows, r: Rows, t: int) -> None:
     """Row ``t`` of every recorded array from the state (cohesion and legitimacy are one-element arrays)."""
     r.control[t] = s.control
     r.strength[t] = s.strength
