@@ -39,20 +39,14 @@ import numpy as np
 from sim.bundles import Const, Draws, Pars, Record, State
 from sim.jit import jit
 from sim.mechanics.capitals import dissolve, garrisons
-from sim.mechanics.offensives import Arena, Forces, Quality, concentrate, power_of_one, product, unit_power
+from sim.mechanics.offensives import Arena, Forces, Quality, concentrate, product, unit_power
 from sim.mechanics.space import neighbour_mean
 
 
 @jit
-def deploy(c: Const, p: Pars, control: np.ndarray, strength: np.ndarray) -> np.ndarray:
-    """Fighters per province and faction (provinces x factions)."""
-    return spread_force(c.nb_ptr, c.nb_idx, c.territorial, c.home, p, control, strength)
-
-
-@jit
-def spread_force(nb_ptr: np.ndarray, nb_idx: np.ndarray, territorial: np.ndarray, home: np.ndarray, p: Pars,
-                 control: np.ndarray, strength: np.ndarray) -> np.ndarray:
-    """:func:`deploy` on the arrays it reads (no bundle to reference-count)."""
+def deploy(nb_ptr: np.ndarray, nb_idx: np.ndarray, territorial: np.ndarray, home: np.ndarray, p: Pars,
+           control: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """Fighters per province and faction (provinces x factions), from the arrays it reads."""
     P, F = control.shape
     nb_control = neighbour_mean(control, nb_ptr, nb_idx)
     w = np.zeros((P, F))
@@ -302,12 +296,6 @@ def defections(strength: np.ndarray, momentum: np.ndarray, propensity: np.ndarra
 
 
 @jit
-def power(c: Const, p: Pars, s: State, deployed: np.ndarray, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
-    """Fighting power E per province and faction: numbers times :func:`sim.mechanics.offensives.unit_power`."""
-    return product(deployed, unit_power(c, p, s, support, luck))
-
-
-@jit
 def capital_check(c: Const, p: Pars, s: State) -> np.ndarray:
     """Factions whose own capital's garrison surrendered this step: a share of their fighters deserts.
 
@@ -362,12 +350,12 @@ def fight(c: Arena, p: Pars, s: Forces, luck: np.ndarray, luck_month: np.ndarray
         if c.air_decay[f] > 0.0:  # aircraft without their contractors are grounded one by one
             s.air[f] *= np.exp(-c.air_decay[f] * c.dt)
     support = local_support(s.sentiment, c.alignment)
-    u = power_of_one(Quality(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air,
-                             s.cohesion), p, support, luck[luck_month[t - 1]])
+    u = unit_power(Quality(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air,
+                           s.cohesion), p, support, luck[luck_month[t - 1]])
     spread = np.empty(F)
     for f in range(F):
         spread[f] = s.strength[f] * (1.0 - p.mobile_share)
-    deployed = concentrate(c, p, s, spread_force(c.nb_ptr, c.nb_idx, c.territorial, c.home, p, s.control, spread), u)
+    deployed = concentrate(c, p, s, deploy(c.nb_ptr, c.nb_idx, c.territorial, c.home, p, s.control, spread), u)
     e = product(deployed, u)
     target = contest_shares(e, s.control, s.front, p.front_synergy, p.contest_decisiveness)
     rate = np.empty(P)

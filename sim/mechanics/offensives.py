@@ -51,16 +51,6 @@ from sim.mechanics.resources import materiel_bonus
 _NONE = 1e6  # superiority against a stake nobody defends
 
 
-@jit
-def unit_power(c: Const, p: Pars, s: State, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
-    """Fighting power of one fighter per province and faction: quality, arms, reach, support, luck.
-
-    The government's also rests on its cohesion (its will to fight).
-    """
-    return power_of_one(Quality(c.noise_column, c.effectiveness, c.extraction, c.gov, s.materiel, s.strength, s.air,
-                                s.cohesion), p, support, luck)
-
-
 class Quality(NamedTuple):
     """The arrays unit power reads, by their :class:`Const` and :class:`State` names (no bundle to count)."""
 
@@ -75,8 +65,11 @@ class Quality(NamedTuple):
 
 
 @jit
-def power_of_one(q: Quality, p: Pars, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
-    """:func:`unit_power` on the arrays it reads."""
+def unit_power(q: Quality, p: Pars, support: np.ndarray, luck: np.ndarray) -> np.ndarray:
+    """Fighting power of one fighter per province and faction: quality, arms, reach, support, luck.
+
+    The government's also rests on its cohesion (its will to fight).
+    """
     P, F = q.extraction.shape
     arms = materiel_bonus(q.materiel, q.strength, p.materiel_reference, p.materiel_boost)
     w = p.popular_support_weight
