@@ -105,35 +105,15 @@ class RunResult:
         return (self.holder[:, :, None] == np.arange(len(self.factions))).sum(axis=1)
 
 
-class Rows(NamedTuple):
-    """The arrays the recorder copies, one field per recorded array (a view on a bundle).
+#: The record's arrays that a RunResult carries (the others say what happened, for the event log).
+RECORDED = ("control", "strength", "funds", "materiel", "in_front", "population", "sentiment", "cohesion",
+             "legitimacy", "threat", "stance", "recognised", "recognition_stage", "money", "arms", "sanctuary",
+             "strikes", "trade", "pressure", "attacks", "raids", "holder")
 
-    The same fields view both sides: the state's arrays (``in_front`` is ``State.front`` and
-    ``recognition_stage`` is ``State.stage``) and the record's, of which row ``t`` is written.
-    """
-
-    control: np.ndarray
-    strength: np.ndarray
-    funds: np.ndarray
-    materiel: np.ndarray
-    in_front: np.ndarray
-    population: np.ndarray
-    sentiment: np.ndarray
-    threat: np.ndarray
-    recognised: np.ndarray
-    recognition_stage: np.ndarray
-    cohesion: np.ndarray
-    legitimacy: np.ndarray
-    stance: np.ndarray
-    money: np.ndarray
-    arms: np.ndarray
-    sanctuary: np.ndarray
-    strikes: np.ndarray
-    trade: np.ndarray
-    pressure: np.ndarray
-    attacks: np.ndarray
-    raids: np.ndarray
-    holder: np.ndarray
+#: A view of the recorded arrays, one field each in the order of :data:`RECORDED`. The same
+#: fields view both sides: the state's arrays (``in_front`` is ``State.front`` and
+#: ``recognition_stage`` is ``State.stage``) and the record's, of which row ``t`` is written.
+Rows = NamedTuple("Rows", [(name, np.ndarray) for name in RECORDED])
 
 
 @jit
@@ -143,11 +123,11 @@ def step(c: Const, p: Pars, s: State, d: Draws, r: Record, t: int) -> None:
     The body is one call on views of the two bundles (:class:`Rows` of each): a compiled
     call that takes a bundle touches the reference count of every array in it.
     """
-    taken = Rows(s.control, s.strength, s.funds, s.materiel, s.front, s.population, s.sentiment, s.threat,
-                 s.recognised, s.stage, s.cohesion, s.legitimacy, s.stance, s.money, s.arms, s.sanctuary, s.strikes,
+    taken = Rows(s.control, s.strength, s.funds, s.materiel, s.front, s.population, s.sentiment, s.cohesion,
+                 s.legitimacy, s.threat, s.stance, s.recognised, s.stage, s.money, s.arms, s.sanctuary, s.strikes,
                  s.trade, s.pressure, s.attacks, s.raids, s.holder)
-    rows = Rows(r.control, r.strength, r.funds, r.materiel, r.in_front, r.population, r.sentiment, r.threat,
-                r.recognised, r.recognition_stage, r.cohesion, r.legitimacy, r.stance, r.money, r.arms, r.sanctuary,
+    rows = Rows(r.control, r.strength, r.funds, r.materiel, r.in_front, r.population, r.sentiment, r.cohesion,
+                r.legitimacy, r.threat, r.stance, r.recognised, r.recognition_stage, r.money, r.arms, r.sanctuary,
                 r.strikes, r.trade, r.pressure, r.attacks, r.raids, r.holder)
     write_row(taken, rows, t)
 
@@ -179,7 +159,3 @@ def write_row(s: Rows, r: Rows, t: int) -> None:
     r.holder[t] = s.holder
 
 
-#: The record's arrays that a RunResult carries (the others say what happened, for the event log).
-RECORDED = ("control", "strength", "funds", "materiel", "in_front", "population", "sentiment", "cohesion",
-             "legitimacy", "threat", "stance", "recognised", "recognition_stage", "money", "arms", "sanctuary",
-             "strikes", "trade", "pressure", "attacks", "raids", "holder")
