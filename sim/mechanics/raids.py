@@ -98,13 +98,18 @@ def sanctuary_boost(sanctuary: np.ndarray, f: int, gain: float) -> float:
 
 
 @jit
+def raider(hostility: np.ndarray, guerrilla: np.ndarray, g: int, f: int) -> bool:
+    """Whether faction ``f`` raids the government ``g``: a guerrilla group hostile to it."""
+    return f != g and hostility[f, g] > 0.0 and guerrilla[f] > 0.0
+
+
+@jit
 def intensity(c: Const, p: Pars, s: State, f: int) -> float:
     """Expected attacks by faction f this step, over all its provinces (0 if it is not hostile).
 
     For callers outside the phase (tests, analysis); :func:`raid` computes the same from arrays.
     """
-    g = c.gov
-    if f == g or c.hostility[f, g] <= 0.0 or c.guerrilla[f] <= 0.0:
+    if not raider(c.hostility, c.guerrilla, c.gov, f):
         return 0.0
     boost = sanctuary_boost(s.sanctuary, f, p.raid_sanctuary)
     return c.dt * tempo(s.strength[f], s.materiel[f], s.funds[f], boost, p.raid_rate, p.raid_arms_half,
@@ -225,8 +230,7 @@ def raid_on(c: Raiders, p: Pars, s: Raided, u: np.ndarray) -> None:
     for f in range(F):
         n = 0
         col = column[f]
-        raider = f != g and hostility[f, g] > 0.0 and guerrilla[f] > 0.0
-        if raider and strength[f] > 0.0 and col >= 0 and col < u.shape[1]:
+        if raider(hostility, guerrilla, g, f) and strength[f] > 0.0 and col >= 0 and col < u.shape[1]:
             lam = dt * tempo(strength[f], materiel[f], funds[f], sanctuary_boost(sanctuary, f, gain), rate,
                              arms_half, funds_half, floor)
             n = counts(theatre, f, lam, u[:, col], raids, s.harm, per_attack) if lam > 0.0 else 0
