@@ -84,6 +84,20 @@ def test_splitting_among_several_objectives_and_terrain_deters_attackers():
     assert steep == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
 
 
+def test_an_attacker_goes_for_capitals_before_valleys():
+    c, s, d0 = _world()
+    s.holder[2] = 1  # the enemy holds province 2's city; the government keeps 0.3 of it, a valley
+    attack = {}
+    for k in (1, 3, 5):
+        p = pars_bundle(mobile_share=0.3, offensive_objectives=k, offensive_threshold=1.2)
+        attack[k] = concentrate(c, p, s, d0, np.ones((P, F)))[:, 1] - d0[:, 1]
+    # the valley gives 8:1 ((500 + 300) / 100), yet the capitals come first: province 1 (2:1),
+    # 3 (1.5:1, reached from the city of 2), 0 (1.33:1); the valley only fills the count
+    assert attack[1] == pytest.approx([0.0, 300.0, 0.0, 0.0, 0.0])
+    assert attack[3] == pytest.approx([100.0, 100.0, 0.0, 100.0, 0.0])
+    assert attack[5] == pytest.approx([75.0, 75.0, 75.0, 75.0, 0.0])
+
+
 def test_rugged_terrain_holds_a_garrison_that_would_fall_on_the_plain():
     def falls(rugged: float) -> bool:
         c = blank_const(P, F, 1, hostility=HOSTILE, ruggedness=np.full(P, rugged))

@@ -12,7 +12,8 @@ city to city in July 2021, SIGAR 22-22-IP). Otherwise it attacks. Its objectives
 capitals an enemy holds next to its ground, and the valleys an enemy holds inside a
 province whose capital it holds, ranked by the local superiority its mobile force would
 give it there; it attacks the ``offensive_objectives`` best of those where that
-superiority reaches ``offensive_threshold``, sharing the force equally among them. With
+superiority reaches ``offensive_threshold``, capitals before valleys (a city is what a
+campaign is for), sharing the force equally among them. With
 nothing to defend or attack, the mobile force stays with the spread force. Every faction
 decides on the spread deployment (simultaneously) and the mobile forces arrive together.
 Rugged terrain multiplies a stake's defender (``capitals.stake_defence``), both in this
@@ -33,7 +34,8 @@ Equations (f faction, i province, D0 the spread deployment, u per-fighter power)
 * defence first: threat ``z_i = max(0, max_g hostile E0_ig / E0_if - 1)`` at each capital
   f holds; if any ``z_i > 0``, capital i receives ``M_f z_i / sum z``;
 * else objectives: the ``offensive_objectives`` stakes of largest ``r_if``, among those
-  with ``r_if >= offensive_threshold``; each gets ``M_f / n`` fighters;
+  with ``r_if >= offensive_threshold``, capitals first and valleys only to fill the count;
+  each gets ``M_f / n`` fighters;
 * else ``M_f D0_if / sum_i D0_if``.
 """
 
@@ -215,22 +217,27 @@ def superiority(g: Ground, p: Pars, e0: np.ndarray, u: np.ndarray, mobile: float
 
 
 @jit
-def attack(p: Pars, r: np.ndarray, mobile: float, out: np.ndarray, picked: np.ndarray) -> bool:
+def attack(p: Pars, r: np.ndarray, holder: np.ndarray, f: int, mobile: float, out: np.ndarray,
+           picked: np.ndarray) -> bool:
     """Share the mobile force among the best objectives (``out`` gets the fighters); False if none.
 
+    Capitals (stakes ``f`` does not hold, per ``holder``) come before valleys: a valley is
+    picked only when fewer capitals than ``offensive_objectives`` pass the threshold.
     ``picked`` is scratch space for ``offensive_objectives`` province indices.
     """
     k = int(p.offensive_objectives)
     n = 0
-    for _ in range(k):  # the k largest by repeated selection: k is small, P is 34
-        best, best_r = -1, 0.0
-        for i in range(r.shape[0]):
-            if r[i] >= p.offensive_threshold and r[i] > best_r and not _taken(picked, n, i):
-                best, best_r = i, r[i]
-        if best < 0:
-            break
-        picked[n] = best
-        n += 1
+    for city in (True, False):  # capitals first, then valleys
+        while n < k:  # the k largest by repeated selection: k is small, P is 34
+            best, best_r = -1, 0.0
+            for i in range(r.shape[0]):
+                if (holder[i] != f) == city and r[i] >= p.offensive_threshold and r[i] > best_r \
+                        and not _taken(picked, n, i):
+                    best, best_r = i, r[i]
+            if best < 0:
+                break
+            picked[n] = best
+            n += 1
     for j in range(n):
         out[picked[j]] += mobile / n
     return n > 0
@@ -305,6 +312,6 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
         if defend(g, e0, mobile, f, out[:, f], scratch):
             continue
         superiority(g, p, e0, u, mobile, f, scratch)
-        if not attack(p, scratch, mobile, out[:, f], picked):
+        if not attack(p, scratch, s.holder, f, mobile, out[:, f], picked):
             spread(d0[:, f], mobile, out[:, f])
     return out
