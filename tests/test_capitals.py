@@ -87,6 +87,29 @@ def test_a_surrender_hands_fighters_arms_and_the_city_to_the_victor():
     assert s.control[2, 1] >= p.capital_share and np.isclose(s.control[2].sum(), 1.0)
 
 
+def test_a_garrison_that_gives_up_hands_the_city_to_a_stronger_friend_of_its_holder():
+    # faction 2, at peace with the government and at war with faction 1, is in province 2 too
+    c = blank_const(P, 3, 1, hostility=np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
+    s = blank_state(P, 3, 1)
+    s.control[:] = [0.4, 0.3, 0.3]
+    s.strength[:] = 1000.0
+    s.materiel[:] = 10.0
+    s.funds[:] = 10.0
+    s.cohesion[0] = 1.0
+    deployed = np.full((P, 3), 200.0)
+    e = np.ones((P, 3))
+    e[2] = [1.0, 50.0, 80.0]  # the garrison is beaten, but the friend is stronger than the attacker
+    p = pars_bundle()
+    garrisons(c, p, s, e, deployed, np.zeros(P))
+    moved = p.surrender_transfer * 200.0
+    assert s.holder[2] == 2, "the city passes to the friend (the Panjshir to the NRF, August 2021)"
+    assert s.strength[2] == pytest.approx(1000.0 + moved) and s.strength[1] == 1000.0
+    s.holder[:] = 0
+    e[2] = [1.0, 50.0, 20.0]  # a weaker friend does not stop the attacker
+    garrisons(c, p, s, e, deployed, np.zeros(P))
+    assert s.holder[2] == 1
+
+
 def test_the_resistance_holds_valleys_not_capitals_under_the_status_quo():
     spec, m = load_scenario(BASELINE)
     nrf = list(spec.factions).index("nrf")

@@ -53,6 +53,18 @@ def test_a_government_keeps_its_seat_guard_at_its_capital_and_defends_with_the_r
     assert defence == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
 
 
+def test_an_attacker_sees_the_seat_guard():
+    c, s, d0 = _world()
+    s.holder[2] = 1  # province 2 is the enemy's seat: 500 spread fighters and a guard of 0.4 x 300
+    c = c._replace(capital=np.array([-1, 2]))
+    p = pars_bundle(mobile_share=0.3, offensive_objectives=1, offensive_threshold=0.7, seat_guard=0.4)
+    out = concentrate(c, p, s, d0, np.ones((P, F)))
+    assert out[2, 1] - d0[2, 1] >= 120.0
+    # against the spread force alone the seat would give (100 + 300) / 500 = 0.8 >= 0.7; with the
+    # guard it gives 400 / 620 = 0.65: the government's mobile force goes to its best valley instead
+    assert out[:, 0] - d0[:, 0] == pytest.approx([300.0, 0.0, 0.0, 0.0, 0.0])
+
+
 def test_a_stake_is_reached_from_ground_in_its_province_or_from_a_neighbouring_capital():
     c, s, _ = _world()
     # the enemy has 0.1 of province 3 and 0.7 next door, but every capital is the government's

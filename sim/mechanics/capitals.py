@@ -18,7 +18,8 @@ the holder's own capital; so a demoralised garrison negotiates its surrender eve
 weaker besieger, as many did in August 2021 without a battle. Beyond the felt threshold
 the garrison surrenders with a hazard that grows with the margin. The whole garrison is
 lost: a share of its fighters and of their arms passes to the victor, the rest go home,
-and the city's share of the province passes with the holder. A government that has lost
+and the city's share of the province passes with the holder; a friend of the holder that is
+stronger there than the attacker takes the city over instead (the Panjshir in August 2021). A government that has lost
 its capital and its cohesion dissolves (:func:`dissolve`).
 
 Equations (province i held by h, attacker a = the hostile faction with most power there):
@@ -39,7 +40,8 @@ Equations (province i held by h, attacker a = the hostile faction with most powe
   government garrison's fall costs the government ``cohesion_capitals / P`` of its cohesion;
 * surrender: of the garrison ``G = min(D_ih, S_h)``, ``x = surrender_transfer G`` fighters and
   ``x / S_h`` of h's arms pass to a, ``G - x`` go home (the former-security pool); the holder
-  becomes a, and the floor moves the city's share to it.
+  becomes a (or the friend of h, at war with a, with more power than a there, who then
+  gets the x fighters), and the floor moves the city's share to it.
 """
 
 from __future__ import annotations
@@ -86,6 +88,21 @@ def attacker(hostility: np.ndarray, e: np.ndarray, i: int, h: int) -> int:
     best, best_e = -1, 0.0
     for g in range(e.shape[1]):
         if hostility[h, g] > 0.0 and e[i, g] > best_e:
+            best, best_e = g, e[i, g]
+    return best
+
+
+@jit
+def successor(hostility: np.ndarray, e: np.ndarray, i: int, h: int, a: int) -> int:
+    """Who takes province ``i``'s city when ``h``'s garrison gives up to ``a``: ``a``, or a stronger friend of ``h``.
+
+    A faction at peace with ``h`` and at war with ``a`` that has more fighting power in the
+    province than ``a`` takes the city over (in August 2021 the Panjshir's garrison passed to
+    the NRF, not to the few Taliban at the valley's mouth).
+    """
+    best, best_e = a, e[i, a]
+    for g in range(e.shape[1]):
+        if g != h and hostility[h, g] <= 0.0 and hostility[g, a] > 0.0 and e[i, g] > best_e:
             best, best_e = g, e[i, g]
     return best
 
@@ -246,7 +263,7 @@ def garrisons(c: Const, p: Pars, s: State, e: np.ndarray, deployed: np.ndarray, 
             continue  # not even full encirclement would make this garrison give up
         felt *= 1.0 + p.cascade_neighbours * lost_neighbours(c.nb_ptr, c.nb_idx, before, i, h)
         if felt > 1.0 and draws[i] < 1.0 - np.exp(-p.surrender_rate * c.dt * (felt - 1.0)):
-            surrender(s, deployed, p.surrender_transfer, i, h, a)
+            surrender(s, deployed, p.surrender_transfer, i, h, successor(c.hostility, e, i, h, a))
             if h == c.gov:  # each fall shakes every garrison of the government (the cascade)
                 s.cohesion[0] = max(s.cohesion[0] - p.cohesion_capitals / P, 0.0)
     hold_capitals(s.control, s.holder, p.capital_share)

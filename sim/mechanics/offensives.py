@@ -5,7 +5,8 @@ Summary of rule: a faction does not spread all its fighters evenly. It keeps
 its mobile force, where the stakes are, as states in Cederman's GeoSim pick the front
 where their local superiority passes a threshold (Cederman 1997, 2003). A faction keeps
 ``seat_guard`` of its mobile force at its own seat while it holds it (governments garrison
-their capital with their best units). With the rest, a faction whose own capitals are
+their capital with their best units); the guard is a standing garrison that every faction
+sees, as it sees the spread force. With the rest, a faction whose own capitals are
 threatened defends first: its mobile force reinforces them in
 proportion to the enemy superiority each faces (the ANDSF's commandos were sent from
 city to city in July 2021, SIGAR 22-22-IP). Otherwise it attacks. Its objectives are the
@@ -22,7 +23,8 @@ choice and in the garrison's surrender, and still slows whoever takes ground (``
 Equations (f faction, i province, D0 the spread deployment, u per-fighter power):
 
 * spread ``D0 = deploy(C, (1 - mobile_share) S)``; mobile ``M_f = mobile_share S_f``, of
-  which ``seat_guard M_f`` stays at f's own capital while f holds it (the rest is ``M_f`` below);
+  which ``seat_guard M_f`` stays at f's own capital while f holds it (the rest is ``M_f`` below;
+  the guard is counted in ``D0`` from here on);
 * per-fighter power ``u_if = q_f arms_f reach_if (1 - w + 2 w support_if) luck_if``, for
   the government times ``1 - cohesion_power (1 - cohesion)`` (its will to fight);
   ``E0 = D0 u``;
@@ -296,22 +298,29 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     keeps its mobile force with the spread one.
     """
     P, F = d0.shape
-    e0 = product(d0, u)
-    out = d0.copy()
+    held = d0.copy()  # the spread force and the seat guards: what every faction sees
+    for f in range(F):
+        if guarded(c, p, s, f):
+            held[c.capital[f], f] += p.seat_guard * p.mobile_share * s.strength[f]
+    e0 = product(held, u)
+    out = held.copy()
     g = Ground(c.hostility, s.holder, s.control, c.nb_ptr, c.nb_idx, c.ruggedness, c.alignment, s.sentiment)
     scratch = np.empty(P)
     picked = np.empty(int(p.offensive_objectives), dtype=np.int64)
     for f in range(F):
         if c.territorial[f] <= 0.0 or s.strength[f] <= 0.0:
             continue
-        mobile = p.mobile_share * s.strength[f]
-        seat = c.capital[f]
-        if seat >= 0 and s.holder[seat] == f and p.seat_guard > 0.0:  # the seat of power is always held strongly
-            out[seat, f] += p.seat_guard * mobile
-            mobile *= 1.0 - p.seat_guard
+        mobile = p.mobile_share * s.strength[f] * (1.0 - p.seat_guard if guarded(c, p, s, f) else 1.0)
         if defend(g, e0, mobile, f, out[:, f], scratch):
             continue
         superiority(g, p, e0, u, mobile, f, scratch)
         if not attack(p, scratch, s.holder, f, mobile, out[:, f], picked):
             spread(d0[:, f], mobile, out[:, f])
     return out
+
+
+@jit
+def guarded(c: Const, p: Pars, s: State, f: int) -> bool:
+    """Whether ``f`` keeps a seat guard: it has a seat and holds it (the seat of power is always held strongly)."""
+    seat = c.capital[f]
+    return seat >= 0 and s.holder[seat] == f and p.seat_guard > 0.0 and s.strength[f] > 0.0
