@@ -1,15 +1,22 @@
-"""Province outlines: the shipped polygons file and its loader's errors."""
+"""Province outlines: the shipped polygons file, its loader's errors, and the map figures drawn from real results."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib.path import Path as MPath
 
+from sim import maps, plots
 from sim.geography import DEFAULT_MAP, POLYGONS, MapError, load_map
+from sim.store import read_parts
+from tests.conftest import BASELINE, ROOT
 
 SQUARES = {"Alpha": (68.0, 34.0), "Bravo": (69.0, 35.0), "Charlie": (70.0, 34.0), "Delta": (69.0, 33.0)}
 
@@ -113,3 +120,89 @@ def test_unknown_name_suggests_the_close_one(synthetic):
     load_map.cache_clear()
     with pytest.raises(MapError, match=r"unknown province 'Deltta' \(not in provinces.csv\); did you mean 'Delta'"):
         load_map(folder)
+
+
+# --- the figures, from a real results folder ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("maps") / "r"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", str(BASELINE), "-n", "2", "--seed", "3",
+                        "--months", "3", "--figures", "summary", "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def _data(results: Path, step: int) -> maps.MapData:
+    m = load_map(DEFAULT_MAP)
+    at = [("step", "in", [0, step])]
+    prov = read_parts(results, "provinces", ["province", "actor", "date", "step", "replication", "control"], at)
+    caps = read_parts(results, "capitals", ["province", "holder", "step", "replication"], at)
+    return maps.map_data(prov, caps, m, step, maps.actors_of(results, "baseline"))
+
+
+def test_the_cli_draws_the_map_figures_at_their_stated_size(results):
+    from PIL import Image
+
+    for name, step in (("map_month_000.png", 0), ("map_month_003.png", 3)):
+        f = results / "figures" / name
+        assert f.stat().st_size > 50_000
+        w, h = maps.figure_size(_data(results, step))
+        with Image.open(f) as im:
+            assert np.allclose(im.size, (w * plots.DPI, h * plots.DPI), atol=1), name
+            pixels = np.asarray(im.convert("L"))
+        assert (pixels < 128).mean() > 0.01, "something dark is drawn (outlines, labels)"
+
+
+def test_map_data_sums_blocs_and_names_holders_by_label(results):
+    d = _data(results, 3)
+    assert d.blocs[0] == "Taliban" and any(b.startswith("Resistance (") for b in d.blocs)
+    assert d.control.shape == (len(d.blocs), 34) and np.allclose(d.control.sum(axis=0), 1.0, atol=1e-6)
+    assert d.odds is not None and np.allclose(d.odds.sum(axis=0), 1.0), "two runs: odds of the capital's holder"
+    assert d.change is not None and abs(d.change.sum()) < 1e-6, "control moves between blocs; the total stays 1"
+    assert "Taliban" in d.holders and (d.holder >= 0).all()
+    start = _data(results, 0)
+    assert start.change is None
+
+
+def _overlaps(fig) -> list[tuple[str, str]]:
+    """Pairs of texts on the holder panel whose rendered boxes overlap."""
+    renderer = fig.canvas.get_renderer()
+    ax = next(a for a in fig.axes if a.get_label() == "holders")
+    texts = [t for t in ax.texts if t.get_text() and t.get_transform() is ax.transData]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    return [(a, b) for k, (a, ba) in enumerate(boxes) for b, bb in boxes[k + 1:] if ba.overlaps(bb)]
+
+
+@pytest.mark.parametrize("step", [0, 3])
+def test_no_two_province_labels_overlap_and_every_province_is_labelled(results, step):
+    m = load_map(DEFAULT_MAP)
+    fig = maps.build_figure(_data(results, step), m, plots.DPI)
+    fig.canvas.draw()
+    assert _overlaps(fig) == []
+    ax = next(a for a in fig.axes if a.get_label() == "holders")
+    shown = {t.get_text() for t in ax.texts if t.get_transform() is ax.transData}
+    key = next(t.get_text() for t in ax.texts if t.get_transform() is ax.transAxes)
+    numbered = dict(re.findall(r"(\d+) ([A-Za-z][A-Za-z -]*?)(?=\s{2,}|\n|$)", key))
+    assert set(m.names) == (shown - set(numbered)) | set(numbered.values()), "each province named or numbered"
+    assert set(numbered) <= shown, "every number of the key is on the map"
+    assert {"Kabul", "Kapisa", "Panjshir"} <= set(numbered.values()), "the small provinces go to the key"
+
+
+def test_the_overlap_check_sees_an_overlap(results):
+    fig = maps.build_figure(_data(results, 0), load_map(DEFAULT_MAP), plots.DPI)
+    ax = next(a for a in fig.axes if a.get_label() == "holders")
+    ax.text(69.2, 34.5, "Kabul overlaps")
+    ax.text(69.3, 34.5, "Kapisa overlaps")
+    fig.canvas.draw()
+    assert ("Kabul overlaps", "Kapisa overlaps") in _overlaps(fig)
+
+
+def test_a_map_without_outlines_keeps_the_capitals_drawing(results, tmp_path):
+    m = dataclasses.replace(load_map(DEFAULT_MAP), outlines=None)
+    files = plots.make_figures(results, m, which="summary", subdir="plain")
+    from PIL import Image
+
+    with Image.open(files[-1]) as im:
+        assert im.size == (round(8.5 * plots.DPI), round(6.8 * plots.DPI)), "the pie map of a map without outlines"
