@@ -27,6 +27,7 @@ NUMBER_SIZE = 6.5
 DOT_RADIUS_PT = 3.0  # a capital dot's radius, with a margin
 PAD_PX = 1.5  # clearance kept around every box
 LEADER_STEPS_PT = (9, 14, 20, 27, 35)  # distances from the capital tried for a number outside its province
+ALIGN = {"left": 0.0, "bottom": 0.0, "center": 0.5, "right": 1.0, "top": 1.0}  # share of a box before its anchor
 DIRECTIONS = [(np.cos(a), np.sin(a)) for a in np.radians([90, 270, 0, 180, 45, 135, 225, 315])]
 
 
@@ -56,12 +57,6 @@ def _inland_points(path, keep: int = 40) -> np.ndarray:
     t = np.clip(((pts[:, None, :] - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-9), 0, 1)
     d = np.linalg.norm(pts[:, None, :] - (a + t[..., None] * ab), axis=-1).min(axis=1)
     return pts[np.argsort(-d, kind="stable")[:keep]]
-
-
-def _box(text, renderer) -> np.ndarray:
-    """A text's rendered box [x0, y0, x1, y1], padded."""
-    e = text.get_window_extent(renderer)
-    return np.array([e.x0 - PAD_PX, e.y0 - PAD_PX, e.x1 + PAD_PX, e.y1 + PAD_PX])
 
 
 def _clear(box: np.ndarray, taken: list[np.ndarray]) -> bool:
@@ -94,17 +89,31 @@ class _Placer:
         r = DOT_RADIUS_PT * self.pt
         self.taken = [np.array([x - r, y - r, x + r, y + r]) for x, y in self.dots]
         self.taken += [np.array([b.x0, b.y0, b.x1, b.y1]) for b in avoid]
+        self.probe = ax.text(0, 0, "", transform=None)  # measures texts; removed before anything is drawn
+        self.extents: dict[tuple[str, float], tuple[float, float]] = {}
+
+    def _extent(self, s: str, size: float) -> tuple[float, float]:
+        """Width and height (pixels) of ``s`` drawn at ``size``, measured once on a probe text."""
+        if (s, size) not in self.extents:
+            self.probe.set_text(s)
+            self.probe.set_fontsize(size)
+            e = self.probe.get_window_extent(self.renderer)
+            self.extents[s, size] = (e.width, e.height)
+        return self.extents[s, size]
 
     def _try(self, s: str, size: float, at: np.ndarray, ha: str, va: str, path=None):
-        """Put ``s`` at ``at`` if it is clear (and inside ``path`` when given); the text or None."""
+        """Put ``s`` at ``at`` if it is clear (and inside ``path`` when given); the text or None.
+
+        The box is computed from the measured extent, so a text is made only where it goes.
+        """
+        w, h = self._extent(s, size)
+        x0, y0 = at[0] - w * ALIGN[ha], at[1] - h * ALIGN[va]
+        box = np.array([x0 - PAD_PX, y0 - PAD_PX, x0 + w + PAD_PX, y0 + h + PAD_PX])
+        if not _clear(box, self.taken) or (path is not None and not _inside(box, path)):
+            return None
+        self.taken.append(box)
         x, y = self.ax.transData.inverted().transform(at)
-        t = self.ax.text(x, y, s, fontsize=size, ha=ha, va=va, zorder=4)
-        box = _box(t, self.renderer)
-        if _clear(box, self.taken) and (path is None or _inside(box, path)):
-            self.taken.append(box)
-            return t
-        t.remove()
-        return None
+        return self.ax.text(x, y, s, fontsize=size, ha=ha, va=va, zorder=4)
 
     def name(self, i: int, inland: np.ndarray) -> bool:
         """Put the province's name inside it; whether it fitted."""
@@ -152,4 +161,5 @@ def place_labels(ax: Axes, m: Map, avoid: Sequence[Bbox] = ()) -> list[tuple[int
     for k, name in key:
         i = m.names.index(name)
         p.number(i, k, inland[i])
+    p.probe.remove()
     return key
