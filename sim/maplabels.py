@@ -31,15 +31,15 @@ ALIGN = {"left": 0.0, "bottom": 0.0, "center": 0.5, "right": 1.0, "top": 1.0}  #
 DIRECTIONS = [(np.cos(a), np.sin(a)) for a in np.radians([90, 270, 0, 180, 45, 135, 225, 315])]
 
 
-def _display_paths(ax: Axes, m: Map) -> list:
-    """Each province's outline as a compound path in display coordinates."""
+def outline_paths(m: Map, transform=None) -> list:
+    """Each province's outline as one compound matplotlib path (in display space under ``transform``)."""
     from matplotlib.path import Path as MPath
 
     out = []
     for rings in m.outlines:
-        verts = ax.transData.transform(np.concatenate(rings))
+        verts = np.concatenate(rings)
         codes = np.concatenate([[MPath.MOVETO] + [MPath.LINETO] * (len(r) - 2) + [MPath.CLOSEPOLY] for r in rings])
-        out.append(MPath(verts, codes))
+        out.append(MPath(verts if transform is None else transform.transform(verts), codes))
     return out
 
 
@@ -84,7 +84,7 @@ class _Placer:
         self.ax, self.m = ax, m
         self.renderer = ax.figure.canvas.get_renderer()
         self.pt = ax.figure.dpi / 72
-        self.paths = _display_paths(ax, m)
+        self.paths = outline_paths(m, ax.transData)
         self.dots = ax.transData.transform(np.column_stack([m.lon, m.lat]))
         r = DOT_RADIUS_PT * self.pt
         self.taken = [np.array([x - r, y - r, x + r, y + r]) for x, y in self.dots]

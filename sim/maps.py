@@ -41,7 +41,6 @@ CHANGE_CMAP = "PuOr"  # diverging, colour-blind safe
 BLOC_ORDER = ("government", "insurgent", "resistance", "jihadist")
 BLOC_WORDS = {"government": "Government", "insurgent": "Breakaway insurgents", "resistance": "Resistance",
               "jihadist": "Jihadists"}
-ASPECT = 1 / np.cos(np.radians(34.5))  # degrees of latitude drawn longer, as on a map at Afghanistan's latitude
 BIG_W, SMALL_W, BAR_W = 6.6, 2.45, 1.0  # inches: holder panel, one small panel, colour bar column
 
 
@@ -146,18 +145,20 @@ def map_data(prov: pd.DataFrame, caps: pd.DataFrame, m: Map, step: int, actors: 
         step: the step drawn.
         actors: key -> label and kind (actors missing here are named by their key).
     """
-    mean = _mean_control(prov, step, m)
-    keys = [k for k in mean.columns if mean[k].max() > 0]
+    mean, start = _mean_control(prov, step, m), _mean_control(prov, 0, m)
+    # the actors holding ground now or at the start (a bloc that lost everything shows its loss)
+    keys = [k for k in dict.fromkeys([*start.columns, *mean.columns])
+            if max(mean.get(k, pd.Series([0.0])).max(), start.get(k, pd.Series([0.0])).max()) > 0]
     blocs = blocs_of(keys, actors)
     control = _by_bloc(mean, blocs)
-    change = control - _by_bloc(_mean_control(prov, 0, m), blocs) if step > 0 else None
+    change = control - _by_bloc(start, blocs) if step > 0 else None
     at = caps[caps["step"] == step]
     odds = _capital_odds(at, m)
     reps = int(prov.loc[prov["step"] == step, "replication"].nunique())
     held = [k for k in odds.columns if odds[k].max() > 0]
     odds = odds[held]
-    top = np.where(odds.to_numpy().max(axis=1, initial=0) > 0, odds.to_numpy().argmax(axis=1), -1) if held else \
-        np.full(m.n, -1)
+    share = odds.to_numpy() if held else np.zeros((m.n, 1))
+    top = np.where(share.max(axis=1) > 0, share.argmax(axis=1), -1)  # the most frequent holder; -1: none recorded
     dates = prov.loc[prov["step"] == step, "date"]
     return MapData(date=str(dates.iloc[0])[:10] if len(dates) else "", step=step, replications=reps,
                    blocs=list(blocs), control=control, change=change,
@@ -168,23 +169,20 @@ def map_data(prov: pd.DataFrame, caps: pd.DataFrame, m: Map, step: int, actors: 
 def holder_colours(keys: list[str]) -> list[str]:
     """One Okabe-Ito colour per holder: the fixed ones, then the unused ones in order, then grey."""
     spare = [c for c in OKABE_ITO if c not in {HOLDER_COLOURS.get(k) for k in keys}]
-    out = []
+    out: list[str] = []
     for k in keys:
-        out.append(HOLDER_COLOURS.get(k) or (spare.pop(0) if spare else "#999999"))
+        fixed = HOLDER_COLOURS.get(k)
+        out.append(fixed if fixed and fixed not in out else spare.pop(0) if spare else "#999999")
     return out
 
 
 def outline_collection(m: Map, **style: object):
     """The provinces' outlines as one PathCollection (one compound path a province)."""
     from matplotlib.collections import PathCollection
-    from matplotlib.path import Path as MPath
 
-    paths = []
-    for rings in m.outlines:
-        verts = np.concatenate(rings)
-        codes = np.concatenate([[MPath.MOVETO] + [MPath.LINETO] * (len(r) - 2) + [MPath.CLOSEPOLY] for r in rings])
-        paths.append(MPath(verts, codes))
-    return PathCollection(paths, **style)
+    from sim.maplabels import outline_paths
+
+    return PathCollection(outline_paths(m), **style)
 
 
 def frame(ax: Axes, m: Map) -> None:
@@ -194,7 +192,7 @@ def frame(ax: Axes, m: Map) -> None:
     pad = 0.02 * max(x1 - x0, y1 - y0)
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(y0 - pad, y1 + pad)
-    ax.set_aspect(ASPECT)
+    ax.set_aspect(1 / np.cos(np.radians((y0 + y1) / 2)))  # a degree of longitude is shorter away from the equator
     ax.set_axis_off()
 
 

@@ -206,3 +206,31 @@ def test_a_map_without_outlines_keeps_the_capitals_drawing(results, tmp_path):
 
     with Image.open(files[-1]) as im:
         assert im.size == (round(8.5 * plots.DPI), round(6.8 * plots.DPI)), "the pie map of a map without outlines"
+
+
+def test_holder_colours_are_okabe_ito_and_distinct():
+    keys = ["taliban", "nrf", "northern_alliance", "someone", "iskp"]
+    got = maps.holder_colours(keys)
+    assert len(set(got)) == len(keys), "two holders never share a colour"
+    assert set(got) <= set(maps.OKABE_ITO)
+    assert got[0] == maps.HOLDER_COLOURS["taliban"], "a shipped actor keeps its colour across scenarios"
+
+
+def test_a_bloc_that_lost_all_its_ground_still_shows_its_loss(synthetic):
+    import pandas as pd
+
+    load_map.cache_clear()
+    m = load_map(synthetic.parent / "map")
+    rows = [(p, a, step, r, float((a == "gov") == (step == 0)))
+            for p in m.names for a in ("gov", "rebels") for step in (0, 2) for r in (0, 1)]
+    prov = pd.DataFrame(rows, columns=["province", "actor", "step", "replication", "control"])
+    prov["date"] = "2020-01-01"
+    caps = pd.DataFrame([(p, "rebels", 2, r) for p in m.names for r in (0, 1)],
+                        columns=["province", "holder", "step", "replication"])
+    actors = {"gov": maps.Actor("Government", "government"), "rebels": maps.Actor("Rebels", "resistance")}
+    d = maps.map_data(prov, caps, m, 2, actors)
+    assert d.blocs == ["Government", "Rebels"]
+    np.testing.assert_allclose(d.control, [[0, 0, 0, 0], [1, 1, 1, 1]])
+    np.testing.assert_allclose(d.change, [[-1, -1, -1, -1], [1, 1, 1, 1]])
+    np.testing.assert_allclose(d.odds, [[0, 0, 0, 0], [1, 1, 1, 1]])
+    assert d.holders == ["Rebels"] and (d.holder == 0).all()
