@@ -6,6 +6,11 @@ A map is any folder holding three CSV files:
 * ``adjacency.csv``: ``a,b``, one row per pair of provinces sharing a border
 * ``borders.csv``: ``province,country``, one row per province touching a foreign country
 
+and, optionally, ``polygons.geojson``: the province outlines, for figures on a real map (a
+GeoJSON FeatureCollection, one Polygon or MultiPolygon feature per province, its
+``properties.province`` naming the province as ``provinces.csv`` does; WGS84 longitude and
+latitude). A map without it is drawn as capitals and border edges.
+
 The Afghan map ships in ``sim/data/afghanistan`` (sources in its ``SOURCES.md``); a
 user can plug in districts, and tests use small synthetic maps. Maps are read once
 per process and cached, because a batch builds thousands of models on one map.
@@ -14,7 +19,9 @@ per process and cached, because a batch builds thousands of models on one map.
 from __future__ import annotations
 
 import csv
+import difflib
 import functools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +40,7 @@ PROVINCE_COLUMNS = (
     "anti_taliban_prior",
 )
 DEFAULT_MAP = Path(__file__).parent / "data" / "afghanistan"
+POLYGONS = "polygons.geojson"  # the optional outlines of a map folder
 EARTH_RADIUS_KM = 6371.0
 
 
@@ -61,6 +69,8 @@ class Map:
         distance_km: great-circle distance between provincial capitals (km).
         nb_ptr: CSR row pointers of the adjacency (length n + 1).
         nb_idx: CSR neighbour indices, sorted within each province.
+        outlines: per province, the rings of its outline as (k, 2) arrays of longitude and
+            latitude (exteriors and holes); None when the folder has no ``polygons.geojson``.
     """
 
     folder: Path
@@ -80,6 +90,7 @@ class Map:
     nb_ptr: np.ndarray
     nb_idx: np.ndarray
     index: dict[str, int] = field(repr=False)
+    outlines: tuple[tuple[np.ndarray, ...], ...] | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -227,4 +238,81 @@ def load_map(folder: str | Path = DEFAULT_MAP) -> Map:
         nb_ptr=nb_ptr,
         nb_idx=nb_idx,
         index=index,
+        outlines=load_outlines(folder / POLYGONS, index),
     )
+
+
+def _rings(where: str, geometry: object) -> list[np.ndarray]:
+    """The rings of a GeoJSON Polygon or MultiPolygon, each a (k, 2) array of lon, lat."""
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise MapError(f"{where}.type: expected Polygon or MultiPolygon, found {kind!r}")
+    coords = geometry.get("coordinates")
+    polygons = coords if kind == "MultiPolygon" else [coords]
+    try:
+        rings = [np.asarray(ring, dtype=float) for poly in polygons for ring in poly]
+    except (TypeError, ValueError):
+        rings = []
+    if not rings or any(r.ndim != 2 or r.shape[0] < 4 or r.shape[1] != 2 for r in rings):
+        raise MapError(f"{where}.coordinates: expected {kind} rings of at least 4 [lon, lat] points")
+    if not all(np.all(np.abs(r[:, 0]) <= 180) and np.all(np.abs(r[:, 1]) <= 90) for r in rings):
+        raise MapError(f"{where}.coordinates: expected longitudes in [-180, 180] and latitudes in [-90, 90]")
+    return rings
+
+
+def _features(path: Path) -> list[object]:
+    """The features of a GeoJSON FeatureCollection file (one-line errors for bad JSON or structure)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise MapError(f"{path}: line {e.lineno}, column {e.colno}: malformed JSON ({e.msg})") from None
+    except UnicodeDecodeError:
+        raise MapError(f"{path}: not UTF-8 text") from None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        found = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise MapError(f"{path}: type: expected 'FeatureCollection', found {found!r}")
+    if not isinstance(data.get("features"), list):
+        raise MapError(f"{path}: features: expected a list of features")
+    return data["features"]
+
+
+def _feature_province(path: Path, k: int, feature: object, index: dict[str, int]) -> str:
+    """The province a feature names, checked against the map's provinces."""
+    where = f"{path}: features[{k}].properties.province"
+    props = feature.get("properties") if isinstance(feature, dict) else None
+    name = props.get("province") if isinstance(props, dict) else None
+    if not isinstance(name, str):
+        raise MapError(f"{where}: expected a province name, found {name!r}")
+    if name not in index:
+        close = difflib.get_close_matches(name, list(index), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise MapError(f"{where}: unknown province {name!r} (not in provinces.csv){hint}")
+    return name
+
+
+def load_outlines(path: Path, index: dict[str, int]) -> tuple[tuple[np.ndarray, ...], ...] | None:
+    """Read and check a map's polygons file: every province of ``index`` outlined exactly once.
+
+    Args:
+        path: the ``polygons.geojson`` of a map folder.
+        index: province name -> index, from ``provinces.csv``.
+
+    Returns:
+        Per province (in ``index`` order), its rings; None when the file does not exist.
+
+    Raises:
+        MapError: one line naming the file and the field (``features[3].properties.province``).
+    """
+    if not path.is_file():
+        return None
+    found: dict[str, tuple[int, list[np.ndarray]]] = {}
+    for k, feature in enumerate(_features(path)):
+        name = _feature_province(path, k, feature, index)
+        if name in found:
+            raise MapError(f"{path}: features[{k}].properties.province: duplicate province {name!r} "
+                           f"(also features[{found[name][0]}])")
+        found[name] = (k, _rings(f"{path}: features[{k}].geometry", feature.get("geometry")))
+    missing = [n for n in index if n not in found]
+    if missing:
+        raise MapError(f"{path}: features: no outline for province(s) {', '.join(missing)}")
+    return tuple(tuple(found[n][1]) for n in index)

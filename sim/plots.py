@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim import maps
 from sim.outcomes import FIGURE_MEASURES, TERRITORY, Measure
 from sim.statistics import bands
 
@@ -209,7 +210,8 @@ def plot_control_map(prov: pd.DataFrame, m: Map, step: int, path: Path, title: s
     """Provinces at their capitals, border edges between neighbours, pies of mean control.
 
     Each province is a pie of the control shares averaged over replications at
-    ``step``, sized by population; the Afghan map needs no shapefile for this.
+    ``step``, sized by population: the drawing of a map without outlines (the Afghan map's
+    ``polygons.geojson`` gets :mod:`sim.maps`' figure).
 
     Args:
         prov: the provinces table.
@@ -333,16 +335,22 @@ def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, 
     plan = figure_plan(which, horizon_months, map_months)
     steps = {what: min(round(what / months_per_step), horizon) for _, what in plan if not isinstance(what, Measure)}
     # every map's rows in one pass over the provinces parts (each part is read once, not once a map)
-    prov = read_parts(folder, "provinces", ["province", "actor", "date", "step", "replication", "control"],
-                      [("replication", "<", MAP_REPLICATIONS), ("step", "in", sorted(set(steps.values())))],
-                      **{**sel, "below_replication": MAP_REPLICATIONS}) if steps else None
+    # (and the start's, for the change since then on a real map)
+    at = [("replication", "<", MAP_REPLICATIONS), ("step", "in", sorted({*steps.values(), 0}))]
+    map_sel = {**sel, "below_replication": MAP_REPLICATIONS}
+    prov = read_parts(folder, "provinces", ["province", "actor", "date", "step", "replication", "control"], at,
+                      **map_sel) if steps else None
+    caps = read_parts(folder, "capitals", ["province", "holder", "step", "replication"], at, **map_sel) \
+        if steps and m.outlines is not None else None
+    actors = maps.actors_of(folder, scenario) if caps is not None else {}
     out = []
     for name, what in plan:
         if isinstance(what, Measure):
             out.append(plot_trajectories(b, what, figs / name))
+        elif caps is not None:
+            out.append(save(maps.build_figure(maps.map_data(prov, caps, m, steps[what], actors), m, DPI), figs / name))
         else:
-            rows = prov[prov["step"] == steps[what]]
-            out.append(plot_control_map(rows, m, steps[what], figs / name))
+            out.append(plot_control_map(prov[prov["step"] == steps[what]], m, steps[what], figs / name))
         if progress is not None:
             progress(name)
     return out

@@ -189,7 +189,7 @@ def test_import_sim_from_any_folder(tmp_path):
     from importlib.resources import files
 
     data = files("sim") / "data" / "afghanistan"
-    for name in ("provinces.csv", "adjacency.csv", "borders.csv", "SOURCES.md"):
+    for name in ("provinces.csv", "adjacency.csv", "borders.csv", "polygons.geojson", "SOURCES.md"):
         assert (data / name).is_file(), name
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import analysis, outcomes, plots
+from sim import analysis, maps, outcomes, plots
+from sim.geography import DEFAULT_MAP, load_map
 from sim.horizon import horizon_table
 from sim.store import read_parts
 from tests.conftest import BASELINE, ROOT
@@ -78,8 +79,15 @@ def test_figures_are_pngs_of_their_stated_size(folders):
 
     with Image.open(out / "territory.png") as im:  # 6 territorial actors: 4 x 2 panels of 3.6 x 2.7 in at 110 dpi
         assert im.size == (round(4 * 3.6 * plots.DPI), round(2 * 2.7 * plots.DPI))
-    with Image.open(out / "map_month_014.png") as im:
-        assert im.size == (round(8.5 * plots.DPI), round(6.8 * plots.DPI))
+    at = [("step", "in", [0, 14])]
+    prov = read_parts(folders["all"][0], "provinces", ["province", "actor", "date", "step", "replication", "control"],
+                      at)
+    caps = read_parts(folders["all"][0], "capitals", ["province", "holder", "step", "replication"], at)
+    d = maps.map_data(prov, caps, load_map(DEFAULT_MAP), 14, maps.actors_of(folders["all"][0]))
+    assert len(d.blocs) == 3 and d.odds is not None and d.change is not None, "3 blocs x 3 rows of small maps"
+    w, h = maps.figure_size(d)
+    with Image.open(out / "map_month_014.png") as im:  # the map on the outlines of polygons.geojson
+        assert np.allclose(im.size, (w * plots.DPI, h * plots.DPI), atol=1)
         assert "Software" not in im.info, "no software version: identical runs give identical files"
 
 
