@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cli.cmd_run)
     c = sub.add_parser("compare", help="compare results folders: paired differences, probabilities, figures")
     c.add_argument("folders", nargs="+", help="results folders from run.py run")
-    c.add_argument("--baseline", help="group to compare against (default: baseline, else the first)")
+    c.add_argument("--baseline", help="baseline scenario, or one of its groups (default: baseline, else the first)")
     c.add_argument("--months", help="months at which to compare, within the horizon (default: those of 12,36,60 "
                                     "within it, else the horizon)")
     c.add_argument("--out", required=True, help="folder for report.md, CSV tables and figures")
@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="end states: the resistance holds at least these percentages of the country (default 1,5,10)")
     c.add_argument("--wiped-out", default="0.01", metavar="PCT",
                    help="the resistance counts as wiped out under this percentage of the country (default 0.01)")
+    c.add_argument("--min-effect", default="1,5", metavar="PP,PP", help="smallest meaningful effect, in percentage "
+                   "points of the country (territory) and of probability (default 1,5)")
     c.set_defaults(func=cli.cmd_compare)
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+", help="scenario YAML files to check")

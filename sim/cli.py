@@ -202,8 +202,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     wiped = _shares(args.wiped_out, "--wiped-out")
     if len(wiped) != 1:
         raise BadInput(f"--wiped-out: expected one percentage, found {args.wiped_out!r}")
+    minimum = _shares(args.min_effect, "--min-effect")
+    if len(minimum) != 2:
+        raise BadInput(f"--min-effect: expected two percentage points (territory, probability), found "
+                       f"{args.min_effect!r}")
     from sim.folder import LOCK, writer
-    from sim.report import MonthsError, write_report
+    from sim.report import MonthsError, Thresholds, write_report
 
     out = Path(args.out)
     if out.resolve() in {f.resolve() for f in folders}:
@@ -212,7 +216,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if any(e.name != LOCK for e in out.iterdir()) and not args.overwrite:
             raise BadInput(f"{out}: already holds files; choose another --out, or pass --overwrite")
         try:
-            report = write_report(args.folders, out, args.baseline, months, holds, wiped[0])
+            limits = Thresholds(holds, wiped[0], *minimum)
+            report = write_report(args.folders, out, args.baseline, months, limits, " ".join(["run.py", *args.argv]))
         except MonthsError as exc:
             raise BadInput(f"--months: {exc}") from None
         except ValueError as exc:

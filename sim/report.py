@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim import analysis
+from sim import analysis, headline, provenance
 from sim.outcomes import (
     COMPARED,
     GOVERNMENT_TERRITORY,
@@ -144,19 +145,99 @@ def _months(months: Sequence[float] | None, horizon: float) -> list[float]:
     return list(months)
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """What the report counts as an end state and as a meaningful effect.
+
+    Attributes:
+        holds: shares of the country for the end states "the resistance holds at least x".
+        wiped_out: share of the country under which the resistance counts as wiped out.
+        min_territory: the smallest change of a share of the country that counts (a fraction).
+        min_probability: the smallest change of a probability that counts (a fraction).
+    """
+
+    holds: Sequence[float] = analysis.HOLDS
+    wiped_out: float = analysis.WIPED_OUT
+    min_territory: float = headline.MIN_TERRITORY
+    min_probability: float = headline.MIN_PROBABILITY
+
+
+def _base_scenario(out: pd.DataFrame, baseline: str | None) -> tuple[str, str]:
+    """The baseline scenario and the group the adequacy table's single comparisons use.
+
+    ``baseline`` names a scenario or a group; by default the scenario 'baseline' if present,
+    else the first group's.
+
+    Raises:
+        ValueError: for a baseline that is neither.
+    """
+    groups = list(dict.fromkeys(out["group"]))
+    scen = dict(zip(out["group"], out["scenario"], strict=True))
+    if baseline is None:
+        baseline = "baseline" if "baseline" in scen.values() else scen[groups[0]]
+    if baseline in groups:
+        return scen[baseline], baseline
+    if baseline in scen.values():
+        return baseline, next(g for g in groups if scen[g] == baseline)
+    raise ValueError(f"--baseline: {baseline!r} is neither a scenario nor a group of the results; scenarios: "
+                     f"{sorted(set(scen.values()))}; groups: {groups}")
+
+
+def _matched_paired(out: pd.DataFrame, found: Sequence[headline.Contrast], months: Sequence[float]) -> pd.DataFrame:
+    """Paired differences of every outcome for each paired scenario contrast (the CSV's detail)."""
+    parts = [analysis.paired_differences(out[out["group"].isin([c.group, c.reference])], c.reference, months)
+             for c in found if c.paired and c.kind == "scenario"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _pivot_ends(probs: pd.DataFrame) -> pd.DataFrame:
+    """End states as rows, months as columns, each cell 'p [low, high]' (percent of runs)."""
+    if probs.empty:
+        return probs
+    cell = probs.assign(cell=[f"{p:.0%} [{lo:.0%}, {hi:.0%}]" for p, lo, hi in
+                              zip(probs["probability"], probs["ci_low"], probs["ci_high"], strict=True)])
+    wide = cell.pivot(index=["end_state", "group"], columns="month", values="cell")
+    wide.columns = [f"month {m:g}" for m in wide.columns]
+    order = list(dict.fromkeys(probs["end_state"]))
+    return wide.reset_index().sort_values("end_state", key=lambda s: s.map(order.index), kind="stable")
+
+
+def _headline_md(table: pd.DataFrame) -> str:
+    """The headline table for reading: one row per contrast and quantity, one column per month."""
+    if table.empty:
+        return "(no matched contrast)\n"
+    cells = table.assign(
+        runs=[f"{a}" if p else f"{a} / {b} (unpaired)" for a, b, p in
+              zip(table["runs"], table["reference_runs"], table["paired"], strict=True)],
+        cell=[f"{100 * b:.3g}% → {100 * a:.3g}%: {d:+.2f} pp [{lo:+.2f}, {hi:+.2f}], {v}" for a, b, d, lo, hi, v in
+              zip(table["group_value"], table["reference_value"], table["difference_pp"], table["ci_low_pp"],
+                  table["ci_high_pp"], table["verdict"], strict=True)])
+    keys = ["group", "contrast", "reference", "quantity", "runs"]
+    wide = cells.pivot(index=keys, columns="month", values="cell")
+    wide.columns = [f"month {m:g}" for m in wide.columns]
+    order = {k: i for i, k in enumerate(dict.fromkeys(map(tuple, cells[keys].to_numpy())))}
+    wide = wide.reset_index()
+    wide = wide.iloc[sorted(range(len(wide)), key=lambda i: order[tuple(wide.loc[i, keys])])]
+    return _md(wide)
+
+
 def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | None = None,
-                 months: Sequence[float] | None = None, holds: Sequence[float] = analysis.HOLDS,
-                 wiped_out: float = analysis.WIPED_OUT) -> Path:
+                 months: Sequence[float] | None = None, limits: Thresholds = Thresholds(),
+                 command: str | None = None) -> Path:
     """Compare the groups of the given results folders and write report.md, CSV tables and figures.
+
+    The report opens with the answer (:mod:`sim.headline`): each scenario against the
+    baseline at the same sweep point, each lever against its lowest value, with verdicts.
 
     Args:
         folders: results folders (each from ``run.py run``).
         out_dir: where to write the report.
-        baseline: the group the others are compared with (default: 'baseline' if present, else the first).
+        baseline: the baseline scenario, or one of its groups (default: the scenario
+            'baseline' if present, else the first group's scenario).
         months: months at which outcomes are compared (default: DEFAULT_MONTHS up to the horizon,
             or the horizon).
-        holds: shares of the country for the end states "the resistance holds at least x".
-        wiped_out: share of the country under which the resistance counts as wiped out.
+        limits: end states and minimum meaningful effects.
+        command: the command that made the report (for its provenance block).
 
     Returns:
         The path of report.md.
@@ -167,22 +248,23 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
     """
     out, res = analysis.load_outcomes(*folders)
     groups = list(dict.fromkeys(out["group"]))
-    if baseline is not None and baseline not in groups:  # refused even when there is nothing to compare it with
-        raise ValueError(f"--baseline: {baseline!r} is not among the groups {groups}")
-    baseline = baseline or ("baseline" if "baseline" in groups else groups[0])
+    base_scenario, baseline = _base_scenario(out, baseline)
     months = _months(months, float(out["month"].max()))
     out_dir.mkdir(parents=True, exist_ok=True)
     figs = out_dir / "figures"
     figs.mkdir(exist_ok=True)
 
+    found, unmatched = headline.contrasts(out, base_scenario, res.swept)
+    answer = headline.headline(analysis.at_months(out, months), found, limits.min_territory,
+                               limits.min_probability)
     summary = analysis.summary_table(out, months)
-    probs = analysis.end_state_probabilities(out, months, holds, wiped_out)
+    probs = analysis.end_state_probabilities(out, months, limits.holds, limits.wiped_out)
     tte = analysis.time_to_event(out)
-    paired = analysis.paired_differences(out, baseline, months) if len(groups) > 1 else pd.DataFrame()
+    paired = _matched_paired(out, found, months)
     adequacy = analysis.adequacy(out, months[-1], paired if len(paired) else None)
     levers = {path: analysis.lever_table(out, path, months[-1]) for path in res.swept}
-    tables = {"summary": summary, "end_states": probs, "time_to_event": tte, "paired_differences": paired,
-              "adequacy": adequacy, **{f"lever_{p}": t for p, t in levers.items()}}
+    tables = {"headline": answer, "summary": summary, "end_states": probs, "time_to_event": tte,
+              "paired_differences": paired, "adequacy": adequacy, **{f"lever_{p}": t for p, t in levers.items()}}
     for name, t in tables.items():
         t.to_csv(out_dir / f"{name}.csv", index=False)
     figures = [_fan(out, figs / f"fan_{o.name}.png", o) for o in (RESISTANCE_TERRITORY, GOVERNMENT_TERRITORY)]
@@ -194,17 +276,28 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
     lines = [
         "# Scenario comparison",
         "",
-        f"Results: {', '.join(str(f) for f in folders)}. Groups (scenario at a sweep point): "
-        + ", ".join(f"{g} ({reps[g]} runs)" for g in groups) + f". Baseline: **{baseline}**. "
-        f"Months compared: {', '.join(f'{m:g}' for m in months)}.",
+        "## The answer",
         "",
-        f"Outcomes ({', '.join(f'`{o.name}`: {o.label}' for o in COMPARED)}) count the factions of kind "
-        + ", ".join(f"`{k}`" for k in kinds("resistance")) + " as the resistance. "
-        "Replication *i* has the same seed and random "
-        "streams in every group, so differences against the baseline are paired by replication; 95% "
-        f"intervals are percentile bootstraps ({BOOTSTRAP} resamples, fixed seed) of the mean "
-        "paired difference; A12 is Vargha and Delaney's effect size (0.5 = no effect; small, medium, large "
-        "from 0.56, 0.64, 0.71). End-state probabilities carry Wilson 95% intervals.",
+        headline.summary(answer, unmatched, limits.min_territory, limits.min_probability),
+        "",
+        headline.COVERAGE,
+        "",
+        _headline_md(answer),
+        f"Differences are in percentage points (pp): of the country for territory, of runs for probabilities. "
+        f"The baseline scenario is **{base_scenario}**; a scenario is compared with it at the same sweep point, "
+        "a lever with its lowest swept value. Runs count as paired only where the recorded seeds match "
+        "(replication i ran with the same seed in both groups); territory intervals are percentile bootstraps "
+        f"({BOOTSTRAP} resamples, fixed seed) of the mean difference, paired where the runs are; probability "
+        "intervals are Newcombe's hybrid score intervals, which ignore pairing (conservative). "
+        "Outcomes count the factions of kind " + ", ".join(f"`{k}`" for k in kinds("resistance"))
+        + " as the resistance. Verdicts, against the minimum meaningful effect: *meaningful* (the whole interval "
+        "beyond it), *negligible* (the whole interval within it), *size uncertain* (zero excluded, the minimum "
+        "not), *inconclusive* (neither: more runs needed).",
+        "",
+        f"Results: {', '.join(str(f) for f in folders)}. Groups (scenario at a sweep point): "
+        + ", ".join(f"{g} ({reps[g]} runs)" for g in groups) + f". Months compared: "
+        f"{', '.join(f'{m:g}' for m in months)}. Outcomes: "
+        + ", ".join(f"`{o.name}`: {o.label}" for o in COMPARED) + ".",
         "",
         "## Territory over time",
         "",
@@ -214,24 +307,23 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
         "",
         "## Outcomes at the compared months",
         "",
+        "Resistance share of the country (percent of the country):",
+        "",
         _md(summary[summary["outcome"] == RESISTANCE_TERRITORY.name].drop(columns="outcome"),
             pct=("mean", *BAND_NAMES)),
         "![distributions](figures/distributions.png)",
         "",
         "## End-state probabilities",
         "",
-        _md(probs, pct=("probability", "ci_low", "ci_high")),
+        "Percent of runs, with Wilson 95% intervals:",
+        "",
+        _md(_pivot_ends(probs)),
         "![probability over time](figures/probability_holds_province.png)",
         "",
         "## Time to event",
         "",
         _md(tte, pct=("share_with_event",)),
     ]
-    if len(paired):
-        key = paired[paired["outcome"] == RESISTANCE_TERRITORY.name].drop(columns=["outcome", "sd_of_difference"])
-        lines += ["## Paired differences against the baseline", "",
-                  "Resistance share of the country (all outcomes in `paired_differences.csv`):", "",
-                  _md(key, pct=("mean_difference", "ci_low", "ci_high"))]
     lines += ["## Replication adequacy", "",
               f"At month {months[-1]:g}: the 95% CI half-width now, and the runs needed for a half-width of 0.1 "
               "percentage point of the country (group means) or for a paired difference's interval to exclude "
@@ -240,8 +332,10 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
     for p, t in levers.items():
         lines += [f"## Lever: `{p}`", "", _md(t, pct=(*BAND_NAMES, "p_holds_province")),
                   f"![lever](figures/lever_{p}.png)", ""]
-    lines += ["## Files", "", "Tables: " + ", ".join(f"`{n}.csv`" for n in tables) + ". Figures: "
+    lines += ["## Files", "", "Tables: " + ", ".join(f"`{n}.csv`" for n in tables) + " (`paired_differences.csv`: "
+              "every outcome of each paired scenario contrast). Figures: "
               + ", ".join(f"`figures/{f.name}`" for f in figures) + ".", ""]
+    lines += provenance.block(folders, res.manifests, command)
     report = out_dir / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")
     return report

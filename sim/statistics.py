@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats as st
 
 BOOTSTRAP = 2000  # resamples for confidence intervals
 BOOTSTRAP_SEED = 20221001  # fixed: a report is reproducible to the digit
@@ -34,14 +35,11 @@ def bands(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:
-    """Wilson score 95% interval for a proportion k/n."""
+    """Wilson score 95% interval for a proportion k/n (``scipy.stats.binomtest``'s, without continuity correction)."""
     if n == 0:
         return (math.nan, math.nan)
-    p = k / n
-    d = 1 + Z95**2 / n
-    c = (p + Z95**2 / (2 * n)) / d
-    h = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / d
-    return (max(0.0, c - h), min(1.0, c + h))
+    ci = st.binomtest(int(k), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
+    return (max(0.0, float(ci.low)), min(1.0, float(ci.high)))
 
 
 def bootstrap_ci(x: np.ndarray, stat=np.mean, resamples: int = BOOTSTRAP,

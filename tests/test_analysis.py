@@ -71,21 +71,52 @@ def compared(tmp_path_factory):
 def test_compare_writes_report_tables_and_figures(compared):
     _, rep = compared
     text = (rep / "report.md").read_text()
-    for section in ("Paired differences", "End-state probabilities", "Replication adequacy", "Time to event",
-                    "Lever: `donors.us.budget`"):
+    for section in ("## The answer", "End-state probabilities", "Replication adequacy", "Time to event",
+                    "Lever: `donors.us.budget`", "## Provenance"):
         assert section in text, section
+    assert text.index("## The answer") < text.index("## Territory over time"), "the report leads with the answer"
+    assert "run-to-run randomness only" in text and "20 paired runs" in text and " pp" in text
+    assert "uv run run.py run" in text and "--sweep donors.us.budget=5,20" in text, "provenance remakes the batch"
     for f in ("fan_resistance_territory.png", "distributions.png", "probability_holds_province.png",
               "lever_donors.us.budget.png"):
         assert (rep / "figures" / f).is_file(), f
+    head = pd.read_csv(rep / "headline.csv")
+    # matched: slight support is compared with the baseline at the same budget, never across budgets
+    scen = head[head["contrast"] == "scenario"]
+    assert set(zip(scen["group"], scen["reference"], strict=True)) == {
+        (f"slight_support[donors.us.budget={b}]", f"baseline[donors.us.budget={b}]") for b in (5, 20)}
+    lever = head[(head["contrast"] == "lever donors.us.budget") & (head["month"] == 24)
+                 & (head["quantity"] == "resistance_territory")].set_index("group")
+    # scientific claim: where the US is willing to back the resistance, more US money raises its
+    # territory (the lever, all else equal); in the baseline the US backs nobody and money changes nothing
+    row = lever.loc["slight_support[donors.us.budget=20]"]
+    assert row["paired"] and row["difference_pp"] > 0 and row["ci_low_pp"] > 0
+    assert lever.loc["baseline[donors.us.budget=20]", "difference_pp"] == 0
     paired = pd.read_csv(rep / "paired_differences.csv")
-    assert {"ci_low", "ci_high", "a12", "mean_difference"} <= set(paired.columns)
-    row = paired[(paired["group"] == "slight_support[donors.us.budget=20]") & (paired["month"] == 24)
-                 & (paired["outcome"] == "resistance_territory")].iloc[0]
-    # scientific claim: more US money for the resistance raises its territory against the baseline
-    assert row["mean_difference"] > 0 and row["ci_low"] > 0 and row["a12"] > 0.6
+    assert {"ci_low", "ci_high", "mean_difference"} <= set(paired.columns)
     ends = pd.read_csv(rep / "end_states.csv")
     assert ((ends["ci_low"] <= ends["probability"]) & (ends["probability"] <= ends["ci_high"])).all()
     assert len(pd.read_csv(rep / "adequacy.csv")) >= 4
+
+
+def test_compare_says_when_runs_are_not_paired(tmp_path):
+    other = tmp_path / "other"  # the same scenario with another base seed: replication i is not the same run
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", str(ROOT / "scenarios" / "slight_support.yaml"),
+                        "-n", "20", "-w", "1", "--seed", "5", "--months", "24", "--sweep", "donors.us.budget=5",
+                        "--figures", "none", "--out", str(other)], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr
+    rep = tmp_path / "r"
+    base = tmp_path / "base"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", str(BASELINE), "-n", "20", "-w", "1",
+                        "--seed", "4", "--months", "24", "--sweep", "donors.us.budget=5", "--figures", "none",
+                        "--out", str(base)], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", str(base), str(other), "--months", "24",
+                        "--out", str(rep)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    head = pd.read_csv(rep / "headline.csv")
+    assert not head["paired"].any() and (head["interval"].str.contains("unpaired")).all()
+    assert "20 and 20 unpaired runs" in (rep / "report.md").read_text()
 
 
 def test_analysis_is_importable_on_results(compared):
