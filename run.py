@@ -3,14 +3,11 @@
     uv run run.py run scenarios/baseline.yaml [--replications N] [--seed S] [--months M] [--out DIR]
                                               [--set path.to.field=value ...] [--sweep path=v1,v2 ...]
     uv run run.py compare RESULTS... --out DIR  paired comparisons, end states, figures
-    uv run run.py validate FILE...      check scenario files without running them
-    uv run run.py list [DIR]            the scenario library, one line each
-    uv run run.py show FILE             the resolved scenario (after extends and --set)
-    uv run run.py schema [--out FILE]   JSON Schema of scenario files, for editors
-    uv run run.py params                the global parameter table
+    uv run run.py validate FILE... | list [DIR] | show FILE | schema | params   scenario files and parameters
     uv run run.py patterns [FILES...] [-n N] [--seed S] [--out DIR]  the pattern scorecard
     uv run run.py effects [FILE] [-n N] [--seed S] [--out DIR]       the mechanisms' measured effects
-    uv run run.py robustness [FILE] [-n N] [--seed S] [--out DIR]    the headline conclusions across judgement
+    uv run run.py robustness [FILE] [-n N] [--seed S] [--out DIR]    the conclusions across judgement parameters
+    uv run run.py tipping SCENARIO --lever PATH=LOW:HIGH [--outcome capital|share:PCT] [--months M]
 
 This file only parses; the commands are in :mod:`sim.cli`, the batch in :mod:`sim.batch`.
 Bad input gets a one-line error naming the file or option and the field, and exit code 2.
@@ -33,6 +30,16 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print ``error: <command>: <message>`` and exit 2."""
         self.exit(2, f"error: {self.prog}: {message.replace(chr(10), ' ')} (see {self.prog} --help)\n")
+
+
+def _study(sub: argparse._SubParsersAction, name: str, text: str, reps: str) -> argparse.ArgumentParser:
+    """A subcommand that runs its own batches: replications, seed, output folder and workers."""
+    s = sub.add_parser(name, help=text)
+    s.add_argument("--replications", "-n", type=int, help=reps)
+    s.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and printed)")
+    s.add_argument("--out", help=f"output folder (default: results/{name}_<time>)")
+    s.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
+    return s
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,33 +109,32 @@ def build_parser() -> argparse.ArgumentParser:
     pp = sub.add_parser("params", help="print the global parameter table as Markdown")
     pp.add_argument("--update-odd", action="store_true", help="rewrite the table in docs/ODD.md")
     pp.set_defaults(func=cli.cmd_params)
-    pa = sub.add_parser("patterns", help="run the hindcasts and the baseline; score them against historical patterns")
+    pa = _study(sub, "patterns", "run the hindcasts and the baseline; score them against historical patterns",
+                "replications per scenario (default 20)")
     pa.add_argument("files", nargs="*", help="pattern files (default: every patterns/*.yaml)")
-    pa.add_argument("--replications", "-n", type=int, help="replications per scenario (default 20)")
-    pa.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and printed)")
-    pa.add_argument("--out", help="output folder (default: results/patterns_<time>)")
-    pa.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
     pa.set_defaults(func=cli.cmd_patterns)
-    ef = sub.add_parser("effects", help="switch each mechanism off (or double it) in paired runs; measure its effect")
+    ef = _study(sub, "effects", "switch each mechanism off (or double it) in paired runs; measure its effect",
+                "paired replications per arm (default 30)")
     ef.add_argument("file", nargs="?", help="effects file (default: mechanisms/effects.yaml)")
-    ef.add_argument("--replications", "-n", type=int, help="paired replications per arm (default 30)")
-    ef.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and printed)")
-    ef.add_argument("--out", help="output folder (default: results/effects_<time>)")
-    ef.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
     ef.add_argument("--update-odd", action="store_true", help="also write the table into docs/ODD.md (7.8.1)")
     ef.set_defaults(func=cli.cmd_effects)
-    ro = sub.add_parser("robustness", help="the headline conclusions at -50%%, default and +50%% of every "
-                                           "judgement parameter")
+    ro = _study(sub, "robustness", "the headline conclusions at -50%% and +50%% of every judgement parameter",
+                "paired replications per arm (default 20)")
     ro.add_argument("file", nargs="?", help="robustness file (default: mechanisms/robustness.yaml)")
-    ro.add_argument("--replications", "-n", type=int, help="paired replications per arm (default 20)")
-    ro.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and printed)")
-    ro.add_argument("--out", help="output folder (default: results/robustness_<time>)")
-    ro.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
     ro.add_argument("--parameters", metavar="NAME,...", help="only these judgement parameters (default: all)")
-    ro.add_argument("--keep-runs", action="store_true",
-                    help="keep every setting's results folders (default: only the default's; ~3 MB an arm)")
+    ro.add_argument("--keep-runs", action="store_true", help="keep every setting's results (~3 MB an arm)")
     ro.add_argument("--update-odd", action="store_true", help="also write the table into docs/ODD.md (7.9.1)")
     ro.set_defaults(func=cli.cmd_robustness)
+    tp = _study(sub, "tipping", "the lever value at which P(outcome) crosses 0.1, 0.5 and 0.9, with intervals",
+                "replications at each lever value (default 100)")
+    tp.add_argument("scenario", help="scenario YAML file")
+    tp.add_argument("--lever", required=True, metavar="PATH=LOW:HIGH", help="the field varied and its range")
+    tp.add_argument("--outcome", default="capital", help="capital (the resistance holds a provincial capital "
+                    "within --months) or share:PCT (it holds at least PCT%% of the country at --months)")
+    tp.add_argument("--months", type=int, default=36, help="horizon in months (default 36)")
+    tp.add_argument("--design", default="5,2,3", metavar="GRID,ROUNDS,ADDED",
+                    help="coarse grid values, refinement rounds, values added per crossing and round (default 5,2,3)")
+    tp.set_defaults(func=cli.cmd_tipping)
     return p
 
 

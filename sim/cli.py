@@ -336,6 +336,18 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
 
 
+def cmd_tipping(args: argparse.Namespace) -> int:
+    """The lever value at which P(outcome) crosses 0.1, 0.5 and 0.9 (:mod:`sim.tipping.command`)."""
+    from sim.effects import EffectsError
+    from sim.tipping import TippingError
+    from sim.tipping.command import cmd_tipping
+
+    try:
+        return cmd_tipping(args)
+    except (TippingError, EffectsError) as exc:
+        raise BadInput(str(exc)) from None
+
+
 def _os_error(exc: OSError) -> str:
     """One line for a failed read or write: the path, what went wrong, and that the folder can be resumed."""
     what = exc.strerror or str(exc) or type(exc).__name__
