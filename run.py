@@ -4,10 +4,9 @@
                                               [--set path.to.field=value ...] [--sweep path=v1,v2 ...]
     uv run run.py compare RESULTS... --out DIR  paired comparisons, end states, figures
     uv run run.py validate FILE... | list [DIR] | show FILE | schema | params   scenario files and parameters
-    uv run run.py patterns [FILES...] [-n N] [--seed S] [--out DIR]  the pattern scorecard
-    uv run run.py effects [FILE] [-n N] [--seed S] [--out DIR]       the mechanisms' measured effects
-    uv run run.py robustness [FILE] [-n N] [--seed S] [--out DIR]    the conclusions across judgement parameters
+    uv run run.py patterns|effects|robustness [FILE] [-n N] [--seed S] [--out DIR]  scorecard, effects
     uv run run.py tipping SCENARIO --lever PATH=LOW:HIGH [--outcome capital|share:PCT] [--months M]
+    uv run run.py sensitivity EXPERIMENT.yaml [-n N] [--seed S] [--out DIR]   Sobol or Morris indices
 
 This file only parses; the commands are in :mod:`sim.cli`, the batch in :mod:`sim.batch`.
 Bad input gets a one-line error naming the file or option and the field, and exit code 2.
@@ -54,23 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--months", type=int, help="horizon in months for every scenario (default: each one's own)")
     r.add_argument("--out", help="output folder (default: results/<scenario>_<time>)")
     r.add_argument("--map-months", help="months to draw control maps at, e.g. 0,12,36,60 (within the horizon)")
-    r.add_argument("--figures", choices=("none", "summary", "all"), default="summary",
-                   help="figures per scenario point: none, summary (territory and maps at the start and the "
-                        "horizon; the default) or all (every measure, maps at 0, 12, 36, 60 months and the horizon)")
+    r.add_argument("--figures", choices=("none", "summary", "all"), default="summary", help="figures per point: "
+                   "none, summary (territory, maps at start and horizon) or all (every measure, maps at 0/12/36/60)")
     r.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...",
                    help="sweep a field over values; several sweeps form a grid with the scenarios")
-    r.add_argument("--workers", "-w", type=int,
-                   help="worker processes (default: all cores, or 1 for batches under 100 runs; 1 runs in "
-                        "this process)")
+    r.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores, or 1 for batches "
+                   "under 100 runs; 1 runs in this process)")
     r.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local process pool, or Dask distributed (embedded LocalCluster or --scheduler)")
     r.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     r.add_argument("--resume", action="store_true", help="finish a batch that was interrupted in --out")
     r.add_argument("--set", action="append", metavar="PATH=VALUE",
                    help="override a field of the resolved scenario, e.g. factions.nrf.strength=5000 (repeatable)")
-    r.add_argument("--allow-outside", action="store_true",
-                   help="let extends and map reach files outside the scenario file's folder tree")
+    r.add_argument("--allow-outside", action="store_true", help="let extends and map reach outside the file's folder")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="a progress bar of runs on standard error (default: only on a terminal)")
     r.set_defaults(func=cli.cmd_run)
@@ -95,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let extends and map reach files outside the scenario file's folder tree")
     v.set_defaults(func=cli.cmd_validate)
     ls = sub.add_parser("list", help="list the scenario library, one line each")
-    ls.add_argument("folder", nargs="?", help="folder of scenario files (default: the library, scenarios/)")
+    ls.add_argument("folder", nargs="?", help="folder of scenario files (default: scenarios/)")
     ls.set_defaults(func=cli.cmd_list)
     sh = sub.add_parser("show", help="print the resolved scenario (after extends and --set)")
     sh.add_argument("file", help="scenario YAML file")
@@ -135,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--design", default="5,2,3", metavar="GRID,ROUNDS,ADDED",
                     help="coarse grid values, refinement rounds, values added per crossing and round (default 5,2,3)")
     tp.set_defaults(func=cli.cmd_tipping)
+    se = _study(sub, "sensitivity", "Sobol or Morris indices of an experiment file's outcomes (SALib)",
+                "replications per design point (default: the file's)")
+    se.add_argument("file", help="experiment YAML file (uncertainties, levers, outcomes, months, method)")
+    se.set_defaults(func=cli.cmd_sensitivity)
     return p
 
 

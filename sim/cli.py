@@ -348,6 +348,17 @@ def cmd_tipping(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Sobol or Morris indices of an experiment (:mod:`sim.experiments.command`)."""
+    from sim.experiments import ExperimentError
+    from sim.experiments.command import cmd_sensitivity
+
+    try:
+        return cmd_sensitivity(args)
+    except ExperimentError as exc:
+        raise BadInput(str(exc)) from None
+
+
 def _os_error(exc: OSError) -> str:
     """One line for a failed read or write: the path, what went wrong, and that the folder can be resumed."""
     what = exc.strerror or str(exc) or type(exc).__name__

@@ -161,13 +161,17 @@ def _grid(sweeps: Sequence[tuple[str, list[Any]]]) -> list[tuple[Any, ...]]:
     return list(itertools.product(*[values for _, values in sweeps])) or [()]
 
 
-def _point_spec(spec: ScenarioSpec, m: Map, data: dict[str, Any], values: dict[str, Any]) -> ScenarioSpec:
-    """The scenario at one sweep point, checked as a file is: schema, names, and its events in time order."""
+def _point_spec(spec: ScenarioSpec, m: Map, data: dict[str, Any], values: dict[str, Any],
+                label: str = "--sweep") -> ScenarioSpec:
+    """The scenario at one sweep point, checked as a file is: schema, names, and its events in time order.
+
+    ``label`` names where the values come from in error messages (``--sweep``, a design point).
+    """
     if not values:
         return spec
-    source = f"--sweep {', '.join(f'{p}={v}' for p, v in values.items())}"
+    source = f"{label} {', '.join(f'{p}={v}' for p, v in values.items())}"
     for path, v in values.items():
-        data = set_path(data, path, v, f"--sweep {path}")
+        data = set_path(data, path, v, f"{label} {path}")
     point = validate_data(data, source)
     # a swept value may name nothing, or move an event (time_step, start), so each point is checked whole
     check_references(point, m, source)
@@ -188,21 +192,37 @@ def plan_points(scenarios: Sequence[tuple[ScenarioSpec, Map, dict[str, Any]]],
     Raises:
         ScenarioError: naming the sweep if a value makes an invalid scenario.
     """
+    if months is not None and any(path == "months" for path, _ in sweeps):
+        raise ScenarioError("--months: cannot be given with --sweep months=...; choose one")
+    return plan_design(scenarios, [path for path, _ in sweeps], _grid(sweeps), months)
+
+
+def plan_design(scenarios: Sequence[tuple[ScenarioSpec, Map, dict[str, Any]]], paths: Sequence[str],
+                rows: Sequence[Sequence[Any]], months: int | None = None, label: str = "--sweep") -> list[Point]:
+    """Every scenario at every row of a design (a grid, a sample, a user's table), each validated.
+
+    Args:
+        scenarios: (resolved scenario, map, its resolved data) per scenario.
+        paths: the dotted paths the design sets.
+        rows: one value per path in each row; row k is sweep point k.
+        months: one horizon for every point (None: each point's own).
+        label: where the values come from, for error messages.
+
+    Raises:
+        ScenarioError: naming the values if a row makes an invalid scenario.
+    """
     names = [s.name for s, _, _ in scenarios]
     if len(set(names)) != len(names):
         raise ScenarioError(f"scenarios: two scenarios share a name ({names}); names label the results")
-    if months is not None and any(path == "months" for path, _ in sweeps):
-        raise ScenarioError("--months: cannot be given with --sweep months=...; choose one")
-    grid = _grid(sweeps)
     staged = []
     for spec, m, data in scenarios:
-        for k, combo in enumerate(grid):
-            values = {path: v for (path, _), v in zip(sweeps, combo, strict=True)}
-            point_spec = _point_spec(spec, m, data, values)
+        for k, combo in enumerate(rows):
+            values = {path: v for path, v in zip(paths, combo, strict=True)}
+            point_spec = _point_spec(spec, m, data, values, label if values else "--sweep")
             typed = {path: _typed(point_spec, path, v) for path, v in values.items()}
             staged.append((spec.name, k, values, point_spec, m.folder, typed))
     # one type per swept column, decided from every value of the batch before any part is written
-    kinds = {path: column_type([s[5][path] for s in staged]) for path, _ in sweeps}
+    kinds = {path: column_type([s[5][path] for s in staged]) for path in paths}
     return [Point(name, k, values, spec, folder, months if months is not None else spec.months,
                   {p: cast_column(v, kinds[p]) for p, v in typed.items()})
             for name, k, values, spec, folder, typed in staged]
