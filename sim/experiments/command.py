@@ -62,7 +62,18 @@ def run(spec: ExperimentSpec, file: Path, rows: np.ndarray, out: Path, args: arg
         raise ExperimentError(f"{file}: {exc}") from None
     reps = args.replications if args.replications is not None else spec.replications
     seed = args.seed if args.seed is not None else spec.seed
-    summary = run_batch(points, reps, seed, out / "runs", workers=args.workers,
+    from sim.plan import column_type
+
+    paths = [r.path for r in spec.ranges]
+    describe = {  # as run.py run records a sweep, so the analysis reads the design's columns
+        "scenarios": [{"name": s.name, "file": str(scenario), "scenario_hash": s.digest(),
+                       "resolved_scenario": s.resolved()}],
+        "overrides": [],
+        "sweeps": [{"path": p, "values": sorted({pt.values[p] for pt in points}),
+                    "column_type": column_type([pt.columns[p] for pt in points])} for p in paths],
+        "design": {"method": spec.method, "samples": spec.samples, "file": str(file)},
+    }
+    summary = run_batch(points, reps, seed, out / "runs", workers=args.workers, describe=describe,
                         command=" ".join(["run.py", *args.argv]))
     if summary.failed_runs:
         raise ExperimentError(f"{summary.failed_runs} run(s) failed; see {out / 'runs' / 'errors.jsonl'}")
@@ -83,6 +94,17 @@ def indices(spec: ExperimentSpec, rows: np.ndarray, runs: Path) -> pd.DataFrame:
             parts.append(t.assign(outcome=name, month=int(month)))
     table = pd.concat(parts, ignore_index=True)
     return table[["outcome", "month", *[c for c in table.columns if c not in ("outcome", "month")]]]
+
+
+def outcomes_table(spec: ExperimentSpec, runs: Path) -> pd.DataFrame:
+    """Each run's outcomes at each month beside its design values (EMA workbench's two tables in one)."""
+    from sim.adapters import ema
+
+    parts = []
+    for month in spec.months:
+        experiments, values = ema(runs, spec.outcomes, month)
+        parts.append(experiments.assign(month=month, **values))
+    return pd.concat(parts, ignore_index=True)
 
 
 _UNITS = {"resistance_territory": (100.0, "pp of the country"), "government_territory": (100.0, "pp of the country"),
@@ -133,9 +155,6 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     file = Path(args.file)
     spec = load_experiment(file)
-    if spec.method in ("lhs", "csv"):
-        raise ExperimentError(f"{file}: method: {spec.method} gives a design without indices; use sobol or morris "
-                              "(run.py run can run a design's points with --set)")
     rows = design(spec, file)
     out = Path(args.out) if args.out else default_out("sensitivity")
     t0 = time.perf_counter()
@@ -146,6 +165,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
               f"replications on {spec.scenario}", flush=True)
         pd.DataFrame(rows, columns=[r.path for r in spec.ranges]).rename_axis("point").to_csv(out / "design.csv")
         runs = run(spec, file, rows, out, args)
+        outcomes_table(spec, runs).to_csv(out / "outcomes.csv", index=False)
+        if spec.method in ("lhs", "csv"):  # a design to explore (scenario discovery), not to apportion variance
+            print(f"{spec.method}: no indices for this design; each run's outcomes are in {out / 'outcomes.csv'} "
+                  f"(sim.adapters.ema({str(runs)!r}) hands them to EMA workbench)")
+            return 0
         table = indices(spec, rows, runs)
         table.to_csv(out / "sensitivity.csv", index=False)
         figure(table, spec.method, out / "sensitivity.png")
