@@ -84,3 +84,35 @@ seed: 3
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert p.returncode == 2 and "bad.yaml" in p.stderr and "uncertainties[0]" in p.stderr, p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_prim_finds_a_known_box_with_its_coverage_and_density():
+    from sim.experiments.discovery import discover, words
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"a": rng.random(600), "b": rng.random(600), "c": rng.random(600)})
+    y = ((x["a"] < 0.3) & (x["b"] > 0.5)).to_numpy()
+    trajectory, box = discover(x, y, density=0.9)
+    assert trajectory["coverage"].iloc[0] == 1.0 and trajectory["density"].is_monotonic_increasing
+    lim = box.set_index("variable")
+    assert lim.loc["a", "high"] == pytest.approx(0.3, abs=0.05) and lim.loc["b", "low"] == pytest.approx(0.5, abs=0.05)
+    assert not lim.loc["c", "restricted"] and lim["density"].iloc[0] >= 0.9 and lim["coverage"].iloc[0] > 0.8
+    assert "a in [" in words(box, y.mean(), "y", 0.9) and "coverage" in words(box, y.mean(), "y", 0.9)
+    _, none = discover(x, np.zeros(600, bool), density=0.9)
+    assert none is None and "no box" in words(none, 0.0, "y", 0.9)
+
+
+def test_a_latin_hypercube_experiment_runs_and_discovers(tmp_path):
+    exp = tmp_path / "lhs.yaml"
+    exp.write_text(f"scenario: {ROOT / 'scenarios' / 'baseline.yaml'}\nuncertainties:\n  - {{path: "
+                   "parameters.contest_decisiveness, low: 0.75, high: 2.25}\noutcomes: [resistance_territory]\n"
+                   "months: [12]\nmethod: lhs\nsamples: 12\nreplications: 1\n"
+                   "discover: {outcome: resistance_territory, month: 12, above: 0.008, density: 0.5}\n",
+                   encoding="utf-8")
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "sensitivity", str(exp), "-w", "1", "--out", str(out)],
+                       capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert len(pd.read_csv(out / "outcomes.csv")) == 12 and (out / "discovery.csv").is_file()
+    assert not (out / "sensitivity.csv").exists(), "a Latin hypercube gives no indices"
+    assert "of runs" in p.stdout

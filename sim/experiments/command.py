@@ -107,6 +107,23 @@ def outcomes_table(spec: ExperimentSpec, runs: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def discovery(spec: ExperimentSpec, per_run: pd.DataFrame, out: Path) -> str:
+    """PRIM on the runs (:mod:`sim.experiments.discovery`): writes discovery.csv and discovery_box.csv."""
+    from sim.experiments.discovery import discover, words
+
+    d = spec.discover
+    assert d is not None
+    at = per_run[per_run["month"] == d.month]
+    if at.empty:
+        raise ExperimentError(f"discover.month: {d.month} is not among the months {spec.months}")
+    y = (at[d.outcome] > d.above).to_numpy()
+    trajectory, box = discover(at[[r.path for r in spec.ranges]], y, d.density)
+    trajectory.to_csv(out / "discovery.csv", index_label="box")
+    if box is not None:
+        box.to_csv(out / "discovery_box.csv", index=False)
+    return words(box, float(y.mean()), f"{d.outcome} exceeds {d.above:g} at month {d.month}", d.density)
+
+
 _UNITS = {"resistance_territory": (100.0, "pp of the country"), "government_territory": (100.0, "pp of the country"),
           "resistance_provinces": (1.0, "capitals"), "resistance_strength": (1.0, "fighters")}
 
@@ -165,7 +182,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
               f"replications on {spec.scenario}", flush=True)
         pd.DataFrame(rows, columns=[r.path for r in spec.ranges]).rename_axis("point").to_csv(out / "design.csv")
         runs = run(spec, file, rows, out, args)
-        outcomes_table(spec, runs).to_csv(out / "outcomes.csv", index=False)
+        per_run = outcomes_table(spec, runs)
+        per_run.to_csv(out / "outcomes.csv", index=False)
+        if spec.discover is not None:
+            print(discovery(spec, per_run, out), flush=True)
         if spec.method in ("lhs", "csv"):  # a design to explore (scenario discovery), not to apportion variance
             print(f"{spec.method}: no indices for this design; each run's outcomes are in {out / 'outcomes.csv'} "
                   f"(sim.adapters.ema({str(runs)!r}) hands them to EMA workbench)")

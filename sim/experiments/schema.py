@@ -36,6 +36,16 @@ class Range(_Strict):
         return self
 
 
+class DiscoverSpec(_Strict):
+    """Scenario discovery: the runs whose outcome at a month passes a threshold are the cases of interest."""
+
+    outcome: Literal[OUTCOMES] = "resistance_territory"  # type: ignore[valid-type]
+    month: int = Field(gt=0, description="month at which the outcome is read")
+    above: float = Field(description="a run is a case of interest when its outcome exceeds this (a share for "
+                         "territory)")
+    density: float = Field(0.8, gt=0, le=1, description="density the chosen PRIM box must reach")
+
+
 class ExperimentSpec(_Strict):
     """An experiment: a scenario, the ranges sampled, the outcomes, the design and its size."""
 
@@ -50,6 +60,7 @@ class ExperimentSpec(_Strict):
     design: str | None = Field(None, description="for method csv: a CSV file, one column per path, one row a point")
     replications: int = Field(5, ge=1, le=10_000, description="runs per design point (common random numbers)")
     seed: int = Field(1, ge=0, description="base seed of the runs and of the sample")
+    discover: DiscoverSpec | None = Field(None, description="scenario discovery with PRIM on the runs")
 
     @model_validator(mode="after")
     def _complete(self) -> ExperimentSpec:
