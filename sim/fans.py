@@ -104,13 +104,17 @@ def _by_date(d: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def fan_figure(out: pd.DataFrame, o: Outcome, view: GroupView, path: Path, shared: bool = True) -> Path:
+    """Write :func:`draw_fans` as PNG and return its path."""
+    return save(draw_fans(out, o, view, shared), path)
+
+
+def draw_fans(out: pd.DataFrame, o: Outcome, view: GroupView, shared: bool = True) -> Figure:
     """Median, 50% and 90% bands across replications of an outcome over time, one panel per group.
 
     Args:
         out: outcome rows (:func:`sim.analysis.outcomes`).
         o: the outcome.
         view: the groups' titles, colours and events.
-        path: PNG file to write.
         shared: one y scale for every panel (default), else one a panel; both by
             :mod:`sim.figstyle`'s rule (a share spans at least 10 percentage points).
     """
@@ -133,7 +137,7 @@ def fan_figure(out: pd.DataFrame, o: Outcome, view: GroupView, path: Path, share
                  f"(y axes span at least {100 * figstyle.MIN_SHARE_SPAN:g} percentage points"
                  f"{', shared by every panel' if shared else ''}; dashed: scenario events)"
                  if o.is_share else f"{o.label}: median, 50% and 90% bands over {n} replications", fontsize=9.5)
-    return save(fig, path)
+    return fig
 
 
 def _style(ax: Axes, view: GroupView, g: str, ylabel: str) -> None:
@@ -161,6 +165,11 @@ def probability_curve(d: pd.DataFrame) -> pd.DataFrame:
 
 
 def probability_figure(out: pd.DataFrame, view: GroupView, path: Path) -> Path:
+    """Write :func:`draw_probability` as PNG and return its path."""
+    return save(draw_probability(out, view), path)
+
+
+def draw_probability(out: pd.DataFrame, view: GroupView) -> Figure:
     """P(the resistance holds at least one province) over time with Wilson 95% bands, one panel per group."""
     fig, axes = _grid(len(view.groups))
     for ax, (g, d) in zip(axes, ((g, out[out["group"] == g]) for g in view.groups), strict=True):
@@ -173,7 +182,7 @@ def probability_figure(out: pd.DataFrame, view: GroupView, path: Path) -> Path:
         figstyle.percent_axis(ax)
     axes[0].legend(fontsize=6, loc="best")
     fig.suptitle("P(the resistance holds at least one province), share of runs with Wilson 95% band", fontsize=10)
-    return save(fig, path)
+    return fig
 
 
 def paired_differences(out: pd.DataFrame, c: Contrast, months: Sequence[float],

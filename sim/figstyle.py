@@ -139,12 +139,12 @@ def percent_axis(ax: Axes, axis: str = "y") -> None:
 
 
 def date_ticks(ax: Axes) -> None:
-    """At most five dated ticks, short labels: cheap to lay out, easy to read."""
+    """At most five dated ticks, short labels (the year under the axis when the ticks do not say it)."""
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
     loc = AutoDateLocator(minticks=2, maxticks=5)
     ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(loc, show_offset=False))
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(loc))
 
 
 def wrap(text: str, width: int = 38, lines: int = 2) -> str:

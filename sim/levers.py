@@ -25,6 +25,7 @@ from sim.statistics import wilson
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from sim.analysis import Results
 
@@ -97,13 +98,17 @@ def lever_unit(path: str) -> str:
 
 def lever_figure(table: pd.DataFrame, given: pd.DataFrame, path_name: str, path: Path,
                  donor_label: str | None = None) -> Path:
+    """Write :func:`draw_lever` as PNG and return its path."""
+    return save(draw_lever(table, given, path_name, donor_label), path)
+
+
+def draw_lever(table: pd.DataFrame, given: pd.DataFrame, path_name: str, donor_label: str | None = None) -> Figure:
     """Resistance territory and P(holds a province) against a lever's value and against support delivered.
 
     Args:
         table: :func:`sim.analysis.lever_table` (one row per scenario and value).
-        given: :func:`delivered` joined to the table: columns scenario, value, delivered.
+        given: :func:`delivered` (columns scenario, value, delivered), joined to the table.
         path_name: the lever's path.
-        path: PNG file to write.
         donor_label: the lever's donor, for the delivered axis (none: every donor).
     """
     t = table.merge(given[["scenario", "value", "delivered"]], on=["scenario", "value"], how="left")
@@ -116,7 +121,9 @@ def lever_figure(table: pd.DataFrame, given: pd.DataFrame, path_name: str, path:
     xs = (("value", lever_unit(path_name)), ("delivered", f"support delivered by {who} to the resistance\n"
                                                           "(money and arms, mean M USD/month)"))
     for row, (col, words) in zip(axes, xs, strict=True):
-        dodge = 0.012 * float(np.ptp(t[col].to_numpy(float)) or 1.0)
+        # on the lever's axis every scenario sits on the same values: set side by side, not on top;
+        # on the delivered axis each point stays where it was measured
+        dodge = 0.012 * float(np.ptp(t[col].to_numpy(float)) or 1.0) if col == "value" else 0.0
         for k, s in enumerate(scen):
             d = t[t["scenario"] == s]
             x = d[col].to_numpy(float) + (k - (len(scen) - 1) / 2) * dodge  # side by side, not on top
@@ -141,7 +148,7 @@ def lever_figure(table: pd.DataFrame, given: pd.DataFrame, path_name: str, path:
                  "median, bars 50% (thick) and 90% (thin);\nP: share of runs, bar Wilson 95% interval",
                  fontsize=9)
     fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.11, hspace=0.45, wspace=0.3)
-    return save(fig, path)
+    return fig
 
 
 def _territory(ax: Axes, x: np.ndarray, d: pd.DataFrame, style: dict[str, Any]) -> None:
