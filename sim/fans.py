@@ -242,6 +242,49 @@ def difference_figure(out: pd.DataFrame, found: Sequence[Contrast], months: Sequ
     return save(fig, path)
 
 
+def levels_figure(out: pd.DataFrame, months: Sequence[float], view: GroupView, path: Path,
+                  o: Outcome = RESISTANCE_TERRITORY) -> Path:
+    """Write :func:`draw_levels` as PNG and return its path."""
+    return save(draw_levels(out, months, view, o), path)
+
+
+def draw_levels(out: pd.DataFrame, months: Sequence[float], view: GroupView,
+                o: Outcome = RESISTANCE_TERRITORY) -> Figure:
+    """An outcome's runs per group at each compared month: dots, box, whiskers at 5% and 95%, mean.
+
+    One row per group (its scenario and swept values), one panel per month, on one x scale by
+    :mod:`sim.figstyle`'s rule (a share spans at least 10 percentage points).
+    """
+    sel = analysis.at_months(out, months)
+    first = out.drop_duplicates("group").set_index("group")
+    names = ["\n".join([str(first.loc[g, "scenario"])] + [f"{p.rsplit('.', 1)[-1]} = {first.loc[g, p]}"
+                                                          for p in first.columns if p.count(".")
+                                                          and pd.notna(first.loc[g, p])]) for g in view.groups]
+    height = 1.2 + 0.42 * len(view.groups)
+    w = 2.25 + 3.2 * len(months)
+    fig = new_figure(w, height)
+    axes = fig.subplots(1, len(months), squeeze=False, sharey=True)[0]
+    lim = figstyle.limits(sel[o.name].to_numpy(float), o.is_share)
+    rng = np.random.default_rng(0)  # the dots' vertical jitter only: fixed, so a report redraws identically
+    for ax, m in zip(axes, months, strict=True):
+        for i, g in enumerate(view.groups):
+            v = sel.loc[(sel["group"] == g) & (sel["at_month"] == m), o.name].to_numpy(float)
+            _difference_row(ax, v, len(view.groups) - 1 - i, view.colours[g], rng)
+        ax.set_xlim(*lim)
+        ax.set_title(f"month {m:g}", fontsize=9)
+        ax.set_xlabel(f"{o.label}\n({figstyle.unit_words(o.unit, o.name)})", fontsize=7)
+        if o.is_share:
+            figstyle.percent_axis(ax, "x")
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].set_yticks(range(len(names)), list(reversed(names)), fontsize=7)
+    axes[0].set_ylim(-0.6, len(names) - 0.4)
+    fig.suptitle(f"{o.label[0].upper() + o.label[1:]} at the compared months (dots: runs; box: middle half; "
+                 "whiskers: 5-95%; ◆: mean)", fontsize=9)
+    fig.subplots_adjust(left=2.1 / w, right=1 - 0.2 / w, top=1 - 0.55 / height, bottom=0.6 / height, wspace=0.08)
+    return fig
+
+
 def _difference_row(ax: Axes, v: np.ndarray, y: float, colour: str, rng: np.random.Generator) -> None:
     """One contrast's runs, box and mean on row ``y``."""
     if not v.size:

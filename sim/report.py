@@ -15,36 +15,11 @@ from sim.outcomes import (
     COMPARED,
     GOVERNMENT_TERRITORY,
     RESISTANCE_TERRITORY,
-    Outcome,
     kinds,
 )
-from sim.plots import new_figure, percent_axis, save
 from sim.statistics import BAND_NAMES, BOOTSTRAP
 
 DEFAULT_MONTHS = (12, 36, 60)  # compared when no months are given, up to the results' horizon
-
-
-def _distributions(out: pd.DataFrame, months: Sequence[float], path: Path, o: Outcome = RESISTANCE_TERRITORY) -> Path:
-    """Box plots (whiskers at 5% and 95%) of an outcome per group at each compared month."""
-    sel = analysis.at_months(out, months)
-    groups = list(dict.fromkeys(sel["group"]))
-    # group names are rotated under the boxes: the figure grows to give the longest room
-    names = 0.3 + 0.045 * max((len(g) for g in groups), default=0)
-    height = 3.4 + names
-    fig = new_figure(4.2 * len(months), height)
-    axes = fig.subplots(1, len(months), squeeze=False, sharey=True)
-    for ax, m in zip(axes[0], months, strict=True):
-        data = [sel[(sel["group"] == g) & (sel["at_month"] == m)][o.name].to_numpy() for g in groups]
-        ax.boxplot(data, whis=(5, 95), showfliers=True, flierprops={"markersize": 2})
-        ax.set_xticks(range(1, len(groups) + 1), groups, rotation=60, ha="right", fontsize=7)
-        ax.set_title(f"month {m:g}", fontsize=10)
-        if o.is_share:
-            percent_axis(ax)
-        ax.grid(alpha=0.3, axis="y")
-    axes[0][0].set_ylabel(o.label)
-    fig.subplots_adjust(left=0.9 / (4.2 * len(months)), right=0.98, top=1 - 0.35 / height, bottom=names / height,
-                        wspace=0.08)
-    return save(fig, path)
 
 
 def _figures(out: pd.DataFrame, res: analysis.Results, folders: Sequence[str | Path], found: Sequence,
@@ -54,7 +29,7 @@ def _figures(out: pd.DataFrame, res: analysis.Results, folders: Sequence[str | P
     view = fans.group_view(out, folders, res.manifests, res.swept)
     made = [fans.fan_figure(out, o, view, figs / f"fan_{o.name}.png") for o in (RESISTANCE_TERRITORY,
                                                                                  GOVERNMENT_TERRITORY)]
-    made += [_distributions(out, months, figs / "distributions.png"),
+    made += [fans.levels_figure(out, months, view, figs / "distributions.png"),
              fans.difference_figure(out, found, months, view, figs / "paired_differences.png", min_effect),
              fans.probability_figure(out, view, figs / "probability_holds_province.png")]
     for p, t in levers.items():

@@ -174,3 +174,13 @@ def test_lever_figure_has_points_with_bars_and_no_line(batch):
     assert np.allclose(x, np.sort(given["delivered"].to_numpy())), "points where the runs delivered that much"
     assert "M USD/month" in bottom.get_xlabel() and "United States" in bottom.get_xlabel()
     assert "share, 0-1" in fig.axes[0].get_xlabel()
+
+
+def test_report_names_the_contrasts_it_cannot_draw_as_paired(tmp_path):
+    from sim import report
+
+    found = [headline.Contrast("a", "base", "scenario", True), headline.Contrast("b", "base", "scenario", False)]
+    drawn = report._differences_md(found, [tmp_path / "paired_differences.png"])
+    assert "![paired differences](figures/paired_differences.png)" in drawn
+    assert any("not paired" in line and "b − base" in line and "a − base" not in line for line in drawn)
+    assert not any("paired_differences.png" in line for line in report._differences_md(found[1:], []))
