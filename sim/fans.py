@@ -136,7 +136,8 @@ def draw_fans(out: pd.DataFrame, o: Outcome, view: GroupView, shared: bool = Tru
     fig.suptitle(f"{o.label[0].upper() + o.label[1:]}: median, 50% and 90% bands over {n} replications\n"
                  f"(y axes span at least {100 * figstyle.MIN_SHARE_SPAN:g} percentage points"
                  f"{', shared by every panel' if shared else ''}; dashed: scenario events)"
-                 if o.is_share else f"{o.label}: median, 50% and 90% bands over {n} replications", fontsize=9.5)
+                 if o.is_share else f"{o.label}: median, 50% and 90% bands over {n} replications", fontsize=9.5,
+                 y=1 - 0.08 / fig.get_figheight(), va="top")  # in inches from the top: clear of the panels
     return fig
 
 
@@ -181,7 +182,8 @@ def draw_probability(out: pd.DataFrame, view: GroupView) -> Figure:
         _style(ax, view, g, "% of runs" if ax.get_subplotspec().is_first_col() else "")
         figstyle.percent_axis(ax)
     axes[0].legend(fontsize=6, loc="best")
-    fig.suptitle("P(the resistance holds at least one province), share of runs with Wilson 95% band", fontsize=10)
+    fig.suptitle("P(the resistance holds at least one province), share of runs with Wilson 95% band", fontsize=10,
+                 y=1 - 0.15 / fig.get_figheight(), va="top")
     return fig
 
 

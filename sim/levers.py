@@ -131,6 +131,12 @@ def draw_lever(table: pd.DataFrame, given: pd.DataFrame, path_name: str, donor_l
             _territory(row[0], x, d, style)
             _probability(row[1], x, d, style)
         for ax in row:
+            if col == "delivered":  # an amount: from zero, and said in words when nothing was delivered
+                top = float(np.nanmax(t[col].to_numpy(float), initial=0.0))
+                ax.set_xlim(-0.03 * (top or 1.0), 1.06 * top if top > 0 else 1.0)
+                if top == 0:
+                    ax.text(0.5, 0.5, f"{who} delivered nothing to the resistance in any run", ha="center",
+                            transform=ax.transAxes, fontsize=8, color="#555555")
             ax.set_xlabel(words, fontsize=7.5)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
