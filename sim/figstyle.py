@@ -145,6 +145,7 @@ def date_ticks(ax: Axes) -> None:
     loc = AutoDateLocator(minticks=2, maxticks=5)
     ax.xaxis.set_major_locator(loc)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(loc))
+    ax.xaxis.get_offset_text().set_fontsize(7)  # the year under months-only ticks: small, clear of "date"
 
 
 def wrap(text: str, width: int = 38, lines: int = 2) -> str:
