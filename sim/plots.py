@@ -22,19 +22,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sim import maps
+from sim import figstyle, maps
 from sim.outcomes import FIGURE_MEASURES, TERRITORY, Measure
 from sim.statistics import bands
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from sim.geography import Map
@@ -70,14 +69,6 @@ def colour(actor: str, i: int = 0) -> str:
     return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
 
 
-def series_colour(k: int) -> str:
-    """The k-th colour of matplotlib's tab10 cycle, for lines that are not actors (groups, scenarios)."""
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
-    return to_hex(colormaps["tab10"].colors[k % 10])
-
-
 def new_figure(width: float, height: float) -> Figure:
     """A figure on the Agg canvas, outside pyplot (nothing to close, no backend chosen)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -102,11 +93,7 @@ def save(fig: Figure, path: Path) -> Path:
     return write_atomic(path, buf.getvalue(), sync=False)
 
 
-def percent_axis(ax: Axes) -> None:
-    """Label the y axis in percent of 1."""
-    from matplotlib.ticker import PercentFormatter
-
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+percent_axis = figstyle.percent_axis  # kept here: the report's level plots import it from this module
 
 
 @dataclass(frozen=True)
@@ -152,58 +139,83 @@ def trajectory_bands(traj: pd.DataFrame, columns: Sequence[str]) -> TrajectoryBa
     return TrajectoryBands(actors, dates, runs, values)
 
 
-def plot_trajectories(b: TrajectoryBands, measure: Measure, path: Path, title: str | None = None) -> Path:
+@dataclass(frozen=True)
+class PanelNotes:
+    """What a run's figure writes besides the bands: the actors' labels and the scenario's events.
+
+    Attributes:
+        labels: actor key -> label (from the scenario; a key without one is shown as is).
+        markers: the events that fired in the runs (:func:`sim.figstyle.event_markers`).
+    """
+
+    labels: dict[str, str] = field(default_factory=dict)
+    markers: list[figstyle.Marker] = field(default_factory=list)
+
+
+def draw_trajectories(b: TrajectoryBands, measure: Measure, notes: PanelNotes | None = None,
+                      shared: bool = False, title: str | None = None) -> Figure:
     """One panel per territorial actor: median line, 50% and 90% bands across replications.
+
+    Panels are titled with the actors' labels, dated, and marked at the scenario's events. A
+    share is drawn on an axis of at least 10 percentage points (:data:`sim.figstyle.MIN_SHARE_SPAN`)
+    around the data, so a dip of a tenth of a point stays a tenth of a point; a count from zero.
 
     Args:
         b: the bands, from :func:`trajectory_bands` (with ``measure.column`` among its columns).
         measure: which measure to draw.
-        path: PNG file to write.
+        notes: labels and event markers (none: keys, no markers).
+        shared: one y scale for every panel (default: one a panel, by the same rule).
         title: figure title.
-
-    Returns:
-        The path written.
     """
+    notes = notes or PanelNotes()
     n = len(b.actors)
     cols = min(4, n)
     rows = int(np.ceil(n / cols))
     fig = new_figure(3.6 * cols, 2.7 * rows)
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
     q = b.values[measure.column]
-    for k, actor in enumerate(b.actors):
+    lims = figstyle.panel_limits(q, measure.is_share, shared)
+    for k, (actor, c) in enumerate(zip(b.actors, figstyle.actor_colours(b.actors), strict=True)):
         ax = axes[k // cols][k % cols]
-        c = colour(actor, k)
-        ax.fill_between(b.dates, q[0, k], q[4, k], color=c, alpha=0.18, lw=0, label="90% band")
-        ax.fill_between(b.dates, q[1, k], q[3, k], color=c, alpha=0.35, lw=0, label="50% band")
-        ax.plot(b.dates, q[2, k], color=c, lw=1.8, label="median")
-        ax.set_title(actor, fontsize=10)
+        ax.fill_between(b.dates, q[0, k], q[4, k], color=c, alpha=0.25, lw=0, label="90% band")
+        ax.fill_between(b.dates, q[1, k], q[3, k], color=c, alpha=0.5, lw=0, label="50% band")
+        ax.plot(b.dates, q[2, k], color=figstyle.line_colour(c), lw=1.8, label="median")
+        ax.set_title(figstyle.wrap(notes.labels.get(actor, actor), 40), fontsize=8.5)
+        ax.set_ylim(*lims[k])
         ax.grid(alpha=0.3)
-        if measure.is_share:
-            percent_axis(ax)
+        (figstyle.percent_axis if measure.is_share else figstyle.count_axis)(ax)
+        if k % cols == 0:
+            ax.set_ylabel(figstyle.unit_words(measure.unit, measure.column), fontsize=8)
         ax.locator_params(axis="y", nbins=5)  # few tick labels: each costs a text layout
         ax.tick_params(labelsize=8)
-    _date_ticks(axes[-1][0], b.dates)
+        figstyle.mark_events(ax, notes.markers)
+    figstyle.date_ticks(axes[-1][0])
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].axis("off")
         if k >= cols:  # the panel above an empty slot is the last of its column: give it dates
             axes[k // cols - 1][k % cols].xaxis.set_tick_params(labelbottom=True)
+    for k in range(max(0, n - cols), n):  # the lowest panel of each column says what its x axis is
+        axes[k // cols][k % cols].set_xlabel("date", fontsize=8)
     axes[0][0].legend(fontsize=7, loc="best")
     # fixed margins in inches (not tight_layout, which measures every text: most of a figure's cost)
     height = 2.7 * rows
-    fig.suptitle(title or f"{measure.label}: median and bands over {b.replications} replication(s)", fontsize=11,
-                 y=1 - 0.12 / height)
-    fig.subplots_adjust(left=0.85 / (3.6 * cols), right=1 - 0.15 / (3.6 * cols), top=1 - 0.75 / height,
-                        bottom=0.45 / height, wspace=0.35, hspace=0.4)
-    return save(fig, path)
+    scale = (f"y axes span at least {100 * figstyle.MIN_SHARE_SPAN:g} percentage points" if measure.is_share
+             else "y axes from zero")
+    fig.suptitle(title or f"{measure.label[0].upper() + measure.label[1:]}: median and bands over {b.replications} "
+                 f"replication(s); {scale}", fontsize=10, y=1 - 0.12 / height)
+    fig.subplots_adjust(left=0.85 / (3.6 * cols), right=1 - 0.15 / (3.6 * cols), top=1 - 0.8 / height,
+                        bottom=0.55 / height, wspace=0.35, hspace=0.55)
+    return fig
 
 
-def _date_ticks(ax: Axes, dates: np.ndarray) -> None:
-    """At most five dated ticks (shared by the row), short labels: cheap to lay out, easy to read."""
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+def plot_trajectories(b: TrajectoryBands, measure: Measure, path: Path, title: str | None = None,
+                      notes: PanelNotes | None = None) -> Path:
+    """Draw :func:`draw_trajectories` (one scale a panel) and write it as PNG.
 
-    loc = AutoDateLocator(minticks=2, maxticks=5)
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(loc, show_offset=False))
+    Returns:
+        The path written.
+    """
+    return save(draw_trajectories(b, measure, notes, title=title), path)
 
 
 def plot_control_map(prov: pd.DataFrame, m: Map, step: int, path: Path, title: str | None = None) -> Path:
@@ -343,10 +355,12 @@ def make_figures(folder: Path, m: Map, map_months: Sequence[int] | None = None, 
     caps = read_parts(folder, "capitals", ["province", "holder", "step", "replication"], at, **map_sel) \
         if steps and m.outlines is not None else None
     actors = maps.actors_of(folder, scenario) if caps is not None else {}
+    notes = PanelNotes({k: a.label for k, a in maps.actors_of(folder, scenario).items()},
+                       figstyle.event_markers(folder, b.replications, scenario, point))
     out = []
     for name, what in plan:
         if isinstance(what, Measure):
-            out.append(plot_trajectories(b, what, figs / name))
+            out.append(plot_trajectories(b, what, figs / name, notes=notes))
         elif caps is not None:
             out.append(save(maps.build_figure(maps.map_data(prov, caps, m, steps[what], actors), m, DPI), figs / name))
         else:

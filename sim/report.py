@@ -9,102 +9,57 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import analysis, headline, provenance
+from sim import analysis, fans, headline, provenance
+from sim import levers as levers_fig
 from sim.outcomes import (
     COMPARED,
     GOVERNMENT_TERRITORY,
-    RESISTANCE_PROVINCES,
     RESISTANCE_TERRITORY,
-    Outcome,
     kinds,
 )
-from sim.plots import new_figure, percent_axis, save, series_colour
-from sim.statistics import BAND_NAMES, BOOTSTRAP, bands
+from sim.statistics import BAND_NAMES, BOOTSTRAP
 
 DEFAULT_MONTHS = (12, 36, 60)  # compared when no months are given, up to the results' horizon
 
 
-def _fan(out: pd.DataFrame, path: Path, o: Outcome = RESISTANCE_TERRITORY) -> Path:
-    """Median, 50% and 90% bands of an outcome over time, one colour per group."""
-    fig = new_figure(9, 5)
-    ax = fig.subplots()
-    for k, (g, d) in enumerate(out.groupby("group", observed=True, sort=False)):
-        cube = d.pivot(index="month", columns="replication", values=o.name)  # months x replications
-        q = bands(cube.to_numpy(), axis=1)
-        c = series_colour(k)
-        ax.fill_between(cube.index, q[0], q[4], color=c, alpha=0.10, lw=0)
-        ax.fill_between(cube.index, q[1], q[3], color=c, alpha=0.25, lw=0)
-        ax.plot(cube.index, q[2], color=c, lw=2, label=g)
-    ax.set_xlabel("months since start")
-    ax.set_ylabel(o.label)
-    if o.is_share:
-        percent_axis(ax)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("Median, 50% and 90% bands across replications", fontsize=10)
-    fig.subplots_adjust(left=0.1, right=0.98, top=0.93, bottom=0.11)
-    return save(fig, path)
+def _figures(out: pd.DataFrame, res: analysis.Results, folders: Sequence[str | Path], found: Sequence,
+             levers: dict[str, pd.DataFrame], months: Sequence[float], figs: Path,
+             min_effect: float) -> list[Path]:
+    """Every figure of the report, in its order (small multiples per group: :mod:`sim.fans`)."""
+    view = fans.group_view(out, folders, res.manifests, res.swept)
+    made = [fans.fan_figure(out, o, view, figs / f"fan_{o.name}.png") for o in (RESISTANCE_TERRITORY,
+                                                                                 GOVERNMENT_TERRITORY)]
+    made += [fans.levels_figure(out, months, view, figs / "distributions.png"),
+             fans.difference_figure(out, found, months, view, figs / "paired_differences.png", min_effect),
+             fans.probability_figure(out, view, figs / "probability_holds_province.png")]
+    for p, t in levers.items():
+        if len(t):
+            given = levers_fig.delivered(out, res, folders, p, float(t["month"].iloc[0]))
+            made.append(levers_fig.lever_figure(t, given, p, figs / f"lever_{p}.png", _donor_label(res, p)))
+    return [f for f in made if f is not None]
 
 
-def _distributions(out: pd.DataFrame, months: Sequence[float], path: Path, o: Outcome = RESISTANCE_TERRITORY) -> Path:
-    """Box plots (whiskers at 5% and 95%) of an outcome per group at each compared month."""
-    sel = analysis.at_months(out, months)
-    groups = list(dict.fromkeys(sel["group"]))
-    # group names are rotated under the boxes: the figure grows to give the longest room
-    names = 0.3 + 0.045 * max((len(g) for g in groups), default=0)
-    height = 3.4 + names
-    fig = new_figure(4.2 * len(months), height)
-    axes = fig.subplots(1, len(months), squeeze=False, sharey=True)
-    for ax, m in zip(axes[0], months, strict=True):
-        data = [sel[(sel["group"] == g) & (sel["at_month"] == m)][o.name].to_numpy() for g in groups]
-        ax.boxplot(data, whis=(5, 95), showfliers=True, flierprops={"markersize": 2})
-        ax.set_xticks(range(1, len(groups) + 1), groups, rotation=60, ha="right", fontsize=7)
-        ax.set_title(f"month {m:g}", fontsize=10)
-        if o.is_share:
-            percent_axis(ax)
-        ax.grid(alpha=0.3, axis="y")
-    axes[0][0].set_ylabel(o.label)
-    fig.subplots_adjust(left=0.9 / (4.2 * len(months)), right=0.98, top=1 - 0.35 / height, bottom=names / height,
-                        wspace=0.08)
-    return save(fig, path)
+def _differences_md(found: Sequence[headline.Contrast], figures: Sequence[Path]) -> list[str]:
+    """The paired differences figure's paragraph: what it shows, and which contrasts it leaves out (unpaired)."""
+    unpaired = [f"{c.group} − {c.reference}" for c in found if not c.paired]
+    lines = []
+    if any(f.name == "paired_differences.png" for f in figures):
+        lines += ["Paired differences in resistance territory, each run minus the same replication of its matched "
+                  "reference (same seed), at each compared month; the grey band is the minimum meaningful effect:",
+                  "", "![paired differences](figures/paired_differences.png)", ""]
+    if unpaired:
+        lines += ["Not drawn as paired differences (their runs are not paired, so no run has a matched "
+                  "reference): " + "; ".join(unpaired) + ".", ""]
+    return lines
 
 
-def _probability_over_time(out: pd.DataFrame, path: Path) -> Path:
-    """P(the resistance holds at least one province) against months, one line per group."""
-    fig = new_figure(9, 4.5)
-    ax = fig.subplots()
-    col = RESISTANCE_PROVINCES.name
-    for k, (g, d) in enumerate(out.groupby("group", observed=True, sort=False)):
-        p = (d[col] >= 1).groupby(d["month"]).mean()
-        ax.plot(p.index, p.to_numpy(), color=series_colour(k), lw=2, label=g)
-    ax.set_xlabel("months since start")
-    ax.set_ylabel("P(resistance holds at least one province)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.12)
-    return save(fig, path)
-
-
-def _lever(table: pd.DataFrame, path_name: str, path: Path) -> Path:
-    """The outcome's median and bands against a swept lever's value, one colour per scenario."""
-    fig = new_figure(7, 4.5)
-    ax = fig.subplots()
-    for k, (s, d) in enumerate(table.groupby("scenario", sort=False)):
-        d = d.sort_values("value")
-        x = pd.to_numeric(d["value"], errors="coerce")
-        c = series_colour(k)
-        ax.fill_between(x, d["q05"], d["q95"], color=c, alpha=0.12, lw=0)
-        ax.fill_between(x, d["q25"], d["q75"], color=c, alpha=0.3, lw=0)
-        ax.plot(x, d["median"], "o-", color=c, label=s)
-    ax.set_xlabel(path_name)
-    ax.set_ylabel(f"{RESISTANCE_TERRITORY.label}\nat month {table['month'].iloc[0]:g}")
-    percent_axis(ax)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("Where does the lever tip the outcome? (median, 50% and 90% bands)", fontsize=10)
-    fig.subplots_adjust(left=0.14, right=0.97, top=0.92, bottom=0.12)
-    return save(fig, path)
+def _donor_label(res: analysis.Results, path: str) -> str | None:
+    """The label of the donor a lever belongs to (``donors.<key>.…``), from the resolved scenarios."""
+    if not path.startswith("donors."):
+        return None
+    key = path.split(".")[1]
+    return next((sc["resolved_scenario"]["donors"][key].get("label", key) for m in res.manifests
+                 for sc in m["scenarios"] if key in sc["resolved_scenario"].get("donors", {})), key)
 
 
 def _md(df: pd.DataFrame, pct: Sequence[str] = (), digits: int = 4) -> str:
@@ -267,10 +222,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
               "paired_differences": paired, "adequacy": adequacy, **{f"lever_{p}": t for p, t in levers.items()}}
     for name, t in tables.items():
         t.to_csv(out_dir / f"{name}.csv", index=False)
-    figures = [_fan(out, figs / f"fan_{o.name}.png", o) for o in (RESISTANCE_TERRITORY, GOVERNMENT_TERRITORY)]
-    figures += [_distributions(out, months, figs / "distributions.png"),
-                _probability_over_time(out, figs / "probability_holds_province.png")]
-    figures += [_lever(t, p, figs / f"lever_{p}.png") for p, t in levers.items() if len(t)]
+    figures = _figures(out, res, folders, found, levers, months, figs, limits.min_territory)
 
     reps = out.groupby("group", observed=True)["replication"].nunique()
     lines = [
@@ -313,6 +265,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
             pct=("mean", *BAND_NAMES)),
         "![distributions](figures/distributions.png)",
         "",
+        *_differences_md(found, figures),
         "## End-state probabilities",
         "",
         "Percent of runs, with Wilson 95% intervals:",
