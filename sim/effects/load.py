@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from sim.effects.outcomes import OUTCOMES
 from sim.effects.schema import ArmSpec, ConclusionSpec, EffectsFileSpec, EffectSpec, RobustnessFileSpec
 from sim.parameters import Parameters
-from sim.scenario import ScenarioError, ScenarioSpec, load_scenario, read_yaml
-from sim.scenario.errors import format_validation_error, suggest
+from sim.scenario import ScenarioError, ScenarioSpec, load_scenario
+from sim.scenario.errors import suggest
+from sim.scenario.safe_yaml import read_model
 
 
 class EffectsError(ValueError):
@@ -66,16 +67,7 @@ def overrides(values: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _read(path: Path, model: type[BaseModel]) -> Any:
-    if not path.is_file():
-        raise EffectsError(f"{path}: file not found")
-    try:
-        data = read_yaml(path)
-    except ScenarioError as exc:
-        raise EffectsError(str(exc)) from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise EffectsError(format_validation_error(str(path), exc, model)) from None
+    return read_model(path, model, EffectsError, "file")
 
 
 def _scenario(path: Path, given: str, where: str) -> Path:

@@ -8,9 +8,9 @@ policy sets (a donor's budget); both are ranges over scenario fields, sampled to
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.experiments import ExperimentError
 
@@ -85,17 +85,6 @@ def load_experiment(path: str | Path) -> ExperimentSpec:
     Raises:
         ExperimentError: one line naming the file and the field.
     """
-    from sim.scenario import ScenarioError, read_yaml
-    from sim.scenario.errors import format_validation_error
+    from sim.scenario.safe_yaml import read_model
 
-    path = Path(path)
-    if not path.is_file():
-        raise ExperimentError(f"{path}: file not found")
-    try:
-        data: Any = read_yaml(path)
-    except ScenarioError as exc:
-        raise ExperimentError(str(exc)) from None
-    try:
-        return ExperimentSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ExperimentError(format_validation_error(str(path), exc, ExperimentSpec)) from None
+    return read_model(Path(path), ExperimentSpec, ExperimentError, "experiment file")

@@ -167,3 +167,28 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: top level must be a mapping of fields, found {type(data).__name__}")
     return data
+
+
+def read_model(path: Path, model: type[Any], error: type[Exception], what: str) -> Any:
+    """A YAML data file validated against a strict pydantic model; every problem is one line as ``error``.
+
+    Args:
+        path: the file.
+        model: the pydantic model of its root.
+        error: the exception class the caller's command turns into exit code 2.
+        what: the file's kind in words ("effects file"), for the messages.
+    """
+    from pydantic import ValidationError
+
+    from sim.scenario.errors import format_validation_error
+
+    if not path.is_file():
+        raise error(f"{path}: {what} not found")
+    try:
+        data = read_yaml(path)
+    except ScenarioError as exc:
+        raise error(str(exc).replace("scenario files", f"{what}s")) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(format_validation_error(str(path), exc, model)) from None
