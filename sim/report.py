@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import analysis, fans, headline, provenance
+from sim import adapters, analysis, fans, headline, provenance
 from sim import levers as levers_fig
 from sim.outcomes import (
     COMPARED,
@@ -218,8 +218,10 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
     paired = _matched_paired(out, found, months)
     adequacy = analysis.adequacy(out, months[-1], paired if len(paired) else None)
     levers = {path: analysis.lever_table(out, path, months[-1]) for path in res.swept}
+    cast = pd.concat([adapters.actors(f) for f in folders], ignore_index=True).drop_duplicates(["scenario", "actor"])
     tables = {"headline": answer, "summary": summary, "end_states": probs, "time_to_event": tte,
-              "paired_differences": paired, "adequacy": adequacy, **{f"lever_{p}": t for p, t in levers.items()}}
+              "paired_differences": paired, "adequacy": adequacy, "actors": cast,
+              **{f"lever_{p}": t for p, t in levers.items()}}
     for name, t in tables.items():
         t.to_csv(out_dir / f"{name}.csv", index=False)
     figures = _figures(out, res, folders, found, levers, months, figs, limits.min_territory)

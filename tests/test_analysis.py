@@ -97,6 +97,8 @@ def test_compare_writes_report_tables_and_figures(compared):
     ends = pd.read_csv(rep / "end_states.csv")
     assert ((ends["ci_low"] <= ends["probability"]) & (ends["probability"] <= ends["ci_high"])).all()
     assert len(pd.read_csv(rep / "adequacy.csv")) >= 4
+    cast = pd.read_csv(rep / "actors.csv").set_index(["scenario", "actor"])
+    assert cast.loc[("baseline", "nrf"), "kind"] == "resistance" and cast.loc[("baseline", "nrf"), "label"] != "nrf"
 
 
 def test_compare_says_when_runs_are_not_paired(tmp_path):
