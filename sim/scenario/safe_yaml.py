@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-from sim.scenario.errors import ScenarioError
+from sim.scenario.errors import ScenarioError, format_validation_error
 
 MAX_FILE_BYTES = 1_000_000
 MAX_ALIASES = 100
@@ -178,10 +179,6 @@ def read_model(path: Path, model: type[Any], error: type[Exception], what: str) 
         error: the exception class the caller's command turns into exit code 2.
         what: the file's kind in words ("effects file"), for the messages.
     """
-    from pydantic import ValidationError
-
-    from sim.scenario.errors import format_validation_error
-
     if not path.is_file():
         raise error(f"{path}: {what} not found")
     try:
