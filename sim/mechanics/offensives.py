@@ -300,7 +300,7 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     P, F = d0.shape
     held = d0.copy()  # the spread force and the seat guards: what every faction sees
     for f in range(F):
-        if guarded(c, p, s, f):
+        if guarded(c.capital[f], s.holder, p.seat_guard, s.strength[f], f):
             held[c.capital[f], f] += p.seat_guard * p.mobile_share * s.strength[f]
     e0 = product(held, u)
     out = held.copy()
@@ -310,7 +310,8 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     for f in range(F):
         if c.territorial[f] <= 0.0 or s.strength[f] <= 0.0:
             continue
-        mobile = p.mobile_share * s.strength[f] * (1.0 - p.seat_guard if guarded(c, p, s, f) else 1.0)
+        keep = guarded(c.capital[f], s.holder, p.seat_guard, s.strength[f], f)
+        mobile = p.mobile_share * s.strength[f] * (1.0 - p.seat_guard if keep else 1.0)
         if defend(g, e0, mobile, f, out[:, f], scratch):
             continue
         superiority(g, p, e0, u, mobile, f, scratch)
@@ -320,7 +321,10 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
 
 
 @jit
-def guarded(c: Const, p: Pars, s: State, f: int) -> bool:
-    """Whether ``f`` keeps a seat guard: it has a seat and holds it (the seat of power is always held strongly)."""
-    seat = c.capital[f]
-    return seat >= 0 and s.holder[seat] == f and p.seat_guard > 0.0 and s.strength[f] > 0.0
+def guarded(seat: int, holder: np.ndarray, guard: float, strength: float, f: int) -> bool:
+    """Whether ``f`` keeps a seat guard: it has a seat and holds it (the seat of power is always held strongly).
+
+    Takes numbers and one array, not the bundles: it is called twice per faction and step, and a
+    compiled call with a bundle touches the reference count of every array in it.
+    """
+    return seat >= 0 and holder[seat] == f and guard > 0.0 and strength > 0.0
