@@ -19,8 +19,8 @@ weaker besieger, as many did in August 2021 without a battle. Beyond the felt th
 the garrison surrenders with a hazard that grows with the margin. The whole garrison is
 lost: a share of its fighters and of their arms passes to the victor, the rest go home,
 and the city's share of the province passes with the holder; a friend of the holder that is
-stronger there than the attacker takes the city over instead (the Panjshir in August 2021). A government that has lost
-its capital and its cohesion dissolves (:func:`dissolve`).
+stronger there than the attacker takes the city over instead (the Panjshir in August 2021).
+A government that has lost its capital and its cohesion dissolves (:func:`dissolve`).
 
 Equations (province i held by h, attacker a = the hostile faction with most power there):
 

@@ -299,9 +299,12 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     """
     P, F = d0.shape
     held = d0.copy()  # the spread force and the seat guards: what every faction sees
+    mobile = np.empty(F)  # what is left to defend or attack with
     for f in range(F):
+        mobile[f] = p.mobile_share * s.strength[f]
         if guarded(c.capital[f], s.holder, p.seat_guard, s.strength[f], f):
             held[c.capital[f], f] += p.seat_guard * p.mobile_share * s.strength[f]
+            mobile[f] = p.mobile_share * s.strength[f] * (1.0 - p.seat_guard)
     e0 = product(held, u)
     out = held.copy()
     g = Ground(c.hostility, s.holder, s.control, c.nb_ptr, c.nb_idx, c.ruggedness, c.alignment, s.sentiment)
@@ -310,13 +313,11 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     for f in range(F):
         if c.territorial[f] <= 0.0 or s.strength[f] <= 0.0:
             continue
-        keep = guarded(c.capital[f], s.holder, p.seat_guard, s.strength[f], f)
-        mobile = p.mobile_share * s.strength[f] * (1.0 - p.seat_guard if keep else 1.0)
-        if defend(g, e0, mobile, f, out[:, f], scratch):
+        if defend(g, e0, mobile[f], f, out[:, f], scratch):
             continue
-        superiority(g, p, e0, u, mobile, f, scratch)
-        if not attack(p, scratch, s.holder, f, mobile, out[:, f], picked):
-            spread(d0[:, f], mobile, out[:, f])
+        superiority(g, p, e0, u, mobile[f], f, scratch)
+        if not attack(p, scratch, s.holder, f, mobile[f], out[:, f], picked):
+            spread(d0[:, f], mobile[f], out[:, f])
     return out
 
 
@@ -324,7 +325,7 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
 def guarded(seat: int, holder: np.ndarray, guard: float, strength: float, f: int) -> bool:
     """Whether ``f`` keeps a seat guard: it has a seat and holds it (the seat of power is always held strongly).
 
-    Takes numbers and one array, not the bundles: it is called twice per faction and step, and a
+    Takes numbers and one array, not the bundles: it is called once per faction and step, and a
     compiled call with a bundle touches the reference count of every array in it.
     """
     return seat >= 0 and holder[seat] == f and guard > 0.0 and strength > 0.0
