@@ -50,9 +50,15 @@ def ema(folder: str | Path, outcomes: Sequence[str] = ("resistance_territory", "
         month: one value per run at this month; None: each run's whole trajectory (runs x steps).
     """
     out, res = load_outcomes(folder)
+    return ema_of(out, res.swept, outcomes, month)
+
+
+def ema_of(out: pd.DataFrame, swept: Sequence[str], outcomes: Sequence[str],
+           month: float | None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """:func:`ema` on outcomes already read (``sim.analysis.load_outcomes``), with the swept paths."""
     keys = ["scenario", "point", "replication"]
     runs = out.drop_duplicates(keys).sort_values(keys, ignore_index=True)
-    experiments = runs[[*keys, "seed", *res.swept]].rename(columns={"point": "policy"}).reset_index(drop=True)
+    experiments = runs[[*keys, "seed", *swept]].rename(columns={"point": "policy"}).reset_index(drop=True)
     if month is not None:
         at = at_months(out, [month]).set_index(keys).loc[pd.MultiIndex.from_frame(runs[keys])]
         return experiments, {o: at[o].to_numpy(float) for o in outcomes}

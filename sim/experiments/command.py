@@ -80,11 +80,10 @@ def run(spec: ExperimentSpec, file: Path, rows: np.ndarray, out: Path, args: arg
     return out / "runs"
 
 
-def indices(spec: ExperimentSpec, rows: np.ndarray, runs: Path) -> pd.DataFrame:
-    """Every outcome's indices at every month, from the runs' outcomes."""
-    from sim.analysis import at_months, load_outcomes
+def indices(spec: ExperimentSpec, rows: np.ndarray, out: pd.DataFrame) -> pd.DataFrame:
+    """Every outcome's indices at every month, from the runs' outcomes (``sim.analysis.load_outcomes``)."""
+    from sim.analysis import at_months
 
-    out, _ = load_outcomes(runs)
     prob = problem([r.path for r in spec.ranges], [(r.low, r.high) for r in spec.ranges])
     parts = []
     for month, d in at_months(out, spec.months).groupby("at_month", sort=True):
@@ -96,13 +95,13 @@ def indices(spec: ExperimentSpec, rows: np.ndarray, runs: Path) -> pd.DataFrame:
     return table[["outcome", "month", *[c for c in table.columns if c not in ("outcome", "month")]]]
 
 
-def outcomes_table(spec: ExperimentSpec, runs: Path) -> pd.DataFrame:
+def outcomes_table(spec: ExperimentSpec, out: pd.DataFrame) -> pd.DataFrame:
     """Each run's outcomes at each month beside its design values (EMA workbench's two tables in one)."""
-    from sim.adapters import ema
+    from sim.adapters import ema_of
 
     parts = []
     for month in spec.months:
-        experiments, values = ema(runs, spec.outcomes, month)
+        experiments, values = ema_of(out, [r.path for r in spec.ranges], spec.outcomes, month)
         parts.append(experiments.assign(month=month, **values))
     return pd.concat(parts, ignore_index=True)
 
@@ -168,6 +167,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     Raises:
         ExperimentError: a bad experiment file or option (the command line makes it exit code 2).
     """
+    from sim.analysis import load_outcomes
     from sim.folder import default_out, occupied, writer
 
     file = Path(args.file)
@@ -182,7 +182,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
               f"replications on {spec.scenario}", flush=True)
         pd.DataFrame(rows, columns=[r.path for r in spec.ranges]).rename_axis("point").to_csv(out / "design.csv")
         runs = run(spec, file, rows, out, args)
-        per_run = outcomes_table(spec, runs)
+        out_rows, _ = load_outcomes(runs)  # read once: the per-run table and the indices both use it
+        per_run = outcomes_table(spec, out_rows)
         per_run.to_csv(out / "outcomes.csv", index=False)
         if spec.discover is not None:
             print(discovery(spec, per_run, out), flush=True)
@@ -190,7 +191,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             print(f"{spec.method}: no indices for this design; each run's outcomes are in {out / 'outcomes.csv'} "
                   f"(sim.adapters.ema({str(runs)!r}) hands them to EMA workbench)")
             return 0
-        table = indices(spec, rows, runs)
+        table = indices(spec, rows, out_rows)
         table.to_csv(out / "sensitivity.csv", index=False)
         figure(table, spec.method, out / "sensitivity.png")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))

@@ -186,8 +186,12 @@ def words(q: Question, found: Sequence[Crossing], table: pd.DataFrame) -> str:
     return " ".join(lines)
 
 
-def figure(q: Question, table: pd.DataFrame, found: Sequence[Crossing], path: Path) -> Path:
-    """P(outcome | lever) with Wilson bars at the design values, the logistic fit, crossings and delivered USD."""
+def figure(q: Question, table: pd.DataFrame, found: Sequence[Crossing], logistic: tuple[float, float],
+           path: Path) -> Path:
+    """P(outcome | lever) with Wilson bars at the design values, both fits, crossings and delivered USD.
+
+    ``logistic``: the logistic check's (a, b) (:func:`sim.tipping.estimate.curve`).
+    """
     from sim.plots import new_figure, save
 
     fig = new_figure(8, 4.8)
@@ -197,9 +201,7 @@ def figure(q: Question, table: pd.DataFrame, found: Sequence[Crossing], path: Pa
                 capsize=2, lw=1, label="runs at this value (Wilson 95%)")
     fitted = isotonic_regression(p, weights=table["runs"].to_numpy(float), increasing=True).x
     ax.plot(x, fitted, color="#0072B2", lw=1, ls="--", label="monotone fit (the estimate; interpolated)")
-    a, b = curve(np.repeat(x, table["runs"]), np.concatenate(
-        [np.r_[np.ones(k), np.zeros(n - k)] for n, k in zip(table["runs"], table["successes"], strict=True)]),
-        q.span)
+    a, b = logistic
     grid = np.linspace(*q.span, 200)
     z = (grid - q.span[0]) / (q.span[1] - q.span[0])
     ax.plot(grid, 1 / (1 + np.exp(-(a + b * z))), color="#555555", lw=1, ls=":", label="logistic fit (the check)")
@@ -261,7 +263,7 @@ def cmd_tipping(args: argparse.Namespace) -> int:
         table.to_csv(out / "tipping.csv", index=False)
         pd.DataFrame([{**c.__dict__, "delivered_usd_month_m": delivered(table, c.value)} for c in found]) \
             .to_csv(out / "crossings.csv", index=False)
-        figure(q, table, found, out / "tipping.png")
+        figure(q, table, found, curve(x, y, q.span), out / "tipping.png")
         (out / "tipping.json").write_text(json.dumps({"question": q.__dict__, "replications": reps, "seed": seed,
                                                       "answer": text}, indent=1, default=str), encoding="utf-8")
     print("\n" + text)
