@@ -32,12 +32,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _study(sub: argparse._SubParsersAction, name: str, text: str, reps: str) -> argparse.ArgumentParser:
-    """A subcommand that runs its own batches: replications, seed, output folder and workers."""
+    """A subcommand that runs its own batches (replications, seed, output folder, workers) by ``cli.cmd_<name>``."""
     s = sub.add_parser(name, help=text)
     s.add_argument("--replications", "-n", type=int, help=reps)
     s.add_argument("--seed", type=int, help="base seed (default: drawn from entropy and printed)")
     s.add_argument("--out", help=f"output folder (default: results/{name}_<time>)")
     s.add_argument("--workers", "-w", type=int, help="worker processes (default: as run.py run)")
+    s.set_defaults(func=getattr(cli, f"cmd_{name}"))
     return s
 
 
@@ -83,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the resistance counts as wiped out under this percentage of the country (default 0.01)")
     c.add_argument("--min-effect", default="1,5", metavar="PP,PP", help="smallest meaningful effect, in percentage "
                    "points of the country (territory) and of probability (default 1,5)")
+    c.add_argument("--scale", choices=("shared", "own"), default="shared", help="fan charts' y scale: one for every "
+                   "panel (default), or each panel its own")
     c.set_defaults(func=cli.cmd_compare)
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+", help="scenario YAML files to check")
@@ -108,19 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     pa = _study(sub, "patterns", "run the hindcasts and the baseline; score them against historical patterns",
                 "replications per scenario (default 20)")
     pa.add_argument("files", nargs="*", help="pattern files (default: every patterns/*.yaml)")
-    pa.set_defaults(func=cli.cmd_patterns)
     ef = _study(sub, "effects", "switch each mechanism off (or double it) in paired runs; measure its effect",
                 "paired replications per arm (default 30)")
     ef.add_argument("file", nargs="?", help="effects file (default: mechanisms/effects.yaml)")
     ef.add_argument("--update-odd", action="store_true", help="also write the table into docs/ODD.md (7.8.1)")
-    ef.set_defaults(func=cli.cmd_effects)
     ro = _study(sub, "robustness", "the headline conclusions at -50%% and +50%% of every judgement parameter",
                 "paired replications per arm (default 20)")
     ro.add_argument("file", nargs="?", help="robustness file (default: mechanisms/robustness.yaml)")
     ro.add_argument("--parameters", metavar="NAME,...", help="only these judgement parameters (default: all)")
     ro.add_argument("--keep-runs", action="store_true", help="keep every setting's results (~3 MB an arm)")
     ro.add_argument("--update-odd", action="store_true", help="also write the table into docs/ODD.md (7.9.1)")
-    ro.set_defaults(func=cli.cmd_robustness)
     tp = _study(sub, "tipping", "the lever value at which P(outcome) crosses 0.1, 0.5 and 0.9, with intervals",
                 "replications at each lever value (default 100)")
     tp.add_argument("scenario", help="scenario YAML file")
@@ -130,11 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--months", type=int, default=36, help="horizon in months (default 36)")
     tp.add_argument("--design", default="5,2,3", metavar="GRID,ROUNDS,ADDED",
                     help="coarse grid values, refinement rounds, values added per crossing and round (default 5,2,3)")
-    tp.set_defaults(func=cli.cmd_tipping)
     se = _study(sub, "sensitivity", "Sobol or Morris indices of an experiment file's outcomes (SALib)",
                 "replications per design point (default: the file's)")
     se.add_argument("file", help="experiment YAML file (uncertainties, levers, outcomes, months, method)")
-    se.set_defaults(func=cli.cmd_sensitivity)
     return p
 
 

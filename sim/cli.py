@@ -217,7 +217,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise BadInput(f"{out}: already holds files; choose another --out, or pass --overwrite")
         try:
             limits = Thresholds(holds, wiped[0], *minimum)
-            report = write_report(args.folders, out, args.baseline, months, limits, " ".join(["run.py", *args.argv]))
+            report = write_report(args.folders, out, args.baseline, months, limits, " ".join(["run.py", *args.argv]),
+                                  shared=args.scale == "shared")
         except MonthsError as exc:
             raise BadInput(f"--months: {exc}") from None
         except ValueError as exc:

@@ -24,11 +24,14 @@ DEFAULT_MONTHS = (12, 36, 60)  # compared when no months are given, up to the re
 
 def _figures(out: pd.DataFrame, res: analysis.Results, folders: Sequence[str | Path], found: Sequence,
              levers: dict[str, pd.DataFrame], months: Sequence[float], figs: Path,
-             min_effect: float) -> list[Path]:
-    """Every figure of the report, in its order (small multiples per group: :mod:`sim.fans`)."""
+             min_effect: float, shared: bool = True) -> list[Path]:
+    """Every figure of the report, in its order (small multiples per group: :mod:`sim.fans`).
+
+    ``shared``: the fan charts' panels share one y scale (else one a panel).
+    """
     view = fans.group_view(out, folders, res.manifests, res.swept)
-    made = [fans.fan_figure(out, o, view, figs / f"fan_{o.name}.png") for o in (RESISTANCE_TERRITORY,
-                                                                                 GOVERNMENT_TERRITORY)]
+    made = [fans.fan_figure(out, o, view, figs / f"fan_{o.name}.png", shared)
+            for o in (RESISTANCE_TERRITORY, GOVERNMENT_TERRITORY)]
     made += [fans.levels_figure(out, months, view, figs / "distributions.png"),
              fans.difference_figure(out, found, months, view, figs / "paired_differences.png", min_effect),
              fans.probability_figure(out, view, figs / "probability_holds_province.png")]
@@ -178,7 +181,7 @@ def _headline_md(table: pd.DataFrame) -> str:
 
 def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | None = None,
                  months: Sequence[float] | None = None, limits: Thresholds = Thresholds(),
-                 command: str | None = None) -> Path:
+                 command: str | None = None, shared: bool = True) -> Path:
     """Compare the groups of the given results folders and write report.md, CSV tables and figures.
 
     The report opens with the answer (:mod:`sim.headline`): each scenario against the
@@ -193,6 +196,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
             or the horizon).
         limits: end states and minimum meaningful effects.
         command: the command that made the report (for its provenance block).
+        shared: one y scale for every panel of a fan chart (default), else one a panel.
 
     Returns:
         The path of report.md.
@@ -224,7 +228,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
               **{f"lever_{p}": t for p, t in levers.items()}}
     for name, t in tables.items():
         t.to_csv(out_dir / f"{name}.csv", index=False)
-    figures = _figures(out, res, folders, found, levers, months, figs, limits.min_territory)
+    figures = _figures(out, res, folders, found, levers, months, figs, limits.min_territory, shared)
 
     reps = out.groupby("group", observed=True)["replication"].nunique()
     lines = [
@@ -254,6 +258,10 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
         + ", ".join(f"`{o.name}`: {o.label}" for o in COMPARED) + ".",
         "",
         "## Territory over time",
+        "",
+        "One panel per group; " + ("every panel shares one y scale, so heights compare across panels."
+                                   if shared else "each panel has its own y scale (`--scale own`): read the "
+                                   "axes before comparing heights across panels."),
         "",
         f"![{RESISTANCE_TERRITORY.label}](figures/fan_{RESISTANCE_TERRITORY.name}.png)",
         "",

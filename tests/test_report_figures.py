@@ -184,3 +184,24 @@ def test_report_names_the_contrasts_it_cannot_draw_as_paired(tmp_path):
     assert "![paired differences](figures/paired_differences.png)" in drawn
     assert any("not paired" in line and "b − base" in line and "a − base" not in line for line in drawn)
     assert not any("paired_differences.png" in line for line in report._differences_md(found[1:], []))
+
+
+def test_compare_scale_own_gives_each_fan_panel_its_own_scale_and_says_so(batch, tmp_path):
+    res, rep, out, meta = batch
+    assert "every panel shares one y scale" in (rep / "report.md").read_text()
+    own = tmp_path / "own"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", str(res), "--months", "6,12",
+                        "--scale", "own", "--out", str(own)], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr
+    assert "its own y scale (`--scale own`)" in (own / "report.md").read_text()
+    name = f"fan_{GOVERNMENT_TERRITORY.name}.png"
+    assert (own / "figures" / name).read_bytes() != (rep / "figures" / name).read_bytes()
+    view = fans.group_view(out, [res], meta.manifests, meta.swept)
+    moved = out.copy()  # one group 30 points lower: its own scale follows it, the shared one spans both
+    moved.loc[moved["group"] == view.groups[0], GOVERNMENT_TERRITORY.name] -= 0.3
+    for shared, scales in ((False, 2), (True, 1)):
+        fig = fans.draw_fans(moved, GOVERNMENT_TERRITORY, view, shared=shared)
+        assert len({ax.get_ylim() for ax in fig.axes if ax.axison}) == scales
+    bad = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", str(res), "--scale", "both",
+                          "--out", str(tmp_path / "bad")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--scale" in bad.stderr and "Traceback" not in bad.stderr
