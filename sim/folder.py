@@ -232,3 +232,26 @@ def clear(out: Path) -> None:
                 f.rmdir()
         with contextlib.suppress(OSError):
             figures.rmdir()  # only if nothing of the user's is left in it
+
+
+@contextlib.contextmanager
+def study(args: Any, name: str, error: type[Exception]) -> Iterator[tuple[Path, str]]:
+    """The results folder of a study command (patterns, effects, robustness, tipping, sensitivity).
+
+    ``--out`` or a new ``results/<name>_<date-time>``, held by :func:`writer` for the whole
+    command, and refused (``error``, a one-line message) if it already holds files.
+
+    Args:
+        args: the parsed command line (``out`` and ``argv``).
+        name: the command, for the default folder's name.
+        error: the command's user-error class.
+
+    Yields:
+        The folder and the command line that holds it.
+    """
+    out = Path(args.out) if args.out else default_out(name)
+    command = " ".join(["run.py", *args.argv])
+    with writer(out, command):
+        if refusal := occupied(out):
+            raise error(refusal)
+        yield out, command

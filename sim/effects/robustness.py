@@ -225,17 +225,13 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     Raises:
         EffectsError: a bad robustness file or option (the command line makes it exit code 2).
     """
-    from sim.folder import default_out, occupied, writer
+    from sim.folder import study
 
     rob = load_robustness(args.file or root() / DEFAULT_FILE)
     parameters = _parameters(rob, getattr(args, "parameters", None))
     reps, seed = options(args, DEFAULT_REPLICATIONS)
-    out = Path(args.out) if args.out else default_out("robustness")
-    command = " ".join(["run.py", *args.argv])
     t0 = time.perf_counter()
-    with writer(out, command):
-        if refusal := occupied(out):
-            raise EffectsError(refusal)
+    with study(args, "robustness", EffectsError) as (out, command):
         print(f"Robustness: {len(rob.conclusions)} conclusion(s) at {1 + 2 * len(parameters)} setting(s) of "
               f"{len(parameters)} judgement parameter(s) (+-{rob.spread:.0%}), {reps} paired replication(s), "
               f"seed {seed}" + ("" if args.seed is not None else " (drawn; pass --seed to repeat)"), flush=True)

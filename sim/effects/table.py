@@ -164,16 +164,12 @@ def cmd_effects(args: argparse.Namespace) -> int:
     Raises:
         EffectsError: a bad effects file or option (the command line makes it exit code 2).
     """
-    from sim.folder import default_out, occupied, writer
+    from sim.folder import study
 
     effects = load_effects(args.file or root() / DEFAULT_FILE)
     reps, seed = options(args, DEFAULT_REPLICATIONS)
-    out = Path(args.out) if args.out else default_out("effects")
-    command = " ".join(["run.py", *args.argv])
     t0 = time.perf_counter()
-    with writer(out, command):
-        if refusal := occupied(out):
-            raise EffectsError(refusal)
+    with study(args, "effects", EffectsError) as (out, command):
         arms = [a for e in effects for a in (e.reference, e.variant)]
         print(f"Effects: {len(effects)} comparison(s) on {len(set(arms))} arm(s), {reps} paired replication(s), "
               f"seed {seed}" + ("" if args.seed is not None else " (drawn; pass --seed to repeat)"), flush=True)

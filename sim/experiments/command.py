@@ -168,16 +168,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         ExperimentError: a bad experiment file or option (the command line makes it exit code 2).
     """
     from sim.analysis import load_outcomes
-    from sim.folder import default_out, occupied, writer
+    from sim.folder import study
 
     file = Path(args.file)
     spec = load_experiment(file)
     rows = design(spec, file)
-    out = Path(args.out) if args.out else default_out("sensitivity")
     t0 = time.perf_counter()
-    with writer(out, " ".join(["run.py", *args.argv])):
-        if refusal := occupied(out):
-            raise ExperimentError(refusal)
+    with study(args, "sensitivity", ExperimentError) as (out, _):
         print(f"Sensitivity ({spec.method}): {len(rows)} design points x {args.replications or spec.replications} "
               f"replications on {spec.scenario}", flush=True)
         pd.DataFrame(rows, columns=[r.path for r in spec.ranges]).rename_axis("point").to_csv(out / "design.csv")

@@ -191,12 +191,6 @@ def _files(given: Sequence[str]) -> list[Path]:
     return [Path(f) for f in given] if given else sorted((root / "patterns").glob("*.yaml"))
 
 
-def _default_out() -> Path:
-    from sim.folder import default_out
-
-    return default_out("patterns")
-
-
 def _check(patterns: Sequence[Pattern]) -> dict[Path, str]:
     """Each scenario the patterns need, loaded and checked against them; path -> scenario name."""
     from sim.scenario import load_scenario
@@ -217,7 +211,7 @@ def cmd_patterns(args: argparse.Namespace) -> int:
         PatternError: bad pattern files or options (the command line makes it exit code 2).
     """
     from sim.batch import limits, load_points, run_batch
-    from sim.folder import occupied, writer
+    from sim.folder import study
 
     patterns = load_patterns(_files(args.files))
     scenarios = _check(patterns)
@@ -228,12 +222,8 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     if args.seed is not None and not 0 <= args.seed < 2**64:
         raise PatternError(f"--seed: expected 0 to {2**64 - 1:,}, found {args.seed:,}")
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
-    out = Path(args.out) if args.out else _default_out()
-    command = " ".join(["run.py", *args.argv])
     t0 = time.perf_counter()
-    with writer(out, command):
-        if refusal := occupied(out):
-            raise PatternError(refusal)
+    with study(args, "patterns", PatternError) as (out, command):
         print(f"Scorecard of {len(patterns)} pattern(s) on {len(scenarios)} scenario(s), {reps} replication(s) "
               f"each, seed {seed}" + ("" if args.seed is not None else " (drawn; pass --seed to repeat)"), flush=True)
         failed = 0

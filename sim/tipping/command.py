@@ -243,16 +243,13 @@ def cmd_tipping(args: argparse.Namespace) -> int:
         TippingError: a bad option (the command line makes it exit code 2).
     """
     from sim.effects.table import options
-    from sim.folder import default_out, occupied, writer
+    from sim.folder import study
 
     q = question(args)
     grid, rounds, added = design(args.design)
     reps, seed = options(args, DEFAULT_REPLICATIONS)
-    out = Path(args.out) if args.out else default_out("tipping")
     t0 = time.perf_counter()
-    with writer(out, " ".join(["run.py", *args.argv])):
-        if refusal := occupied(out):
-            raise TippingError(refusal)
+    with study(args, "tipping", TippingError) as (out, _):
         print(f"Tipping: P({q.words}) against {q.path} from {q.span[0]:g} to {q.span[1]:g}; {reps} replications "
               f"per value, seed {seed}; design {grid} values then {rounds} round(s) of {added}", flush=True)
         runs = Rounds(q, reps, seed, out, args.workers)
