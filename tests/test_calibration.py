@@ -1,0 +1,112 @@
+"""ABC-SMC (sim.calibration.smc): known posteriors, parameter recovery, resume to the bit, the budget."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from sim.calibration.smc import Prior, Settings, credible_interval, run_smc, weighted_quantile
+
+
+def _region_distance(theta: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """How far each point lies outside the box [lo, hi] (0 inside), summed over the dimensions."""
+    return (np.maximum(lo - theta, 0.0) + np.maximum(theta - hi, 0.0)).sum(axis=1)
+
+
+def _mean_sd(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    m = float(np.sum(w * x))
+    return m, float(np.sqrt(np.sum(w * (x - m) ** 2)))
+
+
+def test_a_tolerance_region_gives_the_prior_restricted_to_it():
+    """Distance 0 inside a box: the posterior is the prior on the box (uniform, and log-uniform in log b).
+
+    The proposals are far from uniform (Gaussian around the last particles); only correct
+    importance weights turn them back into the restricted prior.
+    """
+    prior = Prior(("a", "b"), np.array([0.0, 0.1]), np.array([1.0, 10.0]), np.array([False, True]))
+    lo, hi = np.array([0.2, 1.0]), np.array([0.4, 2.0])
+    gens = list(run_smc(prior, lambda th, t, k: _region_distance(th, lo, hi), Settings(population=400, generations=8),
+                        seed=5))
+    last = gens[-1]
+    assert last.epsilon == 0.0, "the sampler reaches the region itself"
+    assert np.all((last.theta >= lo) & (last.theta <= hi))
+    a_mean, a_sd = _mean_sd(last.theta[:, 0], last.weights)
+    logb_mean, logb_sd = _mean_sd(np.log(last.theta[:, 1]), last.weights)
+    assert a_mean == pytest.approx(0.3, abs=0.012)
+    assert a_sd == pytest.approx(0.2 / np.sqrt(12), abs=0.008)
+    assert logb_mean == pytest.approx(np.log(2) / 2, abs=0.03), "uniform in log b: the log-uniform prior kept"
+    assert logb_sd == pytest.approx(np.log(2) / np.sqrt(12), abs=0.02)
+    assert last.ess > 0.3 * 400
+
+
+def _noisy_model(reps: int, n: int, seed: int):
+    """x = mu + sigma z with z fixed by the seed (common random numbers), summarised by mean and sd."""
+    z = np.random.default_rng(seed).standard_normal((reps, n))
+
+    def summaries(theta: np.ndarray) -> np.ndarray:
+        x = theta[:, 0, None, None] + theta[:, 1, None, None] * z[None]
+        return np.stack([np.median(x.mean(axis=2), axis=1), np.median(x.std(axis=2), axis=1)], axis=1)
+
+    return summaries
+
+
+def test_it_recovers_known_parameters_from_history_made_with_other_seeds():
+    """Make "history" with the model at known values, calibrate on it: the truth is inside the 90% intervals."""
+    truth = np.array([[1.2, 0.7]])
+    record = _noisy_model(1, 400, seed=99)(truth)[0]  # history: one realisation, seeds the calibration never uses
+    tolerance = np.array([0.15, 0.12])  # the patterns' tolerances: a few standard errors of the record
+    model = _noisy_model(5, 400, seed=1)
+
+    def distance(theta: np.ndarray, t: int, batch: int) -> np.ndarray:
+        return (np.maximum(np.abs(model(theta) - record) - tolerance, 0.0) / tolerance).sum(axis=1)
+
+    prior = Prior(("mu", "sigma"), np.array([-3.0, 0.05]), np.array([3.0, 3.0]), np.array([False, True]))
+    last = list(run_smc(prior, distance, Settings(population=200, generations=8), seed=2))[-1]
+    for k in range(2):
+        lo, hi = credible_interval(last.theta[:, k], last.weights)
+        assert lo <= truth[0, k] <= hi, (prior.names[k], lo, hi)
+        assert hi - lo < 0.25 * (prior.high[k] - prior.low[k]), "the posterior is narrower than the prior"
+
+
+def test_a_resumed_calibration_gives_the_same_generations_to_the_bit():
+    prior = Prior(("a",), np.array([0.0]), np.array([1.0]), np.array([False]))
+
+    def distance(theta, t, batch):
+        return np.abs(theta[:, 0] - 0.37)
+
+    s = Settings(population=50, generations=5)
+    straight = list(run_smc(prior, distance, s, seed=9))
+    interrupted = list(itertools.islice(run_smc(prior, distance, s, seed=9), 2))
+    resumed = interrupted + list(run_smc(prior, distance, s, seed=9, done=interrupted))
+    assert [g.t for g in resumed] == [g.t for g in straight] == list(range(5))
+    for a, b in zip(straight, resumed, strict=True):
+        assert np.array_equal(a.theta, b.theta) and np.array_equal(a.weights, b.weights)
+        assert a.epsilon == b.epsilon and a.simulated == b.simulated
+    assert all(b.epsilon < a.epsilon for a, b in itertools.pairwise(straight)), "the tolerance falls"
+
+
+def test_it_stops_at_the_simulation_budget_and_at_low_acceptance():
+    prior = Prior(("a",), np.array([0.0]), np.array([1.0]), np.array([False]))
+    calls = []
+
+    def distance(theta, t, batch):
+        calls.append(len(theta))
+        return np.abs(theta[:, 0] - 0.5)
+
+    gens = list(run_smc(prior, distance, Settings(population=40, generations=50, max_simulations=400), seed=1))
+    assert sum(g.simulated for g in gens) <= sum(calls) <= 400, "the budget holds, abandoned batches included"
+    assert len(gens) < 50
+    # a target nobody reaches (distance never below 1): acceptance collapses and the sampler stops
+    flat = list(run_smc(prior, lambda th, t, k: 1.0 + 0.0 * th[:, 0], Settings(population=20, generations=6), seed=1))
+    assert len(flat) >= 2 and flat[-1].epsilon == 1.0
+
+
+def test_weighted_quantile_and_interval():
+    x = np.array([3.0, 1.0, 2.0, 4.0])
+    w = np.array([0.1, 0.4, 0.4, 0.1])
+    assert weighted_quantile(x, w, 0.5) == 2.0
+    assert weighted_quantile(x, w, 0.4) == 1.0
+    assert credible_interval(x, w, 0.8) == (1.0, 3.0)
