@@ -110,3 +110,30 @@ def test_weighted_quantile_and_interval():
     assert weighted_quantile(x, w, 0.5) == 2.0
     assert weighted_quantile(x, w, 0.4) == 1.0
     assert credible_interval(x, w, 0.8) == (1.0, 3.0)
+
+
+def test_a_pattern_distance_is_zero_exactly_when_the_scorecard_passes_it():
+    """Over every shipped pattern and medians around its range: d == 0 iff the scorecard's rule passes."""
+    import math
+
+    from sim.calibration.distance import CAP, miss, pattern_distance, scale, total
+    from sim.patterns.load import load_patterns
+    from sim.patterns.scorecard import passes
+    from tests.conftest import ROOT
+
+    patterns = load_patterns(sorted((ROOT / "patterns").glob("*.yaml")))
+    assert len(patterns) >= 20
+    rng = np.random.default_rng(0)
+    for p in patterns:
+        finite = [v for v in (p.low, p.high) if math.isfinite(v)]
+        centre = finite[0] if finite else 0.0
+        for med in [*(centre + scale(p) * rng.normal(0, 3, 40)), math.inf, p.low, p.high]:
+            d = miss(med, p)
+            assert 0.0 <= d <= CAP
+            assert (d == 0.0) == passes(med, p.low, p.high, p.spec.tolerance), (p.spec.id, med, d)
+        if math.isfinite(p.high):
+            one_out = p.high + p.spec.tolerance + scale(p)  # one scale beyond the widened range
+            assert miss(one_out, p) == pytest.approx(1.0)
+            assert pattern_distance(np.array([one_out] * 3 + [math.inf]), p) == pytest.approx(1.0), "the median"
+        assert pattern_distance(np.zeros(0), p) == CAP, "not measured: the whole weight"
+    assert total([1.0, 0.0], [3.0, 1.0]) == 0.75, "the weighted mean of the misses"
