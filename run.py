@@ -6,10 +6,9 @@
     uv run run.py validate FILE... | list [DIR] | show FILE | schema | params   scenario files and parameters
     uv run run.py patterns|effects|robustness [FILE] [-n N] [--seed S] [--out DIR]  scorecard, effects
     uv run run.py tipping SCENARIO --lever PATH=LOW:HIGH [--outcome capital|share:PCT] [--months M]
-    uv run run.py sensitivity EXPERIMENT.yaml [-n N] [--seed S] [--out DIR]   Sobol or Morris indices
+    uv run run.py sensitivity EXPERIMENT.yaml | calibrate CALIBRATION.yaml [--resume] [-n N] [--seed S] [--out DIR]
 
-This file only parses; the commands are in :mod:`sim.cli`, the batch in :mod:`sim.batch`.
-Bad input gets a one-line error naming the file or option and the field, and exit code 2.
+This file only parses (the commands: :mod:`sim.cli`); bad input: one line naming the field, exit code 2.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from typing import NoReturn
 import sim
 from sim import cli
 
+OUTSIDE = "let extends and map reach files outside the scenario file's folder tree"
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse whose errors are one line, like every other bad input: no usage block; exit code 2."""
@@ -90,8 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+", help="scenario YAML files to check")
     v.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field (repeatable)")
-    v.add_argument("--allow-outside", action="store_true",
-                   help="let extends and map reach files outside the scenario file's folder tree")
+    v.add_argument("--allow-outside", action="store_true", help=OUTSIDE)
     v.set_defaults(func=cli.cmd_validate)
     ls = sub.add_parser("list", help="list the scenario library, one line each")
     ls.add_argument("folder", nargs="?", help="folder of scenario files (default: scenarios/)")
@@ -99,8 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("show", help="print the resolved scenario (after extends and --set)")
     sh.add_argument("file", help="scenario YAML file")
     sh.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field (repeatable)")
-    sh.add_argument("--allow-outside", action="store_true",
-                   help="let extends and map reach files outside the scenario file's folder tree")
+    sh.add_argument("--allow-outside", action="store_true", help=OUTSIDE)
     sh.set_defaults(func=cli.cmd_show)
     sc = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
     sc.add_argument("--out", help="file to write (default: standard output)")
@@ -133,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     se = _study(sub, "sensitivity", "Sobol or Morris indices of an experiment file's outcomes (SALib)",
                 "replications per design point (default: the file's)")
     se.add_argument("file", help="experiment YAML file (uncertainties, levers, outcomes, months, method)")
+    ca = _study(sub, "calibrate", "ABC-SMC of parameters against the pattern files; posterior and its checks",
+                "replications per particle and scenario (default: the file's)")
+    ca.add_argument("file", help="calibration YAML file (priors, targets, held_out, sampler)")
+    ca.add_argument("--resume", action="store_true", help="continue the calibration in --out where it stopped")
     return p
 
 

@@ -360,6 +360,17 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """ABC-SMC against the pattern files (:mod:`sim.calibration.command`)."""
+    from sim.calibration.command import cmd_calibrate
+    from sim.calibration.schema import CalibrationError
+
+    try:
+        return cmd_calibrate(args)
+    except CalibrationError as exc:
+        raise BadInput(str(exc)) from None
+
+
 def _os_error(exc: OSError) -> str:
     """One line for a failed read or write: the path, what went wrong, and that the folder can be resumed."""
     what = exc.strerror or str(exc) or type(exc).__name__

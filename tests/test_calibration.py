@@ -137,3 +137,101 @@ def test_a_pattern_distance_is_zero_exactly_when_the_scorecard_passes_it():
             assert pattern_distance(np.array([one_out] * 3 + [math.inf]), p) == pytest.approx(1.0), "the median"
         assert pattern_distance(np.zeros(0), p) == CAP, "not measured: the whole weight"
     assert total([1.0, 0.0], [3.0, 1.0]) == 0.75, "the weighted mean of the misses"
+
+
+def _calibrate(*args: str):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), "calibrate", *args], capture_output=True, text=True,
+                          timeout=900)
+
+
+def _small_file(tmp_path, name: str = "small", **change: str):
+    from tests.conftest import ROOT
+
+    text = {"patterns": f"[{ROOT / 'patterns' / '2021_collapse.yaml'}]",
+            "targets": "[{pattern: c2021_first_capital_falls}, {pattern: c2021_cascade}]",
+            "held_out": "[c2021_kabul_falls]", **change}
+    f = tmp_path / f"{name}.yaml"
+    f.write_text(f"patterns: {text['patterns']}\n"
+                 "priors:\n  - {path: parameters.capture_superiority, low: 1.5, high: 6.0}\n"
+                 "  - {path: parameters.surrender_rate, low: 1.0, high: 100.0, scale: log}\n"
+                 f"targets: {text['targets']}\nheld_out: {text['held_out']}\n"
+                 "sampler: {population: 6, generations: 2, max_simulations: 60}\nreplications: 1\nseed: 3\n")
+    return f
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    """A small real calibration through the command line, on the 2021 hindcast."""
+    tmp = tmp_path_factory.mktemp("cal")
+    f = _small_file(tmp)
+    p = _calibrate(str(f), "--out", str(tmp / "out"), "-w", "1")
+    assert p.returncode == 0, p.stderr
+    return f, tmp / "out", p.stdout
+
+
+def test_calibrate_writes_the_posterior_its_diagnostics_checks_and_report(calibrated):
+    import pandas as pd
+
+    _, out, stdout = calibrated
+    post = pd.read_parquet(out / "posterior.parquet")
+    assert list(post.columns[:2]) == ["parameters.capture_superiority", "parameters.surrender_rate"]
+    assert len(post) == 6 and post["weight"].sum() == pytest.approx(1.0)
+    assert post["parameters.capture_superiority"].between(1.5, 6.0).all()
+    assert post["parameters.surrender_rate"].between(1.0, 100.0).all()
+    diag = pd.read_csv(out / "diagnostics.csv")
+    assert list(diag["generation"]) == [0, 1] and (diag["ess"] > 0).all() and diag["acceptance"].iloc[0] == 1.0
+    assert diag["epsilon"].iloc[1] < np.inf and (post["distance"] <= diag["epsilon"].iloc[1]).all()
+    checks = pd.read_csv(out / "checks.csv")
+    assert list(checks["role"]) == ["target", "target", "held out"]
+    assert checks["passing_share"].between(0, 1).all()
+    md = (out / "calibration.md").read_text()
+    assert md.startswith("# Calibration\n\nThe target patterns identify") and "c2021_kabul_falls" in md
+    assert (out / "posterior.png").stat().st_size > 10_000
+    assert "generation 1: tolerance" in stdout
+
+
+def test_a_resumed_calibration_ends_where_an_uninterrupted_one_does(calibrated, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    f, out, _ = calibrated
+    cut = tmp_path / "cut"
+    shutil.copytree(out, cut)
+    (cut / "generations" / "g001.parquet").unlink()  # as if stopped during generation 1
+    for name in ("posterior.parquet", "calibration.md", "checks.csv"):
+        (cut / name).unlink()
+    shutil.rmtree(cut / "runs" / "g001b000")
+    p = _calibrate(str(f), "--out", str(cut), "--resume", "-w", "1")
+    assert p.returncode == 0, p.stderr
+    assert "resuming after generation 0" in p.stdout
+    for name in ("posterior.parquet", "generations/g001.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(cut / name), pd.read_parquet(out / name))
+    pd.testing.assert_frame_equal(pd.read_csv(cut / "checks.csv"), pd.read_csv(out / "checks.csv"))
+
+
+def test_calibrate_refuses_bad_files_and_folders_in_one_line(calibrated, tmp_path):
+    f, out, _ = calibrated
+    cases = [
+        (_small_file(tmp_path, "a", targets="[{pattern: no_such_pattern}]"), ["targets.0", "no_such_pattern"]),
+        (_small_file(tmp_path, "b", held_out="[c2021_cascade]"), ["held_out", "c2021_cascade"]),
+        (_small_file(tmp_path, "c", patterns="[nowhere.yaml]"), ["patterns", "nowhere.yaml"]),
+    ]
+    prior = _small_file(tmp_path, "e")
+    prior.write_text(prior.read_text().replace("parameters.surrender_rate", "parameters.no_such_rate"))
+    cases.append((prior, ["priors", "no_such_rate"]))
+    for bad, words in cases:
+        p = _calibrate(str(bad), "--out", str(tmp_path / "x"))
+        assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+        assert all(w in p.stderr for w in words) and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert not (tmp_path / "x").exists(), "a refused calibration leaves nothing behind"
+    other = _small_file(tmp_path, "d", held_out="[]")
+    p = _calibrate(str(other), "--out", str(out), "--resume")
+    assert p.returncode == 2 and "another file" in p.stderr
+    p = _calibrate(str(f), "--out", str(out))
+    assert p.returncode == 2 and "already holds files" in p.stderr

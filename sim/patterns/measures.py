@@ -108,16 +108,19 @@ class Results:
                    np.array(list(area.values()), dtype=float), float(held_threshold), capitals)
 
     @classmethod
-    def from_folder(cls, folder: Path, area: dict[str, float], held_threshold: float) -> Results:
-        """Read a results folder's tables (every part) and build the arrays."""
+    def from_folder(cls, folder: Path, area: dict[str, float], held_threshold: float,
+                    point: int | None = None) -> Results:
+        """Read a results folder's tables (every part, or one sweep point's) and build the arrays."""
         from sim.store import part_files, read_part, read_parts
 
         cols = {"trajectories": ["replication", "step", "date", "actor", "territory_share", "population_share"],
                 "provinces": ["replication", "step", "province", "actor", "control"]}
-        frames: dict[str, Any] = {t: read_parts(folder, t, c) for t, c in cols.items()}
-        frames["donors"] = pd.concat([read_part(f) for f in part_files(folder, "donors")], ignore_index=True)
+        frames: dict[str, Any] = {t: read_parts(folder, t, c, point=point) for t, c in cols.items()}
+        frames["donors"] = pd.concat([read_part(f) for f in part_files(folder, "donors", point=point)],
+                                     ignore_index=True)
         if (folder / "capitals.parquet").is_dir():  # recorded once the model has capitals as stakes
-            frames["capitals"] = read_parts(folder, "capitals", ["replication", "step", "province", "holder"])
+            frames["capitals"] = read_parts(folder, "capitals", ["replication", "step", "province", "holder"],
+                                            point=point)
         return cls.from_frames(frames, area, held_threshold)
 
     def index(self, actors: Sequence[str]) -> np.ndarray:

@@ -137,6 +137,8 @@ def describe_error(path: str, where: str, e: Any, valid: list[str]) -> str:
     if e["type"] == "missing":
         return f"{path}: {where}: required field is missing"
     msg = e.get("msg", "invalid value").replace("Value error, ", "")
+    if e["type"] == "value_error" and isinstance(e.get("input"), dict):
+        return f"{path}: {where}: {msg}"  # a rule across fields: the message names them; "found dict" says nothing
     return f"{path}: {where}: {msg}; found {_found_text(e.get('input'))}"
 
 

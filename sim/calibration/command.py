@@ -1,0 +1,151 @@
+"""``run.py calibrate CALIBRATION.yaml``: ABC-SMC against the pattern files, on the batch engine.
+
+Each generation's candidates run as batches of the engine (:mod:`sim.calibration.particles`);
+each completed generation is stored before the next starts, so ``--resume`` continues an
+interrupted calibration where it stopped, to the same result. At the end the posterior's
+particles run once more on the scenarios of every target and held-out pattern: the
+posterior predictive check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from sim.calibration import outputs
+from sim.calibration.distance import total
+from sim.calibration.particles import Particles
+from sim.calibration.schema import CalibrationError, CalibrationSpec, load_calibration
+from sim.calibration.smc import Prior, Settings, run_smc
+from sim.patterns.load import Pattern, PatternError, load_patterns
+
+STATE = "calibration.json"  # the file calibrated and its hash: what --resume checks
+
+
+def prior_of(spec: CalibrationSpec) -> Prior:
+    """The sampler's priors from the file's."""
+    return Prior(tuple(p.path for p in spec.priors), np.array([p.low for p in spec.priors]),
+                 np.array([p.high for p in spec.priors]), np.array([p.scale == "log" for p in spec.priors]))
+
+
+def patterns_of(spec: CalibrationSpec, file: Path) -> dict[str, Pattern]:
+    """Every pattern of the file's pattern files, by id; the targets and held-out ones checked to exist."""
+    files: list[Path] = []
+    for given in spec.patterns:
+        path = (file.parent / given).resolve()
+        files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    try:
+        found = {p.spec.id: p for p in load_patterns(files)}
+    except PatternError as exc:
+        raise CalibrationError(f"{file}: patterns: {exc}") from None
+    for field, ids in (("targets", [t.pattern for t in spec.targets]), ("held_out", spec.held_out)):
+        for k, i in enumerate(ids):
+            if i not in found:
+                raise CalibrationError(f"{file}: {field}.{k}: no pattern {i!r} in the pattern files")
+    return found
+
+
+@contextlib.contextmanager
+def folder(args: argparse.Namespace, file: Path) -> Iterator[Path]:
+    """The calibration's folder: a new or empty one, or, with ``--resume``, one holding this same calibration."""
+    from sim.folder import study, writer
+
+    if not args.resume:
+        with study(args, "calibrate", CalibrationError) as (out, _):
+            (out / STATE).write_text(json.dumps(_state(file), indent=2), encoding="utf-8")
+            yield out
+        return
+    if not args.out:
+        raise CalibrationError("--resume: give the --out folder of the calibration to finish")
+    out = Path(args.out)
+    with writer(out, " ".join(["run.py", *args.argv])):
+        try:
+            before = json.loads((out / STATE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise CalibrationError(f"--resume: {out} holds no calibration ({STATE} is missing)") from None
+        if before.get("sha256") != _state(file)["sha256"]:
+            raise CalibrationError(f"--resume: {out} holds a calibration of another file; give the same file")
+        yield out
+
+
+def check_priors(prior: Prior, patterns: list[Pattern], file: Path) -> None:
+    """Refuse, before anything is written, a prior whose path or either end makes a scenario invalid."""
+    from sim.plan import plan_design
+    from sim.scenario import ScenarioError, load_scenario
+
+    for scenario in dict.fromkeys(p.scenario.resolve() for p in patterns):
+        spec, m = load_scenario(scenario)
+        try:
+            plan_design([(spec, m, spec.model_dump(mode="python"))], list(prior.names),
+                        [prior.low.tolist(), prior.high.tolist()], label="priors")
+        except ScenarioError as exc:
+            raise CalibrationError(f"{file}: priors: {exc}") from None
+
+
+def _state(file: Path) -> dict[str, str]:
+    return {"file": str(file), "sha256": hashlib.sha256(file.read_bytes()).hexdigest()}
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Calibrate, check, and write the posterior and its report.
+
+    Raises:
+        CalibrationError: a bad calibration file or option (the command line makes it exit code 2).
+    """
+    file = Path(args.file)
+    spec = load_calibration(file)
+    found = patterns_of(spec, file)
+    prior, settings = prior_of(spec), Settings(**spec.sampler.model_dump())
+    targets = [found[t.pattern] for t in spec.targets]
+    weights = [t.weight for t in spec.targets]
+    reps = args.replications if args.replications is not None else spec.replications
+    seed = args.seed if args.seed is not None else spec.seed
+    check_priors(prior, [*targets, *(found[i] for i in spec.held_out)], file)
+    t0 = time.perf_counter()
+    with folder(args, file) as out:
+        done = outputs.read_generations(out, prior) if args.resume else []
+        fit = Particles(prior.names, targets, reps, seed, out / "runs", args.workers)
+
+        def simulate(theta: np.ndarray, t: int, batch: int) -> np.ndarray:
+            return np.array([total(row, weights) for row in fit.misses(theta, f"g{t:03d}b{batch:03d}")])
+
+        print(f"Calibration: {len(prior.names)} parameter(s), {len(targets)} target pattern(s), "
+              f"{len(spec.held_out)} held out; {settings.population} particles, at most {settings.generations} "
+              f"generation(s), {reps} replication(s) per particle and scenario, seed {seed}"
+              + (f"; resuming after generation {done[-1].t}" if done else ""), flush=True)
+        gens = list(done)
+        for g in run_smc(prior, simulate, settings, seed, done):
+            outputs.write_generation(out, g, prior)
+            gens.append(g)
+            print(f"  generation {g.t}: tolerance {g.epsilon:.4g}, kept {len(g.weights)} of {g.simulated} "
+                  f"(acceptance {g.acceptance:.1%}), ESS {g.ess:.0f}", flush=True)
+        report(out, spec, gens, prior, found, reps, seed, time.perf_counter() - t0)
+    print(f"Calibration in {out}: calibration.md, posterior.parquet, parameters.csv, checks.csv, diagnostics.csv")
+    return 0
+
+
+def report(out: Path, spec: CalibrationSpec, gens: list, prior: Prior, found: dict[str, Pattern],
+           reps: int, seed: int, wall: float) -> None:
+    """Run the posterior predictive check and write the tables, the figure and calibration.md."""
+    from sim.calibration.figures import posterior_figure
+    from sim.calibration.words import calibration_md
+
+    last = gens[-1]
+    checked = [found[t.pattern] for t in spec.targets] + [found[i] for i in spec.held_out]
+    check = Particles(prior.names, checked, reps, seed, out / "runs")
+    check.misses(last.theta, "check")
+    _, miss, median = check.log[-1]
+    diag, pars = outputs.diagnostics(gens), outputs.parameters(last, prior)
+    checks = outputs.checks(last, checked, set(spec.held_out), miss, median)
+    outputs.write_parquet(outputs.generation_frame(last, prior), out / "posterior.parquet")
+    for name, table in (("diagnostics", diag), ("parameters", pars), ("checks", checks)):
+        table.to_csv(out / f"{name}.csv", index=False)
+    posterior_figure(gens[0], last, prior, out / "posterior.png")
+    (out / "calibration.md").write_text(calibration_md(spec, diag, pars, checks, reps, seed, wall), encoding="utf-8")

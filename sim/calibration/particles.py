@@ -1,0 +1,98 @@
+"""Particles on the batch engine: run a batch of parameter sets on the patterns' scenarios, measure, score.
+
+Each batch of candidates is one batch of the engine per scenario (``<runs>/<name>/<scenario>/``):
+each candidate is a sweep point, run ``replications`` times with the calibration's base seed,
+so every candidate sees the same random numbers (common random numbers) and two candidates
+differ by their parameters only. A batch folder that exists already is resumed, so an
+interrupted calibration redoes only the runs it had not finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.calibration.distance import pattern_distance
+from sim.calibration.schema import CalibrationError
+from sim.patterns.load import Pattern
+from sim.patterns.measures import NotMeasured, Results, measure
+from sim.patterns.scorecard import quantiles
+
+
+@dataclass
+class Particles:
+    """Runs and scores candidates (the ``simulate`` of :func:`sim.calibration.smc.run_smc`).
+
+    Attributes:
+        paths: the scenario fields the parameters set, in the prior's order.
+        patterns: the patterns measured on each candidate (targets, or targets and held-out ones).
+        replications: runs per candidate and scenario.
+        seed: the runs' base seed.
+        runs: the folder of the batch folders.
+        workers: worker processes (None: the engine's default).
+        log: every batch scored, in order: (folder name, misses (m, patterns), medians (m, patterns)).
+    """
+
+    paths: Sequence[str]
+    patterns: Sequence[Pattern]
+    replications: int
+    seed: int
+    runs: Path
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        self.log: list[tuple[str, np.ndarray, np.ndarray]] = []
+
+    def misses(self, theta: np.ndarray, name: str) -> np.ndarray:
+        """Each candidate's miss of each pattern, (m, patterns), from a batch in ``runs/<name>/``.
+
+        Also logs the candidates' medians of each pattern's measure (:attr:`log`).
+        """
+        miss = np.zeros((len(theta), len(self.patterns)))
+        median = np.full((len(theta), len(self.patterns)), np.nan)
+        for scenario in dict.fromkeys(p.scenario.resolve() for p in self.patterns):
+            folder = self.runs / name / scenario.stem
+            area, held = self._run(theta, scenario, folder)
+            for k in range(len(theta)):
+                res = Results.from_folder(folder, area, held, point=k)
+                for j, p in enumerate(self.patterns):
+                    if p.scenario.resolve() == scenario:
+                        values = _values(res, p)
+                        miss[k, j] = pattern_distance(values, p)
+                        median[k, j] = quantiles(values)[0] if values.size else np.nan
+        self.log.append((name, miss, median))
+        return miss
+
+    def _run(self, theta: np.ndarray, scenario: Path, folder: Path) -> tuple[dict[str, float], float]:
+        """Run the candidates as sweep points of one batch (resumed if the folder holds one).
+
+        Returns:
+            The map's province areas and the scenario's held threshold (what the measures need).
+        """
+        from sim.batch import run_batch
+        from sim.plan import plan_design
+        from sim.scenario import ScenarioError, load_scenario
+
+        spec, m = load_scenario(scenario)
+        rows = [[float(v) for v in row] for row in theta]
+        try:
+            points = plan_design([(spec, m, spec.model_dump(mode="python"))], list(self.paths), rows,
+                                 label="calibration particle")
+        except ScenarioError as exc:
+            raise CalibrationError(f"priors: {exc}") from None
+        s = run_batch(points, self.replications, self.seed, folder, workers=self.workers,
+                      resume=(folder / "manifest.json").exists(), command="run.py calibrate")
+        if s.failed_runs:
+            raise CalibrationError(f"{s.failed_runs} run(s) failed; see {folder / 'errors.jsonl'}")
+        return dict(zip(m.names, m.area.tolist(), strict=True)), spec.parameters.held_threshold
+
+
+def _values(res: Results, p: Pattern) -> np.ndarray:
+    """A pattern's measure over a candidate's replications (none if the results cannot give it)."""
+    try:
+        return measure(res, p.spec.measure).values
+    except NotMeasured:
+        return np.zeros(0)
