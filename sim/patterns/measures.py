@@ -160,7 +160,15 @@ def _names(col: pd.Series) -> tuple[str, ...]:
 
 
 def _codes(col: pd.Series, names: Sequence[str]) -> np.ndarray:
-    """Positions of a column's names in ``names`` (-1 where absent)."""
+    """Positions of a column's names in ``names`` (-1 where absent or missing).
+
+    A categorical column (as the store's tables are read) is mapped through its few
+    categories instead of turning every row into a string: the same codes, far faster.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        where = {str(n): i for i, n in enumerate(names)}
+        lookup = np.array([where.get(str(c), -1) for c in col.cat.categories] + [-1], dtype=int)
+        return lookup[col.cat.codes.to_numpy()]  # a missing value's code -1 picks the final -1
     return pd.Categorical(col.astype(str), categories=list(names)).codes.astype(int)
 
 
