@@ -5,42 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from sim.experiments.schema import Span, Strict
 
 
 class CalibrationError(ValueError):
     """A bad calibration file or option (the command line makes it exit code 2)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+class PriorSpec(Span):
+    """A span with its prior: uniform, or uniform in the logarithm."""
 
-
-class PriorSpec(_Strict):
-    """A scenario field (a dotted path, as ``run.py run --set`` takes it) and its prior."""
-
-    path: str = Field(min_length=1, description="dotted path of a scenario field, e.g. parameters.harm_anger")
-    low: float
-    high: float
     scale: Literal["uniform", "log"] = Field("uniform", description="uniform, or uniform in the logarithm")
 
     @model_validator(mode="after")
-    def _ordered(self) -> PriorSpec:
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high:g}) must exceed low ({self.low:g})")
+    def _positive(self) -> PriorSpec:
         if self.scale == "log" and self.low <= 0:
             raise ValueError(f"a log prior needs low > 0, found {self.low:g}")
         return self
 
 
-class TargetSpec(_Strict):
+class TargetSpec(Strict):
     """A pattern the calibration fits, by its id in the pattern files, and its weight in the distance."""
 
     pattern: str = Field(min_length=1)
     weight: float = Field(1.0, gt=0)
 
 
-class SamplerSpec(_Strict):
+class SamplerSpec(Strict):
     """ABC-SMC's population and stopping rules (:class:`sim.calibration.smc.Settings`)."""
 
     population: int = Field(50, ge=4, le=100_000, description="particles kept per generation")
@@ -51,7 +44,7 @@ class SamplerSpec(_Strict):
     max_simulations: int = Field(20_000, ge=4, description="most candidate parameter sets in all generations")
 
 
-class CalibrationSpec(_Strict):
+class CalibrationSpec(Strict):
     """A calibration: what is uncertain, what it is fitted to, what is held out, how it samples."""
 
     patterns: list[str] = Field(default_factory=lambda: ["../patterns"], description="pattern files or folders, "

@@ -17,26 +17,33 @@ from sim.experiments import ExperimentError
 OUTCOMES = ("resistance_territory", "government_territory", "resistance_provinces", "resistance_strength")
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A file's model: unknown keys, infinities and coerced types are errors; frozen once read."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
-class Range(_Strict):
-    """A scenario field (a dotted path, as ``run.py run --set`` takes it) and its range, sampled uniformly."""
+class Span(Strict):
+    """A scenario field (a dotted path, as ``run.py run --set`` takes it) and a range of its values."""
 
     path: str = Field(min_length=1, description="dotted path of a scenario field, e.g. parameters.harm_anger")
     low: float
     high: float
-    integer: bool = Field(False, description="round sampled values to integers (for integer fields)")
 
     @model_validator(mode="after")
-    def _ordered(self) -> Range:
+    def _ordered(self) -> Span:
         if not self.high > self.low:
             raise ValueError(f"high ({self.high:g}) must exceed low ({self.low:g})")
         return self
 
 
-class DiscoverSpec(_Strict):
+class Range(Span):
+    """A span sampled uniformly (an uncertainty or a lever)."""
+
+    integer: bool = Field(False, description="round sampled values to integers (for integer fields)")
+
+
+class DiscoverSpec(Strict):
     """Scenario discovery: the runs whose outcome at a month passes a threshold are the cases of interest."""
 
     outcome: Literal[OUTCOMES] = "resistance_territory"  # type: ignore[valid-type]
@@ -46,7 +53,7 @@ class DiscoverSpec(_Strict):
     density: float = Field(0.8, gt=0, le=1, description="density the chosen PRIM box must reach")
 
 
-class ExperimentSpec(_Strict):
+class ExperimentSpec(Strict):
     """An experiment: a scenario, the ranges sampled, the outcomes, the design and its size."""
 
     scenario: str = Field(description="scenario file, relative to this file")
