@@ -120,10 +120,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               f"{len(spec.held_out)} held out; {settings.population} particles, at most {settings.generations} "
               f"generation(s), {reps} replication(s) per particle and scenario, seed {seed}"
               + (f"; resuming after generation {done[-1].t}" if done else ""), flush=True)
-        gens = list(done)
+        gens, tick = list(done), time.perf_counter()
         for g in run_smc(prior, simulate, settings, seed, done):
-            outputs.write_generation(out, g, prior)
+            outputs.write_generation(out, g, prior, time.perf_counter() - tick)
             gens.append(g)
+            tick = time.perf_counter()
             print(f"  generation {g.t}: tolerance {g.epsilon:.4g}, kept {len(g.weights)} of {g.simulated} "
                   f"(acceptance {g.acceptance:.1%}), ESS {g.ess:.0f}", flush=True)
         report(out, spec, gens, prior, found, reps, seed, time.perf_counter() - t0)
@@ -142,10 +143,11 @@ def report(out: Path, spec: CalibrationSpec, gens: list, prior: Prior, found: di
     check = Particles(prior.names, checked, reps, seed, out / "runs")
     check.misses(last.theta, "check")
     _, miss, median = check.log[-1]
-    diag, pars = outputs.diagnostics(gens), outputs.parameters(last, prior)
-    checks = outputs.checks(last, checked, set(spec.held_out), miss, median)
+    tables = {"diagnostics": outputs.diagnostics(gens, out), "parameters": outputs.parameters(last, prior),
+              "checks": outputs.checks(last, checked, set(spec.held_out), miss, median),
+              "ridges": outputs.ridges(last, prior)}
     outputs.write_parquet(outputs.generation_frame(last, prior), out / "posterior.parquet")
-    for name, table in (("diagnostics", diag), ("parameters", pars), ("checks", checks)):
+    for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=False)
     posterior_figure(gens[0], last, prior, out / "posterior.png")
-    (out / "calibration.md").write_text(calibration_md(spec, diag, pars, checks, reps, seed, wall), encoding="utf-8")
+    (out / "calibration.md").write_text(calibration_md(spec, tables, reps, seed, wall), encoding="utf-8")

@@ -34,10 +34,10 @@ def generation_frame(g: Generation, prior: Prior) -> pd.DataFrame:
                      epsilon=g.epsilon, simulated=g.simulated)
 
 
-def write_generation(out: Path, g: Generation, prior: Prior) -> Path:
-    """Store a completed generation (``generations/g<t>.parquet``)."""
+def write_generation(out: Path, g: Generation, prior: Prior, seconds: float) -> Path:
+    """Store a completed generation (``generations/g<t>.parquet``) with the seconds it took to make."""
     (out / GENERATIONS).mkdir(exist_ok=True)
-    return write_parquet(generation_frame(g, prior), out / GENERATIONS / f"g{g.t:03d}.parquet")
+    return write_parquet(generation_frame(g, prior).assign(seconds=seconds), out / GENERATIONS / f"g{g.t:03d}.parquet")
 
 
 def read_generations(out: Path, prior: Prior) -> list[Generation]:
@@ -53,11 +53,17 @@ def read_generations(out: Path, prior: Prior) -> list[Generation]:
     return found
 
 
-def diagnostics(gens: Sequence[Generation]) -> pd.DataFrame:
-    """Per generation: tolerance, particles kept, candidates simulated, acceptance, effective sample size."""
+def diagnostics(gens: Sequence[Generation], out: Path) -> pd.DataFrame:
+    """Per generation: tolerance, particles kept, candidates simulated, acceptance, effective sample size, seconds.
+
+    The seconds are read back from ``out``'s stored generations, so a resumed calibration
+    still reports what each generation cost (the part redone after an interruption included).
+    """
+    seconds = {int(f.stem[1:]): float(pd.read_parquet(f, columns=["seconds"])["seconds"].iloc[0])
+               for f in (out / GENERATIONS).glob("g*.parquet")}
     return pd.DataFrame([{"generation": g.t, "epsilon": g.epsilon, "kept": len(g.weights), "simulated": g.simulated,
-                          "acceptance": g.acceptance, "ess": g.ess, "distance_median": float(np.median(g.distances))}
-                         for g in gens])
+                          "acceptance": g.acceptance, "ess": g.ess, "distance_median": float(np.median(g.distances)),
+                          "seconds": seconds.get(g.t, float("nan"))} for g in gens])
 
 
 def parameters(g: Generation, prior: Prior) -> pd.DataFrame:
@@ -76,6 +82,21 @@ def parameters(g: Generation, prior: Prior) -> pd.DataFrame:
                      "ci90_low": lo, "ci90_high": hi, "share_of_prior": uhi - ulo,
                      "identified": bool(uhi - ulo <= IDENTIFIED)})
     return pd.DataFrame(rows)
+
+
+def ridges(g: Generation, prior: Prior, threshold: float = 0.6) -> pd.DataFrame:
+    """Pairs of parameters the posterior ties together: weighted correlation on the priors' scales of at least 0.6.
+
+    The patterns may pin down a combination (a stricter garrison that surrenders faster) while
+    leaving each parameter of it open; such a pair is identified together, not apart.
+    """
+    cov = np.atleast_2d(np.cov(prior.to_unit(g.theta), rowvar=False, aweights=g.weights))
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a parameter without spread correlates with nothing
+        corr = np.nan_to_num(cov / np.outer(sd, sd))
+    rows = [{"a": prior.names[i], "b": prior.names[j], "correlation": float(corr[i, j])}
+            for i in range(len(prior.names)) for j in range(i + 1, len(prior.names)) if abs(corr[i, j]) >= threshold]
+    return pd.DataFrame(rows, columns=["a", "b", "correlation"])
 
 
 def checks(g: Generation, patterns: Sequence[Pattern], held: set[str], miss: np.ndarray,

@@ -22,7 +22,7 @@ def _table(df: pd.DataFrame, cols: list[str]) -> list[str]:
         "| " + " | ".join(cell(r[c]) for c in cols) + " |" for _, r in df.iterrows()]
 
 
-def summary(pars: pd.DataFrame, checks: pd.DataFrame) -> str:
+def summary(pars: pd.DataFrame, checks: pd.DataFrame, ridges: pd.DataFrame) -> str:
     """The opening paragraph: what the patterns identify, what they leave open, how the checks fare."""
     named = [f"{r.parameter} ({r.ci90_low:.3g} to {r.ci90_high:.3g}, {r.share_of_prior:.0%} of its prior)"
              for r in pars.itertuples() if r.identified]
@@ -32,6 +32,10 @@ def summary(pars: pd.DataFrame, checks: pd.DataFrame) -> str:
                   "of its prior)."]
     if open_:
         parts.append("They leave open " + "; ".join(open_) + ".")
+    if len(ridges):
+        parts.append("They tie together " + "; ".join(
+            f"{r.a} and {r.b} (correlation {r.correlation:+.2f}: a combination is identified, not each)"
+            for r in ridges.itertuples()) + ".")
     for role in ("target", "held out"):
         sel = checks[checks["role"] == role]
         if len(sel):
@@ -41,15 +45,17 @@ def summary(pars: pd.DataFrame, checks: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
-def calibration_md(spec: CalibrationSpec, diag: pd.DataFrame, pars: pd.DataFrame, checks: pd.DataFrame,
-                   reps: int, seed: int, wall: float) -> str:
-    """The whole report."""
+def calibration_md(spec: CalibrationSpec, tables: dict[str, pd.DataFrame], reps: int, seed: int,
+                   wall: float) -> str:
+    """The whole report, from the tables ``diagnostics``, ``parameters``, ``checks`` and ``ridges``."""
     s = spec.sampler
-    lines = ["# Calibration", "", summary(pars, checks), "", COVERAGE, "",
+    diag, pars, checks = tables["diagnostics"], tables["parameters"], tables["checks"]
+    lines = ["# Calibration", "", summary(pars, checks, tables["ridges"]), "", COVERAGE, "",
              f"ABC-SMC (sim/calibration/smc.py): {s.population} particles, at most {s.generations} generations, "
              f"tolerance the {s.quantile:g} quantile of the last distances, {reps} replication(s) per particle and "
              f"scenario with common random numbers, seed {seed}; {int(diag['simulated'].sum())} candidates "
-             f"simulated in {wall:.0f} s, {time.strftime('%Y-%m-%d')}.", "",
+             f"simulated in {diag['seconds'].sum():.0f} s, and the posterior predictive check; this command "
+             f"{wall:.0f} s in all (a resumed calibration: its own part), {time.strftime('%Y-%m-%d')}.", "",
              "## Parameters", "", "Prior and posterior (90% credible interval; share of the prior's range it spans, "
              "on the prior's scale):", "",
              *_table(pars, ["parameter", "prior", "prior_low", "prior_high", "posterior_median", "ci90_low",
@@ -60,5 +66,5 @@ def calibration_md(spec: CalibrationSpec, diag: pd.DataFrame, pars: pd.DataFrame
              "5-95% band across particles; passing share: the weight of the particles that pass it.", "",
              *_table(checks, ["pattern", "role", "expected", "simulated", "passing_share", "passes"]), "",
              "## Generations", "", *_table(diag, ["generation", "epsilon", "kept", "simulated", "acceptance", "ess",
-                                                   "distance_median"]), ""]
+                                                   "distance_median", "seconds"]), ""]
     return "\n".join(lines)
