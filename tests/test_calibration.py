@@ -250,3 +250,29 @@ def test_ridges_name_the_pairs_the_posterior_ties_together():
     found = ridges(g, prior)
     assert list(zip(found["a"], found["b"], strict=True)) == [("a", "b")]
     assert found["correlation"].iloc[0] > 0.95
+
+
+def test_an_interrupted_calibration_says_how_to_finish_and_resumes_to_the_same_posterior(calibrated, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from tests.conftest import ROOT
+
+    f, out, _ = calibrated
+    cut = tmp_path / "cut"
+    p = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "calibrate", str(f), "--out", str(cut), "-w", "1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in p.stdout:  # interrupt once generation 0 is stored, while generation 1 runs
+        if "generation 0:" in line:
+            p.send_signal(signal.SIGINT)
+            break
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 130, err
+    assert "to finish:" in err and "--resume" in err and "Traceback" not in err, err
+    assert (cut / "generations" / "g000.parquet").exists() and not (cut / "posterior.parquet").exists()
+    done = _calibrate(str(f), "--out", str(cut), "--resume", "-w", "1")
+    assert done.returncode == 0, done.stderr
+    pd.testing.assert_frame_equal(*(pd.read_parquet(d / "posterior.parquet") for d in (cut, out)))

@@ -119,7 +119,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"Calibration: {len(prior.names)} parameter(s), {len(targets)} target pattern(s), "
               f"{len(spec.held_out)} held out; {settings.population} particles, at most {settings.generations} "
               f"generation(s), {reps} replication(s) per particle and scenario, seed {seed}"
-              + (f"; resuming after generation {done[-1].t}" if done else ""), flush=True)
+              + (f"; resuming after generation {done[-1].t}" if done else "") + f"; in {out}", flush=True)
         gens, tick = list(done), time.perf_counter()
         for g in run_smc(prior, simulate, settings, seed, done):
             outputs.write_generation(out, g, prior, time.perf_counter() - tick)
