@@ -276,3 +276,16 @@ def test_an_interrupted_calibration_says_how_to_finish_and_resumes_to_the_same_p
     done = _calibrate(str(f), "--out", str(cut), "--resume", "-w", "1")
     assert done.returncode == 0, done.stderr
     pd.testing.assert_frame_equal(*(pd.read_parquet(d / "posterior.parquet") for d in (cut, out)))
+
+
+def test_a_calibration_on_dask_gives_the_local_posterior(calibrated, tmp_path):
+    """The particles' runs on a real Dask LocalCluster: the same seeds, so the same generations to the bit."""
+    import pandas as pd
+
+    pytest.importorskip("distributed")
+    f, out, _ = calibrated
+    on_dask = tmp_path / "dask.yaml"
+    on_dask.write_text(f.read_text() + "executor: dask\n")
+    p = _calibrate(str(on_dask), "--out", str(tmp_path / "out"), "-w", "2")
+    assert p.returncode == 0, p.stderr
+    pd.testing.assert_frame_equal(*(pd.read_parquet(d / "posterior.parquet") for d in (tmp_path / "out", out)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import json
 import time
@@ -111,7 +112,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with folder(args, file) as out:
         done = outputs.read_generations(out, prior) if args.resume else []
-        fit = Particles(prior.names, targets, reps, seed, out / "runs", args.workers)
+        fit = Particles(prior.names, targets, reps, seed, out / "runs", args.workers, spec.executor,
+                        spec.scheduler)
 
         def simulate(theta: np.ndarray, t: int, batch: int) -> np.ndarray:
             return np.array([total(row, weights) for row in fit.misses(theta, f"g{t:03d}b{batch:03d}")])
@@ -127,20 +129,30 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             tick = time.perf_counter()
             print(f"  generation {g.t}: tolerance {g.epsilon:.4g}, kept {len(g.weights)} of {g.simulated} "
                   f"(acceptance {g.acceptance:.1%}), ESS {g.ess:.0f}", flush=True)
-        report(out, spec, gens, prior, found, reps, seed, time.perf_counter() - t0)
+        report(out, spec, gens, found, fit, time.perf_counter() - t0)
     print(f"Calibration in {out}: calibration.md, posterior.parquet, parameters.csv, checks.csv, diagnostics.csv")
     return 0
 
 
-def report(out: Path, spec: CalibrationSpec, gens: list, prior: Prior, found: dict[str, Pattern],
-           reps: int, seed: int, wall: float) -> None:
-    """Run the posterior predictive check and write the tables, the figure and calibration.md."""
+def report(out: Path, spec: CalibrationSpec, gens: list, found: dict[str, Pattern], fit: Particles,
+           wall: float) -> None:
+    """Run the posterior predictive check and write the tables, the figure and calibration.md.
+
+    Args:
+        out: the calibration's folder.
+        spec: the calibration file.
+        gens: every generation, in order.
+        found: the pattern files' patterns by id.
+        fit: the particles' runner of the fit (its replications, seed, executor).
+        wall: the seconds this command has taken so far.
+    """
     from sim.calibration.figures import posterior_figure
     from sim.calibration.words import calibration_md
 
+    prior = prior_of(spec)
     last = gens[-1]
     checked = [found[t.pattern] for t in spec.targets] + [found[i] for i in spec.held_out]
-    check = Particles(prior.names, checked, reps, seed, out / "runs")
+    check = dataclasses.replace(fit, patterns=checked)
     check.misses(last.theta, "check")
     _, miss, median = check.log[-1]
     tables = {"diagnostics": outputs.diagnostics(gens, out), "parameters": outputs.parameters(last, prior),
@@ -150,4 +162,5 @@ def report(out: Path, spec: CalibrationSpec, gens: list, prior: Prior, found: di
     for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=False)
     posterior_figure(gens[0], last, prior, out / "posterior.png")
-    (out / "calibration.md").write_text(calibration_md(spec, tables, reps, seed, wall), encoding="utf-8")
+    text = calibration_md(spec, tables, fit.replications, fit.seed, wall)
+    (out / "calibration.md").write_text(text, encoding="utf-8")

@@ -33,6 +33,8 @@ class Particles:
         seed: the runs' base seed.
         runs: the folder of the batch folders.
         workers: worker processes (None: the engine's default).
+        executor: ``local`` or ``dask`` (:func:`sim.batch.run_batch`).
+        scheduler: a running Dask scheduler's address (None: a LocalCluster).
         log: every batch scored, in order: (folder name, misses (m, patterns), medians (m, patterns)).
     """
 
@@ -42,6 +44,8 @@ class Particles:
     seed: int
     runs: Path
     workers: int | None = None
+    executor: str = "local"
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         self.log: list[tuple[str, np.ndarray, np.ndarray]] = []
@@ -83,8 +87,8 @@ class Particles:
                                  label="calibration particle")
         except ScenarioError as exc:
             raise CalibrationError(f"priors: {exc}") from None
-        s = run_batch(points, self.replications, self.seed, folder, workers=self.workers,
-                      resume=(folder / "manifest.json").exists(), command="run.py calibrate")
+        s = run_batch(points, self.replications, self.seed, folder, workers=self.workers, executor=self.executor,
+                      scheduler=self.scheduler, resume=(folder / "manifest.json").exists(), command="run.py calibrate")
         if s.failed_runs:
             raise CalibrationError(f"{s.failed_runs} run(s) failed; see {folder / 'errors.jsonl'}")
         return dict(zip(m.names, m.area.tolist(), strict=True)), spec.parameters.held_threshold

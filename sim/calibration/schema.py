@@ -56,6 +56,9 @@ class CalibrationSpec(Strict):
     replications: int = Field(3, ge=1, le=1_000, description="runs per particle and scenario (common random "
                               "numbers: the same seeds for every particle)")
     seed: int = Field(1, ge=0, description="seed of the sampler and base seed of the runs")
+    executor: Literal["local", "dask"] = Field("local", description="where the particles' runs go: local "
+                                               "processes, or Dask (a LocalCluster, or the scheduler below)")
+    scheduler: str | None = Field(None, description="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
 
     @model_validator(mode="after")
     def _distinct(self) -> CalibrationSpec:
@@ -63,6 +66,8 @@ class CalibrationSpec(Strict):
                             ("targets", [t.pattern for t in self.targets]), ("held_out", self.held_out)):
             if len(set(names)) != len(names):
                 raise ValueError(f"{what}: {sorted({n for n in names if names.count(n) > 1})[0]!r} is given twice")
+        if self.scheduler and self.executor != "dask":
+            raise ValueError("scheduler: only with executor dask")
         both = {t.pattern for t in self.targets} & set(self.held_out)
         if both:
             raise ValueError(f"held_out: {sorted(both)[0]!r} is also a target; a pattern is fitted or held out")
