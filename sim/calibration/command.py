@@ -129,13 +129,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             tick = time.perf_counter()
             print(f"  generation {g.t}: tolerance {g.epsilon:.4g}, kept {len(g.weights)} of {g.simulated} "
                   f"(acceptance {g.acceptance:.1%}), ESS {g.ess:.0f}", flush=True)
-        report(out, spec, gens, found, fit, time.perf_counter() - t0)
-    print(f"Calibration in {out}: calibration.md, posterior.parquet, parameters.csv, checks.csv, diagnostics.csv")
+        report(out, spec, gens, found, fit)
+    print(f"Calibration in {out} ({time.perf_counter() - t0:.0f} s): calibration.md, posterior.parquet, "
+          "parameters.csv, checks.csv, diagnostics.csv, ridges.csv, posterior.png")
     return 0
 
 
-def report(out: Path, spec: CalibrationSpec, gens: list, found: dict[str, Pattern], fit: Particles,
-           wall: float) -> None:
+def report(out: Path, spec: CalibrationSpec, gens: list, found: dict[str, Pattern], fit: Particles) -> None:
     """Run the posterior predictive check and write the tables, the figure and calibration.md.
 
     Args:
@@ -144,7 +144,6 @@ def report(out: Path, spec: CalibrationSpec, gens: list, found: dict[str, Patter
         gens: every generation, in order.
         found: the pattern files' patterns by id.
         fit: the particles' runner of the fit (its replications, seed, executor).
-        wall: the seconds this command has taken so far.
     """
     from sim.calibration.figures import posterior_figure
     from sim.calibration.words import calibration_md
@@ -162,5 +161,5 @@ def report(out: Path, spec: CalibrationSpec, gens: list, found: dict[str, Patter
     for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=False)
     posterior_figure(gens[0], last, prior, out / "posterior.png")
-    text = calibration_md(spec, tables, fit.replications, fit.seed, wall)
+    text = calibration_md(spec, tables, fit.replications, fit.seed)
     (out / "calibration.md").write_text(text, encoding="utf-8")

@@ -45,8 +45,7 @@ def summary(pars: pd.DataFrame, checks: pd.DataFrame, ridges: pd.DataFrame) -> s
     return " ".join(parts)
 
 
-def calibration_md(spec: CalibrationSpec, tables: dict[str, pd.DataFrame], reps: int, seed: int,
-                   wall: float) -> str:
+def calibration_md(spec: CalibrationSpec, tables: dict[str, pd.DataFrame], reps: int, seed: int) -> str:
     """The whole report, from the tables ``diagnostics``, ``parameters``, ``checks`` and ``ridges``."""
     s = spec.sampler
     diag, pars, checks = tables["diagnostics"], tables["parameters"], tables["checks"]
@@ -54,8 +53,8 @@ def calibration_md(spec: CalibrationSpec, tables: dict[str, pd.DataFrame], reps:
              f"ABC-SMC (sim/calibration/smc.py): {s.population} particles, at most {s.generations} generations, "
              f"tolerance the {s.quantile:g} quantile of the last distances, {reps} replication(s) per particle and "
              f"scenario with common random numbers, seed {seed}; {int(diag['simulated'].sum())} candidates "
-             f"simulated in {diag['seconds'].sum():.0f} s, and the posterior predictive check; this command "
-             f"{wall:.0f} s in all (a resumed calibration: its own part), {time.strftime('%Y-%m-%d')}.", "",
+             f"simulated in {diag['seconds'].sum():.0f} s (the generations' own time, an interrupted one's first "
+             f"attempt aside), {time.strftime('%Y-%m-%d')}.", "",
              "## Parameters", "", "Prior and posterior (90% credible interval; share of the prior's range it spans, "
              "on the prior's scale):", "",
              *_table(pars, ["parameter", "prior", "prior_low", "prior_high", "posterior_median", "ci90_low",
