@@ -231,6 +231,9 @@ def test_calibrate_refuses_bad_files_and_folders_in_one_line(calibrated, tmp_pat
         assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
         assert all(w in p.stderr for w in words) and len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert not (tmp_path / "x").exists(), "a refused calibration leaves nothing behind"
+    for option in (["--replications", "0"], ["--seed", "-1"]):
+        p = _calibrate(str(f), "--out", str(tmp_path / "y"), *option)
+        assert p.returncode == 2 and option[0] in p.stderr and not (tmp_path / "y").exists(), p.stderr
     other = _small_file(tmp_path, "d", held_out="[]")
     p = _calibrate(str(other), "--out", str(out), "--resume")
     assert p.returncode == 2 and "another file" in p.stderr

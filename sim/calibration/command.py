@@ -108,6 +108,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     weights = [t.weight for t in spec.targets]
     reps = args.replications if args.replications is not None else spec.replications
     seed = args.seed if args.seed is not None else spec.seed
+    if not 1 <= reps <= 1_000:
+        raise CalibrationError(f"--replications: expected 1 to 1,000, found {reps:,}")
+    if not 0 <= seed < 2**63:
+        raise CalibrationError(f"--seed: expected 0 to {2**63 - 1:,}, found {seed:,}")
     check_priors(prior, [*targets, *(found[i] for i in spec.held_out)], file)
     t0 = time.perf_counter()
     with folder(args, file) as out:
