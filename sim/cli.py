@@ -364,18 +364,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """ABC-SMC against the pattern files (:mod:`sim.calibration.command`)."""
     from sim.calibration.command import cmd_calibrate
     from sim.calibration.schema import CalibrationError
-    from sim.interrupts import BatchInterrupted, stop_on_signals
 
     try:
-        with stop_on_signals():  # between batches too: SIGINT or SIGTERM stops it the same way
-            return cmd_calibrate(args)
+        return cmd_calibrate(args)
     except CalibrationError as exc:
         raise BadInput(str(exc)) from None
-    except BatchInterrupted as exc:  # the generations completed are stored; the batch under way is resumable
-        print(f"interrupted ({exc}); to finish: {_resume_command(args.argv, Path(args.out))}" if args.out
-              else f"interrupted ({exc}); to finish: the same command with --out <the folder printed above> --resume",
-              file=sys.stderr)
-        return 128 + exc.signum
 
 
 def _os_error(exc: OSError) -> str:

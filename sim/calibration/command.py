@@ -14,6 +14,8 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import shlex
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,11 +97,25 @@ def _state(file: Path) -> dict[str, str]:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Calibrate, check, and write the posterior and its report.
+    """Calibrate, check, and write the posterior and its report; SIGINT or SIGTERM: say how to finish.
 
     Raises:
         CalibrationError: a bad calibration file or option (the command line makes it exit code 2).
     """
+    from sim.interrupts import BatchInterrupted, stop_on_signals
+
+    try:
+        with stop_on_signals():  # between batches too: SIGINT or SIGTERM stops it the same way
+            return calibrate(args)
+    except BatchInterrupted as exc:  # the generations completed are stored; the batch under way is resumable
+        again = [a for a in args.argv if a != "--resume"] + ["--resume"]
+        where = "" if args.out else " with --out <the folder printed above>"
+        print(f"interrupted ({exc}); to finish: uv run run.py {shlex.join(again)}{where}", file=sys.stderr)
+        return 128 + exc.signum
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    """The calibration itself (:func:`cmd_calibrate` without the signals)."""
     file = Path(args.file)
     spec = load_calibration(file)
     found = patterns_of(spec, file)

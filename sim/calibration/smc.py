@@ -170,8 +170,13 @@ def _propose(prev: Generation, prior: Prior, cov: np.ndarray, m: int, rng: np.ra
 def _weights(u: np.ndarray, prev_u: np.ndarray, prev_w: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """Importance weights ``1 / sum_j w_j K(u | u_j)`` (the prior is constant in the unit space), normalised."""
     kernel = stats.multivariate_normal(mean=np.zeros(u.shape[1]), cov=cov)
-    dens = kernel.pdf((u[:, None, :] - prev_u[None, :, :]).reshape(-1, u.shape[1])).reshape(len(u), len(prev_u))
-    w = 1.0 / (np.atleast_2d(dens) @ prev_w)
+    mix = np.empty(len(u))
+    rows = max(1, 2_000_000 // max(len(prev_u), 1))  # blocks of rows: memory stays ~16 MB whatever the population
+    for a in range(0, len(u), rows):
+        block = u[a:a + rows]
+        dens = kernel.pdf((block[:, None, :] - prev_u[None, :, :]).reshape(-1, u.shape[1]))
+        mix[a:a + rows] = np.reshape(dens, (len(block), len(prev_u))) @ prev_w
+    w = 1.0 / mix
     return w / np.sum(w)
 
 
