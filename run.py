@@ -1,7 +1,7 @@
 """Command line of the Afghan conflict scenario laboratory.
 
     uv run run.py run scenarios/baseline.yaml [--replications N] [--seed S] [--months M] [--out DIR]
-                                              [--set path.to.field=value ...] [--sweep path=v1,v2 ...]
+                                [--set path.to.field=value ...] [--sweep path=v1,v2 ...] [--posterior DIR]
     uv run run.py compare RESULTS... --out DIR  paired comparisons, end states, figures
     uv run run.py validate FILE... | list [DIR] | show FILE | schema | params   scenario files and parameters
     uv run run.py patterns|effects|robustness [FILE] [-n N] [--seed S] [--out DIR]  scorecard, effects
@@ -59,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...",
                    help="sweep a field over values; several sweeps form a grid with the scenarios")
-    r.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores, or 1 for batches "
-                   "under 100 runs; 1 runs in this process)")
+    r.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores; 1 under 100 runs)")
+    r.add_argument("--posterior", metavar="DIR", help="draw each run's parameters from a calibration's posterior")
     r.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local process pool, or Dask distributed (embedded LocalCluster or --scheduler)")
     r.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")

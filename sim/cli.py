@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,22 +48,13 @@ def _map_months(text: str | None, horizons: dict[str, int]) -> list[int] | None:
     return months
 
 
-def _resume_command(argv: Sequence[str], out: Path) -> str:
-    """The command that finishes an interrupted batch: the same one, with --out and --resume."""
-    args = [a for a in argv if a != "--overwrite"]
-    if not any(a == "--out" or a.startswith("--out=") for a in args):
-        args += ["--out", str(out)]
-    if "--resume" not in args:
-        args.append("--resume")
-    return " ".join(shlex.quote(a) for a in ["uv", "run", "run.py", *args])
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """Run scenarios x sweep points x replications; stream tables to the store; figures; summary."""
     from sim.batch import MAX_WORKERS, BatchInterrupted, limits, run_batch
-    from sim.folder import default_out
-    from sim.plan import column_type, parse_sweep, plan_points
-    from sim.scenario import load_scenario
+    from sim.folder import default_out, resume_command
+    from sim.plan import attach_posterior, column_type, parse_sweep, plan_points
+    from sim.posterior import load_posterior
+    from sim.scenario import load_scenario, parse_override
 
     _within("--replications", args.replications, *limits("replications"))
     _within("--months", args.months, *limits("months"))
@@ -74,6 +63,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded = [load_scenario(f, args.set or (), allow_outside=args.allow_outside) for f in args.scenarios]
     sweeps = [parse_sweep(t) for t in args.sweep or ()]
     points = plan_points([(spec, m, spec.model_dump(mode="python")) for spec, m in loaded], sweeps, args.months)
+    drawn = load_posterior(args.posterior) if args.posterior else None
+    if drawn is not None:  # every particle checked at every point before anything is written
+        points = attach_posterior(points, drawn, [parse_override(o)[0] for o in args.set or ()])
     map_months = _map_months(args.map_months, {f"{p.scenario} point {p.point}" if p.values else p.scenario: p.months
                                                for p in points})
     first = loaded[0][0]
@@ -85,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "overrides": list(args.set or ()),
         "sweeps": [{"path": p, "values": v, "column_type": column_type([pt.columns[p] for pt in points])}
                    for p, v in sweeps],
+        **({"posterior": drawn.describe(args.posterior)} if drawn is not None else {}),
     }
     def figures(s: BatchSummary) -> list[Path]:
         return _figures_and_summary(s, loaded, map_months, args.figures)
@@ -98,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         done = exc.summary.completed_runs if exc.summary else 0
         total = exc.summary.total_runs if exc.summary else len(points) * reps
         print(f"interrupted ({exc}) with {done} of {total} run(s) done; to finish: "
-              f"{_resume_command(args.argv, out)}", file=sys.stderr)
+              f"{resume_command(args.argv, out)}", file=sys.stderr)
         return 128 + exc.signum
     print(f"\n{s.completed_runs} of {s.total_runs} run(s) done; {s.failed_runs} failed; {s.wall_time_s:.1f} s")
     if s.failures:
@@ -186,8 +179,14 @@ def _compared(folder: Path) -> dict[str, Any]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare results folders: report.md, CSV tables and figures."""
+    from sim.provenance import coverage
+
     folders = [Path(f) for f in args.folders]
-    horizon = max(_horizon(_compared(f)) for f in folders)
+    manifests = [_compared(f) for f in folders]
+    horizon = max(_horizon(m) for m in manifests)
+    covered, alike = coverage(folders, manifests)
+    if not alike:
+        print(covered.replace("**", "").replace("`", "").replace("Warning: ", "warning: "), file=sys.stderr)
     if args.months is None:  # the default months that fall within the horizon, else the horizon
         months = [m for m in DEFAULT_COMPARE_MONTHS if m <= horizon] or [horizon]
     else:

@@ -29,7 +29,7 @@ from typing import Any
 from sim.geography import Map, load_map
 from sim.lifeline import die_with_parent
 from sim.model import ConflictModel
-from sim.plan import Chunk, run_id
+from sim.plan import Chunk, run_id, run_spec
 from sim.random import replication_seed
 from sim.recorder import RunResult
 from sim.scenario import ScenarioSpec
@@ -94,15 +94,17 @@ def run_chunk(chunk: Chunk, base_seed: int, months: int | None = None, out: Path
     horizon = months if months is not None else point.months
     folder = str(point.map_folder)
     m = _MAPS.get(folder) or _MAPS.setdefault(folder, load_map(folder))
-    results, failures = [], []
+    results, failures, draws = [], [], []
     for r in chunk.replications:
         try:
-            results.append(run_one(point.spec, m, base_seed, r, horizon))
+            spec, drawn = run_spec(point, m, base_seed, r)
+            results.append(run_one(spec, m, base_seed, r, horizon))
+            draws.append(drawn)
         except Exception as exc:
             failures.append({"run": run_id(point, r), "scenario": point.scenario, "point": point.point,
                              "replication": r, "seed": replication_seed(base_seed, r), "error": repr(exc),
                              "traceback": traceback.format_exc()})
-    tables = chunk_tables(results, point.point, point.columns) if results else {}
+    tables = chunk_tables(results, point.point, point.columns, draws) if results else {}
     if out is not None:
         write_parts(out, chunk.key, tables)
         tables = {}

@@ -20,8 +20,9 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from sim.plan import BatchError
 from sim.store import TABLES
 
 __all__ = ["LOCK", "MADE_BY", "FolderError", "clear", "default_out", "holder", "manifest_of", "ours", "refuse_special",
-           "writer"]
+           "resume_command", "writer"]
 
 LOCK = ".lock"
 MADE_BY = "afghan-conflict-lab"  # the marker a results folder's manifest carries
@@ -255,3 +256,11 @@ def study(args: Any, name: str, error: type[Exception]) -> Iterator[tuple[Path, 
         if refusal := occupied(out):
             raise error(refusal)
         yield out, command
+
+
+def resume_command(argv: Sequence[str], out: Path | None) -> str:
+    """The command that finishes an interrupted one: the same, with ``--resume`` (and ``--out``, if given)."""
+    args = [a for a in argv if a not in ("--overwrite", "--resume")]
+    if out is not None and not any(a == "--out" or a.startswith("--out=") for a in args):
+        args += ["--out", str(out)]
+    return shlex.join(["uv", "run", "run.py", *args, "--resume"])

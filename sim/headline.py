@@ -28,7 +28,8 @@ the interval against a minimum meaningful effect the user declares (defaults
 * *increase / decrease, size uncertain*: the interval excludes zero but reaches past the minimum;
 * *inconclusive*: the interval holds zero and reaches past the minimum (more runs needed).
 
-The intervals cover run-to-run randomness only: not uncertainty in parameters, rules or data.
+What the intervals cover (run-to-run randomness, and parameter uncertainty for posterior ensembles)
+is said by :func:`sim.provenance.coverage`.
 """
 
 from __future__ import annotations
@@ -46,10 +47,6 @@ from sim.statistics import BOOTSTRAP, BOOTSTRAP_SEED, wilson
 
 MIN_TERRITORY = 0.01  # 1 percentage point of the country: the smallest change an analyst would report
 MIN_PROBABILITY = 0.05  # 5 percentage points of probability: one run in twenty
-
-COVERAGE = ("The intervals cover run-to-run randomness only (the model's own noise, with its parameters, rules "
-            "and data as given); they do not cover uncertainty in parameters, rules or data.")
-
 
 @dataclass(frozen=True)
 class Measured:

@@ -56,11 +56,15 @@ def environment() -> dict[str, Any]:
 def plan(points: Sequence[Point], replications: int, seed: int) -> dict[str, Any]:
     """The batch as data: every point with its swept values, scenario hash and horizon."""
     horizons = {p.months for p in points}
-    return {"points": [{"scenario": p.scenario, "point": p.point, "values": p.values, "months": p.months,
+    data = {"points": [{"scenario": p.scenario, "point": p.point, "values": p.values, "months": p.months,
                         "scenario_hash": p.spec.digest()} for p in points],
             "replications": replications,
             "months": horizons.pop() if len(horizons) == 1 else None,  # None: each point has its own
             "base_seed": seed}
+    drawn = next((p.posterior for p in points if p.posterior is not None), None)
+    if drawn is not None:  # only then: the plans (and hashes) of other batches stay as they were
+        data["posterior_sha256"] = drawn.digest  # the folder's path may change; its file may not
+    return data
 
 
 def plan_hash(data: dict[str, Any]) -> str:

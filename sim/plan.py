@@ -10,6 +10,8 @@ however it was run.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import itertools
 import json
 import math
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.geography import Map
+from sim.geography import Map, load_map
+from sim.posterior import PARTICLE, Posterior, PosteriorError
 from sim.scenario import (
     ScenarioError,
     ScenarioSpec,
@@ -26,7 +29,7 @@ from sim.scenario import (
     check_references,
     load_scenario,
     parse_override,
-    set_path,
+    put_path,
     validate_data,
 )
 
@@ -53,6 +56,8 @@ class Point:
         map_folder: the map it runs on.
         months: the horizon its runs go to (the scenario's own, or the batch's override).
         columns: swept path -> the value written in its column, cast to the column's type.
+        posterior: the posterior each run draws its parameters from (:mod:`sim.posterior`), or
+            None: every run has the point's own.
     """
 
     scenario: str
@@ -62,6 +67,7 @@ class Point:
     map_folder: Path
     months: int
     columns: dict[str, Any]
+    posterior: Posterior | None = None
 
     @property
     def key(self) -> str:
@@ -170,8 +176,9 @@ def _point_spec(spec: ScenarioSpec, m: Map, data: dict[str, Any], values: dict[s
     if not values:
         return spec
     source = f"{label} {', '.join(f'{p}={v}' for p, v in values.items())}"
+    data = copy.deepcopy(data)  # once, not once a path: the scenario's data is large
     for path, v in values.items():
-        data = set_path(data, path, v, f"{label} {path}")
+        data = put_path(data, path, v, f"{label} {path}")
     point = validate_data(data, source)
     # a swept value may name nothing, or move an event (time_step, start), so each point is checked whole
     check_references(point, m, source)
@@ -245,6 +252,60 @@ def load_points(files: Sequence[str | Path], overrides: Sequence[str] = (), swee
     loaded = [load_scenario(f, overrides, allow_outside=allow_outside) for f in files]
     return plan_points([(s, m, s.model_dump(mode="python")) for s, m in loaded], [parse_sweep(t) for t in sweeps],
                        months)
+
+
+_SPECS: dict[tuple[str, str, int], ScenarioSpec] = {}  # (point's scenario hash, posterior, particle) -> scenario
+
+
+def particle_spec(point: Point, m: Map, particle: int) -> ScenarioSpec:
+    """The point's scenario with one posterior particle's values, checked whole (kept for reuse)."""
+    if point.posterior is None:
+        raise ValueError(f"{point.key}: has no posterior")
+    key = (point.spec.digest(), point.posterior.digest, particle)
+    if key not in _SPECS:
+        if len(_SPECS) > 10_000:  # a long-lived process (a notebook, calibrations) stays bounded
+            _SPECS.clear()
+        _SPECS[key] = _point_spec(point.spec, m, point.spec.model_dump(mode="python"),
+                                  point.posterior.overrides(particle), f"--posterior {point.posterior.name} "
+                                  f"particle {particle}")
+    return _SPECS[key]
+
+
+def run_spec(point: Point, m: Map, base_seed: int, replication: int) -> tuple[ScenarioSpec, dict[str, Any]]:
+    """The scenario one run of a point runs, and what it drew (particle and values; empty without posterior)."""
+    if point.posterior is None:
+        return point.spec, {}
+    k = point.posterior.particle(base_seed, replication)
+    return particle_spec(point, m, k), {PARTICLE: k, **point.posterior.overrides(k)}
+
+
+def attach_posterior(points: Sequence[Point], posterior: Posterior, fixed: Sequence[str] = ()) -> list[Point]:
+    """The points with each run's parameters drawn from ``posterior``; every particle checked at every point.
+
+    Args:
+        points: the planned points.
+        posterior: the posterior (:func:`sim.posterior.load_posterior`).
+        fixed: paths the user set (``--set``): one drawn as well is refused, not silently replaced.
+
+    Raises:
+        PosteriorError: a drawn path also set or swept, or a particle that makes an invalid scenario.
+    """
+    for path in posterior.paths:
+        if path in fixed:
+            raise PosteriorError(f"--set {path}: also drawn from --posterior {posterior.name}; remove one")
+        if path in UNSWEPT or path == "months":
+            raise PosteriorError(f"--posterior {posterior.name}: {path}: cannot be drawn: it shapes the whole batch")
+        swept = next((p for p in points if path in p.values), None)
+        if swept is not None:
+            raise PosteriorError(f"--sweep {path}: also drawn from --posterior {posterior.name}; remove one")
+    out = []
+    for p in points:
+        point = dataclasses.replace(p, posterior=posterior)
+        m = load_map(p.map_folder)
+        for k in range(len(posterior.values)):
+            particle_spec(point, m, k)
+        out.append(point)
+    return out
 
 
 def plan_chunks(points: Sequence[Point], replications: int, done: set[str] = frozenset(),

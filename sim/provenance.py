@@ -17,7 +17,40 @@ def run_command(man: dict[str, Any]) -> str:
         parts += ["--set", str(o)]
     for s in man.get("sweeps", []) or []:
         parts += ["--sweep", f"{s['path']}=" + ",".join(str(v) for v in s.get("values", []))]
+    if man.get("posterior"):
+        parts += ["--posterior", str(man["posterior"]["folder"])]
     return " ".join(parts)
+
+
+FIXED = ("The intervals cover run-to-run randomness only (the model's own noise, with its parameters, rules "
+         "and data as given); they do not cover uncertainty in parameters, rules or data.")
+
+
+def coverage(folders: Sequence[str | Path], manifests: Sequence[dict[str, Any]]) -> tuple[str, bool]:
+    """What the report's intervals cover, in words, and whether its folders drew their parameters alike.
+
+    A folder run with ``--posterior`` drew each run's parameters from that posterior, so the
+    spread of its runs, and every interval computed from them, covers the parameters'
+    uncertainty as well as the runs' randomness. Folders that drew differently (one posterior
+    and fixed values, or two posteriors) do not compare like with like: the second value is False.
+    """
+    drawn = {str(f): m.get("posterior") for f, m in zip(folders, manifests, strict=True)}
+    kinds = {(d["sha256"], tuple(d["paths"])) if d else None for d in drawn.values()}
+    if kinds == {None}:
+        return FIXED, True
+    if len(kinds) > 1:
+        how = "; ".join(f"`{f}`: " + (f"drawn from the posterior `{d['folder']}`" if d else "fixed")
+                        for f, d in drawn.items())
+        return ("**Warning: the folders compared did not draw their parameters alike** (" + how + "). A "
+                "difference between them mixes the scenarios' effect with the parameters' draws; run every "
+                "scenario with the same `--posterior` (or none) and the same seed to compare like with like."), False
+    d = next(iter(drawn.values()))
+    return ("The intervals cover **parameter uncertainty and run-to-run randomness**: each run drew "
+            + ", ".join(f"`{p}`" for p in d["paths"])
+            + f" from the posterior `{d['folder']}` ({d['particles']} particles, effective sample size "
+            f"{d['effective_sample_size']:g}), and replication i drew the same particle in every scenario, so "
+            "paired differences stay paired in parameters too. They do not cover uncertainty in the other "
+            "parameters, in the rules or in the data."), True
 
 
 def block(folders: Sequence[str | Path], manifests: Sequence[dict[str, Any]], command: str | None) -> list[str]:

@@ -78,3 +78,29 @@ def replication_seed(base_seed: int, replication: int) -> int:
     """
     ss = np.random.SeedSequence([base_seed, replication])
     return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+#: Spawn key of the posterior draw: a stream of its own, apart from the run's (whose seed
+#: comes from ``SeedSequence([base_seed, replication])`` without a spawn key).
+PARTICLE_KEY = 1
+
+
+def particle_draw(base_seed: int, replication: int, cumulative: np.ndarray) -> int:
+    """The posterior particle replication ``replication`` runs with, from the weights' running sum.
+
+    One uniform number from ``SeedSequence([base_seed, replication], spawn_key=(PARTICLE_KEY,))``
+    picks a particle with probability proportional to its weight (sampling with replacement).
+    Like :func:`replication_seed` it depends on the base seed and the index only, so replication
+    ``i`` draws the same particle in every scenario of a batch, however many replications it has.
+
+    Args:
+        base_seed: the batch seed.
+        replication: the zero-based replication index.
+        cumulative: the running sum of the particles' weights (non-decreasing, last element > 0).
+
+    Returns:
+        The particle's index; a particle of weight zero is never drawn.
+    """
+    ss = np.random.SeedSequence([base_seed, replication], spawn_key=(PARTICLE_KEY,))
+    u = np.random.Generator(np.random.PCG64(ss)).random()
+    return min(int(np.searchsorted(cumulative, u * cumulative[-1], side="right")), len(cumulative) - 1)

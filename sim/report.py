@@ -231,6 +231,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
     figures = _figures(out, res, folders, found, levers, months, figs, limits.min_territory, shared)
 
     reps = out.groupby("group", observed=True)["replication"].nunique()
+    covered, _ = provenance.coverage(folders, res.manifests)
     lines = [
         "# Scenario comparison",
         "",
@@ -238,7 +239,7 @@ def write_report(folders: Sequence[str | Path], out_dir: Path, baseline: str | N
         "",
         headline.summary(answer, unmatched, limits.min_territory, limits.min_probability),
         "",
-        headline.COVERAGE,
+        covered,
         "",
         _headline_md(answer),
         f"Differences are in percentage points (pp): of the country for territory, of runs for probabilities. "

@@ -350,7 +350,8 @@ def _parquet_bytes(c: _Columns) -> bytes:
     return buf.getvalue()
 
 
-def chunk_tables(results: Sequence[RunResult], point: int, columns: dict[str, Any]) -> dict[str, bytes]:
+def chunk_tables(results: Sequence[RunResult], point: int, columns: dict[str, Any],
+                 draws: Sequence[dict[str, Any]] = ()) -> dict[str, bytes]:
     """A chunk's tables as Parquet bytes (built in the worker).
 
     Args:
@@ -358,12 +359,21 @@ def chunk_tables(results: Sequence[RunResult], point: int, columns: dict[str, An
         point: their sweep point.
         columns: swept path -> value, already cast to the column's one type for the whole
             batch (:attr:`sim.plan.Point.columns`); each becomes a trajectories column.
+        draws: per run, what it drew from a posterior (``particle`` and each path's value,
+            see :func:`sim.plan.run_spec`); each becomes a trajectories column (int32 particle,
+            float64 values). Empty: nothing drawn.
     """
     results = [dataclasses.replace(r, point=point) for r in results]
     traj = _trajectories(results)
     for path, v in columns.items():  # one value per chunk, of the type the plan gave its column
         traj.values[path] = np.full(traj.rows, v, dtype=object if isinstance(v, str) else None)
         traj.dtypes[path] = "object" if isinstance(v, str) else str(traj.values[path].dtype)
+    if draws and draws[0]:
+        rows = [r.strength.size for r in results]  # a run's rows: steps x factions
+        for name in draws[0]:
+            dtype = "int32" if name == "particle" else "float64"
+            traj.values[name] = np.repeat(np.array([d[name] for d in draws], dtype=dtype), rows)
+            traj.dtypes[name] = dtype
     tables = {
         "trajectories": traj,
         "provinces": _provinces(results),

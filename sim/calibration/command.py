@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -102,15 +101,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     Raises:
         CalibrationError: a bad calibration file or option (the command line makes it exit code 2).
     """
+    from sim.folder import resume_command
     from sim.interrupts import BatchInterrupted, stop_on_signals
 
     try:
         with stop_on_signals():  # between batches too: SIGINT or SIGTERM stops it the same way
             return calibrate(args)
     except BatchInterrupted as exc:  # the generations completed are stored; the batch under way is resumable
-        again = [a for a in args.argv if a != "--resume"] + ["--resume"]
         where = "" if args.out else " with --out <the folder printed above>"
-        print(f"interrupted ({exc}); to finish: uv run run.py {shlex.join(again)}{where}", file=sys.stderr)
+        print(f"interrupted ({exc}); to finish: {resume_command(args.argv, None)}{where}", file=sys.stderr)
         return 128 + exc.signum
 
 
