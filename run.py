@@ -57,8 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--figures", choices=("none", "summary", "all"), default="summary", help="figures per point: "
                    "none, summary (territory, maps at start and horizon) or all (every measure, maps at 0/12/36/60)")
     r.add_argument("--overwrite", action="store_true", help="replace results already in --out")
-    r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...",
-                   help="sweep a field over values; several sweeps form a grid with the scenarios")
+    r.add_argument("--sweep", action="append", metavar="PATH=V1,V2,...", help="sweep a field; several form a grid")
     r.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores; 1 under 100 runs)")
     r.add_argument("--posterior", metavar="DIR", help="draw each run's parameters from a calibration's posterior")
     r.add_argument("--executor", choices=("local", "dask"), default="local",
@@ -126,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--outcome", default="capital", help="capital (the resistance holds a provincial capital "
                     "within --months) or share:PCT (it holds at least PCT%% of the country at --months)")
     tp.add_argument("--months", type=int, default=36, help="horizon in months (default 36)")
+    tp.add_argument("--posterior", metavar="DIR", help="draw each run's parameters from a calibration's posterior")
     tp.add_argument("--design", default="5,2,3", metavar="GRID,ROUNDS,ADDED",
                     help="coarse grid values, refinement rounds, values added per crossing and round (default 5,2,3)")
     se = _study(sub, "sensitivity", "Sobol or Morris indices of an experiment file's outcomes (SALib)",

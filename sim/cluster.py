@@ -260,9 +260,32 @@ def _quiet() -> None:
     logging.getLogger("distributed").setLevel(logging.ERROR)
 
 
+_SHARED: list[tuple[int, Client]] = []  # the embedded cluster kept by :func:`kept_cluster`, if one is
+
+
+@contextlib.contextmanager
+def kept_cluster(workers: int, init: Callable[[], None]) -> Iterator[None]:
+    """Keep one embedded cluster for every Dask batch of a block (a calibration's many small batches).
+
+    Starting a LocalCluster takes seconds: a calibration that started one per batch would spend
+    more time starting clusters than running. Inside the block, a batch with ``executor='dask'``,
+    no scheduler and the same ``workers`` uses this cluster instead of starting its own.
+    """
+    with embedded_cluster(workers, dashboard_address()) as client:
+        client.run(init)
+        _SHARED.append((workers, client))
+        try:
+            yield
+        finally:
+            _SHARED.pop()
+
+
 @contextlib.contextmanager
 def _client(workers: int, scheduler: str | None, init: Callable[[], None]) -> Iterator[Client]:
     """A client of the running ``scheduler``, else of an embedded cluster of ``workers`` that each run ``init``."""
+    if not scheduler and _SHARED and _SHARED[-1][0] == workers:
+        yield _SHARED[-1][1]
+        return
     if scheduler:
         client = connect(scheduler)
         try:
@@ -311,7 +334,7 @@ def run_chunks[R](chunks: Sequence[Chunk], base_seed: int, months: int | None, w
         workers: worker processes of the embedded cluster (and the least window of chunks in flight).
         scheduler: address of a running scheduler; None: an embedded cluster.
         task: what runs a chunk in a worker (:func:`sim.executors.run_chunk`).
-        init: what each embedded worker runs first (:func:`sim.executors._worker_init`).
+        init: what each embedded worker runs first (:func:`sim.executors.worker_init`).
 
     Raises:
         SchedulerError: the scheduler cannot be reached (one line).

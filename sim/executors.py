@@ -141,7 +141,7 @@ def _ready() -> bool:
     return True
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
     """Make a pool worker ignore Ctrl-C and end with its parent.
 
     The terminal sends Ctrl-C to the whole process group; the batch's own process stops
@@ -191,7 +191,7 @@ def _execute_pool(chunks: Sequence[Chunk], base_seed: int, months: int | None, w
     # RECYCLE chunks: a model process's resident memory creeps up by some kilobytes a run
     # (native allocations, not Python objects), and a batch's memory must not grow with it.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), max_tasks_per_child=RECYCLE,
-                               initializer=_worker_init)
+                               initializer=worker_init)
     finished_cleanly = False
     try:
         # The first submit blocks until the fork server is up: a thread makes it.
@@ -262,4 +262,4 @@ def _execute_dask(chunks: Sequence[Chunk], base_seed: int, months: int | None, w
     """Dask: an embedded loopback TLS cluster, or a running scheduler (see :mod:`sim.cluster`)."""
     from sim.cluster import run_chunks  # imported here: Dask loads only when a batch asks for it
 
-    yield from run_chunks(chunks, base_seed, months, workers, scheduler, task=run_chunk, init=_worker_init)
+    yield from run_chunks(chunks, base_seed, months, workers, scheduler, task=run_chunk, init=worker_init)

@@ -183,3 +183,20 @@ def test_a_posterior_with_no_parameter_is_refused(tmp_path):
     folder = _write_posterior(tmp_path / "p", pd.DataFrame({"weight": [1.0], "distance": [0.0]}))
     with pytest.raises(PosteriorError, match="no parameter column"):
         load_posterior(folder)
+
+
+def test_tipping_draws_the_same_particle_at_every_lever_value_and_refuses_a_drawn_lever(tmp_path):
+    cmd = [*RUN, "tipping", str(ROOT / "scenarios" / "slight_support.yaml"), "--outcome", "share:0.5", "--months",
+           "6", "-n", "8", "--seed", "2", "--design", "3,0,1", "-w", "1", "--posterior", str(SHIPPED)]
+    p = subprocess.run([*cmd, "--lever", "donors.us.budget=0:100", "--out", str(tmp_path / "tip")],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert f"from the posterior {SHIPPED}" in p.stdout
+    traj = pd.read_parquet(tmp_path / "tip" / "rounds" / "0" / "trajectories.parquet")
+    runs = traj.groupby(["point", "replication"])[["particle"]].first().reset_index()
+    by = runs.groupby("replication")["particle"].nunique()
+    assert (by == 1).all() and runs.groupby("replication")["point"].nunique().eq(3).all()
+    p = subprocess.run([*cmd, "--lever", "parameters.surrender_rate=1:50", "--out", str(tmp_path / "bad")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "also drawn" in p.stderr and "Traceback" not in p.stderr, p.stderr
+    assert not (tmp_path / "bad").exists()

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -129,10 +130,17 @@ def calibrate(args: argparse.Namespace) -> int:
         raise CalibrationError(f"--seed: expected 0 to {2**63 - 1:,}, found {seed:,}")
     check_priors(prior, [*targets, *(found[i] for i in spec.held_out)], file)
     t0 = time.perf_counter()
-    with folder(args, file) as out:
+    workers = args.workers
+    kept = contextlib.nullcontext()
+    if spec.executor == "dask" and not spec.scheduler:  # one cluster for every batch, not one a batch
+        from sim.cluster import kept_cluster
+        from sim.executors import worker_init
+
+        workers = workers or os.cpu_count() or 1
+        kept = kept_cluster(workers, worker_init)
+    with folder(args, file) as out, kept:
         done = outputs.read_generations(out, prior) if args.resume else []
-        fit = Particles(prior.names, targets, reps, seed, out / "runs", args.workers, spec.executor,
-                        spec.scheduler)
+        fit = Particles(prior.names, targets, reps, seed, out / "runs", workers, spec.executor, spec.scheduler)
 
         def simulate(theta: np.ndarray, t: int, batch: int) -> np.ndarray:
             return np.array([total(row, weights) for row in fit.misses(theta, f"g{t:03d}b{batch:03d}")])

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from sim.calibration.distance import pattern_distance
+from sim.calibration.distance import miss as miss_of
 from sim.calibration.schema import CalibrationError
 from sim.patterns.load import Pattern
 from sim.patterns.measures import NotMeasured, Results, measure
@@ -49,6 +50,7 @@ class Particles:
 
     def __post_init__(self) -> None:
         self.log: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self._scenarios: dict[Path, tuple[Any, Any]] = {}  # loaded once, not once a batch
 
     def misses(self, theta: np.ndarray, name: str) -> np.ndarray:
         """Each candidate's miss of each pattern, (m, patterns), from a batch in ``runs/<name>/``.
@@ -65,8 +67,8 @@ class Particles:
                 for j, p in enumerate(self.patterns):
                     if p.scenario.resolve() == scenario:
                         values = _values(res, p)
-                        miss[k, j] = pattern_distance(values, p)
                         median[k, j] = quantiles(values)[0] if values.size else np.nan
+                        miss[k, j] = miss_of(median[k, j], p)  # as pattern_distance, the median taken once
         self.log.append((name, miss, median))
         return miss
 
@@ -80,7 +82,9 @@ class Particles:
         from sim.plan import plan_design
         from sim.scenario import ScenarioError, load_scenario
 
-        spec, m = load_scenario(scenario)
+        if scenario not in self._scenarios:
+            self._scenarios[scenario] = load_scenario(scenario)
+        spec, m = self._scenarios[scenario]
         rows = [[float(v) for v in row] for row in theta]
         try:
             points = plan_design([(spec, m, spec.model_dump(mode="python"))], list(self.paths), rows,

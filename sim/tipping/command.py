@@ -39,6 +39,7 @@ class Question:
         outcome: "capital" or "share".
         share: for "share", the share of the country the resistance must hold.
         months: the horizon.
+        posterior: a posterior folder each run draws its parameters from (None: the scenario's own).
     """
 
     scenario: str
@@ -47,6 +48,7 @@ class Question:
     outcome: str
     share: float
     months: int
+    posterior: str | None = None
 
     @property
     def words(self) -> str:
@@ -84,7 +86,12 @@ def question(args: argparse.Namespace) -> Question:
         raise TippingError(f"--outcome: expected capital or share:PCT, found {args.outcome!r}")
     if not 1 <= args.months <= 600:
         raise TippingError(f"--months: expected 1 to 600, found {args.months}")
-    return Question(args.scenario, path.strip(), (low, high), kind, share, args.months)
+    if args.posterior is not None:  # checked before any folder is made
+        from sim.posterior import load_posterior
+
+        if path.strip() in load_posterior(args.posterior).paths:
+            raise TippingError(f"--lever {path.strip()}: also drawn from --posterior {args.posterior}; remove one")
+    return Question(args.scenario, path.strip(), (low, high), kind, share, args.months, args.posterior)
 
 
 def design(text: str) -> tuple[int, int, int]:
@@ -135,7 +142,8 @@ class Rounds:
     def __call__(self, values: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Run the scenario at ``values`` (one batch) and return its runs' (x, replication, y)."""
         from sim.batch import run_batch
-        from sim.plan import load_points
+        from sim.plan import attach_posterior, load_points
+        from sim.posterior import load_posterior
         from sim.scenario import ScenarioError
 
         folder = self.out / "rounds" / str(len(self.rows))
@@ -144,6 +152,8 @@ class Rounds:
             points = load_points([self.q.scenario], sweeps=[sweep], months=self.q.months)
         except ScenarioError as exc:
             raise TippingError(f"--lever: {exc}") from None
+        if self.q.posterior is not None:  # replication i draws the same particle at every lever value
+            points = attach_posterior(points, load_posterior(self.q.posterior))
         s = run_batch(points, self.reps, self.seed, folder, workers=self.workers, command="run.py tipping")
         if s.failed_runs:
             raise TippingError(f"{s.failed_runs} run(s) failed; see {folder / 'errors.jsonl'}")
@@ -183,6 +193,9 @@ def words(q: Question, found: Sequence[Crossing], table: pd.DataFrame) -> str:
                      f"{q.span[1]:g}: at {top['value']:g} ({top['delivered_usd_month_m']:.3g} M USD a month "
                      f"delivered) it is {top['probability']:.0%} (95% CI {top['ci_low']:.0%} to "
                      f"{top['ci_high']:.0%}, {int(top['runs'])} runs).")
+    lines.append(f"Each run drew its calibrated parameters from the posterior {q.posterior} (replication i the same "
+                 "particle at every value), so the intervals cover that uncertainty as well as the runs' randomness."
+                 if q.posterior else "The intervals cover run-to-run randomness only, with the parameters as given.")
     return " ".join(lines)
 
 
