@@ -19,7 +19,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,7 @@ class BatchSummary:
         removed_parts: unfinished parts removed before it started.
         workers: processes (or Dask workers) used.
         completed: identifiers of the completed runs (see :func:`sim.plan.run_id`).
+        probed: chunk key -> what ``probe`` returned for it, for the chunks run in this attempt.
     """
 
     out: Path
@@ -82,6 +83,7 @@ class BatchSummary:
     removed_parts: int
     workers: int
     completed: frozenset[str]
+    probed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def errors(self) -> Path:
@@ -137,7 +139,7 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
               resume: bool = False, overwrite: bool = False, progress: bool | None = None,
               describe: dict[str, Any] | None = None, log: Callable[[str], None] | None = None,
               finalize: Callable[[BatchSummary], Sequence[Path]] | None = None,
-              command: str = "sim.batch.run_batch") -> BatchSummary:
+              command: str = "sim.batch.run_batch", probe: Any = None) -> BatchSummary:
     """Run every point x replication, streaming each chunk's tables into ``out``.
 
     The folder's lock is held from before the folder is examined until the final manifest
@@ -159,6 +161,8 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
         finalize: called once the runs are recorded, before the manifest says ``complete``
             (the command line draws the figures there); returns the files it wrote.
         command: what holds the folder, shown to a second writer.
+        probe: a picklable callable run in the worker on each chunk's run results; what it
+            returns is in :attr:`BatchSummary.probed` (chunks of an earlier attempt have none).
 
     Returns:
         The summary; ``status`` is ``complete`` or ``incomplete`` (runs failed).
@@ -184,7 +188,7 @@ def run_batch(points: Sequence[Point], replications: int, seed: int | None, out:
         check_scheduler(scheduler)  # an unreachable or bad scheduler fails in seconds, before anything is written
     with writer(out, command):
         return _locked(_Request(tuple(points), replications, seed, out, executor, workers, scheduler, resume,
-                                overwrite, progress, describe, log, finalize))
+                                overwrite, progress, describe, log, finalize, probe))
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,7 @@ class _Request:
     describe: dict[str, Any] | None
     log: Callable[[str], None] | None
     finalize: Callable[[BatchSummary], Sequence[Path]] | None
+    probe: Any = None
 
 
 def _locked(q: _Request) -> BatchSummary:
@@ -221,7 +226,7 @@ def _locked(q: _Request) -> BatchSummary:
     n_workers = workers if workers is not None else ((os.cpu_count() or 1) if total >= SMALL_BATCH else 1)
     removed = store.clean()
     done, _ = store.completed()
-    chunks = plan_chunks(points, replications, done)
+    chunks = plan_chunks(points, replications, done, probe=q.probe)
     info = {"made_by": MADE_BY, **(q.describe if q.describe is not None else _describe(points)), **data,
             "plan_hash": key,
             "seed_drawn_from_entropy": seed_drawn if not resume else bool(old.get("seed_drawn_from_entropy")),
@@ -235,6 +240,7 @@ def _locked(q: _Request) -> BatchSummary:
 
     t0 = time.perf_counter()
     failures: list[dict[str, Any]] = []
+    probed: dict[str, Any] = {}
     bar = _Progress(q.progress, total, len(done))
     since = time.time() - 0.05  # start times are in clock ticks: a little slack
     results = execute(chunks, seed, None, n_workers, q.executor, q.scheduler, out=out)
@@ -243,7 +249,7 @@ def _locked(q: _Request) -> BatchSummary:
         completed, _ = store.completed()
         return BatchSummary(out, seed, seed_drawn, total, len(completed), len(failures), tuple(failures),
                             round(time.perf_counter() - t0, 3), status, tuple(points), len(done), removed,
-                            n_workers, frozenset(completed))
+                            n_workers, frozenset(completed), dict(probed))
 
     def finish(status: str, files: Sequence[Path] = ()) -> BatchSummary:
         s = summary(status)
@@ -254,7 +260,7 @@ def _locked(q: _Request) -> BatchSummary:
 
     try:
         with stop_on_signals():
-            _record(results, store, bar, failures)
+            _record(results, store, bar, failures, probed)
             store.write_event_log()
             status = "complete" if len(store.completed()[0]) == total else "incomplete"
             files = q.finalize(summary(status)) if q.finalize is not None else ()
@@ -316,12 +322,15 @@ def _claim(store: ShardStore, old: dict[str, Any] | None, key: str, resume: bool
         clear(out)
 
 
-def _record(results: Iterator[ChunkResult], store: ShardStore, bar: _Progress, failures: list[dict[str, Any]]) -> None:
+def _record(results: Iterator[ChunkResult], store: ShardStore, bar: _Progress, failures: list[dict[str, Any]],
+            probed: dict[str, Any]) -> None:
     """Record each chunk as it completes: its parts, then its ledger line (the line makes them count)."""
     for res in results:
         with signals_held():  # a chunk is recorded whole or not at all
             store.write(res.key, res.tables, res.completed, res.failures)
         failures += res.failures
+        if res.probed is not None:
+            probed[res.key] = res.probed
         bar.update(len(res.completed) + len(res.failures))
     bar.close()
 

@@ -60,7 +60,8 @@ def run_replications(spec: ScenarioSpec, map_: Map, base_seed: int, replications
 class ChunkResult:
     """What a worker sends back: its tables, the runs it completed and its failures.
 
-    The tables are Parquet bytes, or none when the worker wrote the parts itself.
+    The tables are Parquet bytes, or none when the worker wrote the parts itself; ``probed`` is
+    what the chunk's probe returned (None without one).
     """
 
     key: str
@@ -68,6 +69,7 @@ class ChunkResult:
     completed: list[str]
     failures: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    probed: Any = None
 
 
 _MAPS: dict[str, Map] = {}
@@ -104,12 +106,13 @@ def run_chunk(chunk: Chunk, base_seed: int, months: int | None = None, out: Path
             failures.append({"run": run_id(point, r), "scenario": point.scenario, "point": point.point,
                              "replication": r, "seed": replication_seed(base_seed, r), "error": repr(exc),
                              "traceback": traceback.format_exc()})
+    probed = chunk.probe(results) if chunk.probe is not None and results else None
     tables = chunk_tables(results, point.point, point.columns, draws) if results else {}
     if out is not None:
         write_parts(out, chunk.key, tables)
         tables = {}
     return ChunkResult(chunk.key, tables, [run_id(point, r.replication) for r in results],
-                       failures, time.perf_counter() - t0)
+                       failures, time.perf_counter() - t0, probed)
 
 
 def execute(chunks: Sequence[Chunk], base_seed: int, months: int | None, workers: int, executor: str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import itertools
 import json
 import math
@@ -69,6 +70,11 @@ class Point:
     columns: dict[str, Any]
     posterior: Posterior | None = None
 
+    @functools.cached_property
+    def scenario_hash(self) -> str:
+        """The resolved scenario's hash, computed once (a run of a posterior ensemble looks it up)."""
+        return self.spec.digest()
+
     @property
     def key(self) -> str:
         """Identifier of the point in file names and the run ledger."""
@@ -77,10 +83,15 @@ class Point:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Consecutive replications of one point: the unit of work and of storage."""
+    """Consecutive replications of one point: the unit of work and of storage.
+
+    ``probe``, if given, is called in the worker with the chunk's run results; what it returns
+    travels back with the chunk (:attr:`sim.executors.ChunkResult.probed`). It must be picklable.
+    """
 
     point: Point
     replications: tuple[int, ...]
+    probe: Any = None
 
     @property
     def key(self) -> str:
@@ -261,7 +272,7 @@ def particle_spec(point: Point, m: Map, particle: int) -> ScenarioSpec:
     """The point's scenario with one posterior particle's values, checked whole (kept for reuse)."""
     if point.posterior is None:
         raise ValueError(f"{point.key}: has no posterior")
-    key = (point.spec.digest(), point.posterior.digest, particle)
+    key = (point.scenario_hash, point.posterior.digest, particle)
     if key not in _SPECS:
         if len(_SPECS) > 10_000:  # a long-lived process (a notebook, calibrations) stays bounded
             _SPECS.clear()
@@ -309,13 +320,13 @@ def attach_posterior(points: Sequence[Point], posterior: Posterior, fixed: Seque
 
 
 def plan_chunks(points: Sequence[Point], replications: int, done: set[str] = frozenset(),
-                chunk_size: int = CHUNK_SIZE) -> list[Chunk]:
-    """Chunks of the runs not yet done, in a fixed order (point, then replication)."""
+                chunk_size: int = CHUNK_SIZE, probe: Any = None) -> list[Chunk]:
+    """Chunks of the runs not yet done, in a fixed order (point, then replication), each with ``probe``."""
     chunks = []
     for p in points:
         for start in range(0, replications, chunk_size):
             reps = tuple(r for r in range(start, min(start + chunk_size, replications))
                          if run_id(p, r) not in done)
             if reps:
-                chunks.append(Chunk(p, reps))
+                chunks.append(Chunk(p, reps, probe))
     return chunks

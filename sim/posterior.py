@@ -76,7 +76,7 @@ class Posterior:
 
 
 def load_posterior(folder: str | Path) -> Posterior:
-    """Read a posterior folder, checking every value.
+    """Read a posterior folder (or its ``posterior.parquet`` given directly), checking every value.
 
     Raises:
         PosteriorError: no folder or file, an unreadable file, no parameter or weight column, a
@@ -86,7 +86,10 @@ def load_posterior(folder: str | Path) -> Posterior:
     import pyarrow.parquet as pq
 
     folder = Path(folder)
-    file = folder / FILE
+    if folder.is_file() and folder.suffix == ".parquet":  # the file itself, given for its folder
+        folder, file = folder.parent, folder
+    else:
+        file = folder / FILE
     if not folder.is_dir():
         raise PosteriorError(f"--posterior {folder}: no such folder (give the --out folder of run.py calibrate, "
                              f"or one under posteriors/)")
@@ -94,7 +97,10 @@ def load_posterior(folder: str | Path) -> Posterior:
         raise PosteriorError(f"--posterior {folder}: holds no {FILE} (give the --out folder of run.py calibrate)")
     raw = file.read_bytes()
     try:
-        table = pq.read_table(pa.BufferReader(raw))
+        # the file reader on one thread, not read_table's dataset scanner: a command that a bad file
+        # ends at once aborted at exit half the time here, its scanner's threads still alive
+        # (pyarrow 24; apache/arrow issue 34314); this reader starts none
+        table = pq.ParquetFile(pa.BufferReader(raw)).read(use_threads=False)
     except (pa.ArrowException, OSError) as exc:
         raise PosteriorError(f"{file}: not a readable Parquet file ({exc})") from None
     names = [c for c in table.column_names if c not in BOOKKEEPING]

@@ -292,3 +292,27 @@ def test_a_calibration_on_dask_gives_the_local_posterior(calibrated, tmp_path):
     p = _calibrate(str(on_dask), "--out", str(tmp_path / "out"), "-w", "2")
     assert p.returncode == 0, p.stderr
     pd.testing.assert_frame_equal(*(pd.read_parquet(d / "posterior.parquet") for d in (tmp_path / "out", out)))
+
+
+@pytest.mark.parametrize("pattern_file", ["2021_collapse.yaml", "1996_2001.yaml"])
+def test_the_workers_measures_equal_those_read_back_from_the_store(tmp_path, pattern_file):
+    """A particle is measured in the worker, on its chunks' runs; a resumed one from the stored tables: same values."""
+    from sim.calibration.particles import Particles, _values
+    from sim.patterns.load import load_patterns
+    from sim.patterns.measures import Results
+    from sim.scenario import load_scenario
+    from tests.conftest import ROOT
+
+    patterns = load_patterns([ROOT / "patterns" / pattern_file])
+    fit = Particles(("parameters.capture_superiority",), patterns, 12, 5, tmp_path, workers=1)
+    scenario = patterns[0].scenario.resolve()
+    theta = np.array([[2.0], [4.0]])
+    probed = fit._run(theta, scenario, tmp_path / "b", patterns)  # 12 replications: two chunks a point
+    spec, m = load_scenario(scenario)
+    area = dict(zip(m.names, m.area.tolist(), strict=True))
+    for k in range(len(theta)):
+        res = Results.from_folder(tmp_path / "b", area, spec.parameters.held_threshold, point=k)
+        stored = [_values(res, p) for p in patterns]
+        assert len(stored[0]) == 12
+        for p, a, b in zip(patterns, probed[k], stored, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=p.spec.id)

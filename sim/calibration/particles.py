@@ -61,25 +61,26 @@ class Particles:
         median = np.full((len(theta), len(self.patterns)), np.nan)
         for scenario in dict.fromkeys(p.scenario.resolve() for p in self.patterns):
             folder = self.runs / name / scenario.stem
-            area, held = self._run(theta, scenario, folder)
-            for k in range(len(theta)):
-                res = Results.from_folder(folder, area, held, point=k)
-                for j, p in enumerate(self.patterns):
-                    if p.scenario.resolve() == scenario:
-                        values = _values(res, p)
-                        median[k, j] = quantiles(values)[0] if values.size else np.nan
-                        miss[k, j] = miss_of(median[k, j], p)  # as pattern_distance, the median taken once
+            here = [j for j, p in enumerate(self.patterns) if p.scenario.resolve() == scenario]
+            for k, values in enumerate(self._run(theta, scenario, folder, [self.patterns[j] for j in here])):
+                for j, v in zip(here, values, strict=True):
+                    median[k, j] = quantiles(v)[0] if v.size else np.nan
+                    miss[k, j] = miss_of(median[k, j], self.patterns[j])  # as pattern_distance, the median once
         self.log.append((name, miss, median))
         return miss
 
-    def _run(self, theta: np.ndarray, scenario: Path, folder: Path) -> tuple[dict[str, float], float]:
-        """Run the candidates as sweep points of one batch (resumed if the folder holds one).
+    def _run(self, theta: np.ndarray, scenario: Path, folder: Path, patterns: Sequence[Pattern]) -> list[list]:
+        """Run the candidates as sweep points of one batch (resumed if the folder holds one), and measure them.
+
+        The workers measure the patterns on their chunks' runs (:class:`Probe`), so the
+        measuring runs in parallel with the runs; a point with a chunk done by an earlier,
+        interrupted attempt is measured from its stored tables instead, to the same values.
 
         Returns:
-            The map's province areas and the scenario's held threshold (what the measures need).
+            Per candidate, each pattern's values over its replications.
         """
         from sim.batch import run_batch
-        from sim.plan import plan_design
+        from sim.plan import plan_chunks, plan_design
         from sim.scenario import ScenarioError, load_scenario
 
         if scenario not in self._scenarios:
@@ -91,11 +92,42 @@ class Particles:
                                  label="calibration particle")
         except ScenarioError as exc:
             raise CalibrationError(f"priors: {exc}") from None
+        area, held = dict(zip(m.names, m.area.tolist(), strict=True)), spec.parameters.held_threshold
+        probe = Probe(tuple(patterns), tuple(area.items()), held)
         s = run_batch(points, self.replications, self.seed, folder, workers=self.workers, executor=self.executor,
-                      scheduler=self.scheduler, resume=(folder / "manifest.json").exists(), command="run.py calibrate")
+                      scheduler=self.scheduler, resume=(folder / "manifest.json").exists(), command="run.py calibrate",
+                      probe=probe)
         if s.failed_runs:
             raise CalibrationError(f"{s.failed_runs} run(s) failed; see {folder / 'errors.jsonl'}")
-        return dict(zip(m.names, m.area.tolist(), strict=True)), spec.parameters.held_threshold
+        out = []
+        for p in points:
+            keys = [c.key for c in plan_chunks([p], self.replications)]
+            if all(k in s.probed for k in keys):  # replication order: the chunks' order
+                out.append([np.concatenate([s.probed[k][j] for k in keys]) for j in range(len(patterns))])
+            else:
+                res = Results.from_folder(folder, area, held, point=p.point)
+                out.append([_values(res, pat) for pat in patterns])
+        return out
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Measures patterns on a chunk's runs, in the worker (the ``probe`` of :func:`sim.batch.run_batch`).
+
+    Attributes:
+        patterns: the patterns measured (all on the batch's scenario).
+        area: (province, area) pairs, in the map's order.
+        held: the scenario's held threshold.
+    """
+
+    patterns: tuple[Pattern, ...]
+    area: tuple[tuple[str, float], ...]
+    held: float
+
+    def __call__(self, results: Sequence[Any]) -> list[np.ndarray]:
+        """Each pattern's values over the chunk's replications, in their order."""
+        res = Results.from_runs(sorted(results, key=lambda r: r.replication), dict(self.area), self.held)
+        return [_values(res, p) for p in self.patterns]
 
 
 def _values(res: Results, p: Pattern) -> np.ndarray:

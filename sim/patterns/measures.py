@@ -108,6 +108,15 @@ class Results:
                    np.array(list(area.values()), dtype=float), float(held_threshold), capitals)
 
     @classmethod
+    def from_runs(cls, results: Sequence[Any], area: dict[str, float], held_threshold: float) -> Results:
+        """The arrays from run results in memory (a worker's chunk), the same as from their stored tables."""
+        from sim.tables import capitals_frame, donors_frame, provinces_frame, trajectories_frame
+
+        frames = {"trajectories": trajectories_frame(results), "provinces": provinces_frame(results),
+                  "donors": donors_frame(results), "capitals": capitals_frame(results)}
+        return cls.from_frames(frames, area, held_threshold)
+
+    @classmethod
     def from_folder(cls, folder: Path, area: dict[str, float], held_threshold: float,
                     point: int | None = None) -> Results:
         """Read a results folder's tables (every part, or one sweep point's) and build the arrays."""
