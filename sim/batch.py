@@ -130,7 +130,7 @@ def _describe(points: Sequence[Point]) -> dict[str, Any]:
     first = {}
     for p in points:
         first.setdefault(p.scenario, p)
-    return {"scenarios": [{"name": p.scenario, "scenario_hash": p.spec.digest(), "resolved_scenario": p.spec.resolved()}
+    return {"scenarios": [{"name": p.scenario, "scenario_hash": p.scenario_hash, "resolved_scenario": p.spec.resolved()}
                           for p in first.values()]}
 
 

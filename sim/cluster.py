@@ -272,7 +272,7 @@ def kept_cluster(workers: int, init: Callable[[], None]) -> Iterator[None]:
     no scheduler and the same ``workers`` uses this cluster instead of starting its own.
     """
     with embedded_cluster(workers, dashboard_address()) as client:
-        client.run(init)
+        client.run(init)  # Ctrl-C reaches the whole process group: the batch stops its workers
         _SHARED.append((workers, client))
         try:
             yield
@@ -293,9 +293,8 @@ def _client(workers: int, scheduler: str | None, init: Callable[[], None]) -> It
         finally:
             client.close()
         return
-    with embedded_cluster(workers, dashboard_address()) as client:
-        client.run(init)  # Ctrl-C reaches the whole process group: the batch stops its workers
-        yield client
+    with kept_cluster(workers, init):  # kept for this batch only
+        yield _SHARED[-1][1]
 
 
 def _feed[R](client: Client, chunks: Sequence[Chunk], base_seed: int, months: int | None,

@@ -57,7 +57,7 @@ def plan(points: Sequence[Point], replications: int, seed: int) -> dict[str, Any
     """The batch as data: every point with its swept values, scenario hash and horizon."""
     horizons = {p.months for p in points}
     data = {"points": [{"scenario": p.scenario, "point": p.point, "values": p.values, "months": p.months,
-                        "scenario_hash": p.spec.digest()} for p in points],
+                        "scenario_hash": p.scenario_hash} for p in points],
             "replications": replications,
             "months": horizons.pop() if len(horizons) == 1 else None,  # None: each point has its own
             "base_seed": seed}
