@@ -7,7 +7,7 @@
     uv run run.py patterns|effects|robustness [FILE] [-n N] [--seed S] [--out DIR]  scorecard, effects
     uv run run.py tipping SCENARIO --lever PATH=LOW:HIGH [--outcome capital|share:PCT] [--months M]
     uv run run.py sensitivity EXPERIMENT.yaml | calibrate CALIBRATION.yaml [--resume] [-n N] [--seed S] [--out DIR]
-
+    uv run run.py dashboard [RESULTS...] [--host 127.0.0.1] [--port P]   explore results in a browser
 This file only parses (the commands: :mod:`sim.cli`); bad input: one line naming the field, exit code 2.
 """
 
@@ -18,8 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-import sim
-from sim import cli
+from sim import __version__, cli, dashboard
 
 OUTSIDE = "let extends and map reach files outside the scenario file's folder tree"
 
@@ -45,7 +44,7 @@ def _study(sub: argparse._SubParsersAction, name: str, text: str, reps: str) -> 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     p = OneLineParser(prog="run.py", description="Afghan conflict scenario laboratory")
-    p.add_argument("--version", action="version", version=f"%(prog)s {sim.__version__}")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run scenarios x sweep points x replications; write results and figures")
     r.add_argument("scenarios", nargs="+", help="scenario YAML files, e.g. scenarios/baseline.yaml")
@@ -135,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "replications per particle and scenario (default: the file's)")
     ca.add_argument("file", help="calibration YAML file (priors, targets, held_out, sampler)")
     ca.add_argument("--resume", action="store_true", help="continue the calibration in --out where it stopped")
+    dashboard.add_parser(sub)  # its arguments beside the code that reads them; Solara loads only when it runs
     return p
 
 

@@ -31,12 +31,13 @@ from sim.outcomes import FIGURE_MEASURES
 from sim.plan import BatchError
 from sim.store import TABLES
 
-__all__ = ["LOCK", "MADE_BY", "FolderError", "clear", "default_out", "holder", "manifest_of", "ours", "refuse_special",
+__all__ = ["LOCK", "MADE_BY", "SUMMARIES", "FolderError", "clear", "default_out", "holder", "manifest_of", "ours", "refuse_special",
            "resume_command", "writer"]
 
 LOCK = ".lock"
+SUMMARIES = "dashboard"  # the dashboard's cache of a folder's summaries (sim.dashboard.summary)
 MADE_BY = "afghan-conflict-lab"  # the marker a results folder's manifest carries
-FILES = frozenset({MANIFEST, "runs.jsonl", "errors.jsonl", "events.txt", "figures", LOCK,
+FILES = frozenset({MANIFEST, "runs.jsonl", "errors.jsonl", "events.txt", "figures", LOCK, SUMMARIES,
                    *(f"{t}.parquet" for t in TABLES)})
 # a figure this tool draws: a measure's figure or a map, never a user's file beside them
 _NAMES = "|".join(re.escape(m.figure) for m in FIGURE_MEASURES if m.figure)
@@ -220,6 +221,7 @@ def clear(out: Path) -> None:
                           f"--overwrite take an empty folder or one made by run.py run")
     for table in TABLES:
         shutil.rmtree(out / f"{table}.parquet", ignore_errors=True)
+    shutil.rmtree(out / SUMMARIES, ignore_errors=True)  # summaries of the runs being removed
     for name in ("runs.jsonl", "errors.jsonl", "events.txt", MANIFEST):
         (out / name).unlink(missing_ok=True)
     for f in out.glob(".*.tmp"):
