@@ -31,7 +31,8 @@ from sim.outcomes import FIGURE_MEASURES
 from sim.plan import BatchError
 from sim.store import TABLES
 
-__all__ = ["LOCK", "MADE_BY", "SUMMARIES", "FolderError", "clear", "default_out", "holder", "manifest_of", "ours", "refuse_special",
+__all__ = ["LOCK", "MADE_BY", "SUMMARIES", "FolderError", "clear", "default_out", "holder", "manifest_of", "ours",
+           "refuse_special",
            "resume_command", "writer"]
 
 LOCK = ".lock"

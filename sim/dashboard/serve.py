@@ -59,6 +59,6 @@ def serve(given: Sequence[str], host: str, port: int) -> int:
         print(f"warning: serving on {host}: anyone who can reach this machine can read these results", file=sys.stderr)
     os.environ[ROOTS_ENV] = json.dumps([str(r) for r in roots.roots])
     print(f"dashboard: http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
-    run.main(["sim.dashboard.app", "--host", host, "--port", str(port), "--production", "--no-open", "--no-check-version",
-              "--log-level", "warning"], standalone_mode=False)
+    run.main(["sim.dashboard.app", "--host", host, "--port", str(port), "--production", "--no-open",
+              "--no-check-version", "--log-level", "warning"], standalone_mode=False)
     return 0
