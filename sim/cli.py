@@ -52,6 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run scenarios x sweep points x replications; stream tables to the store; figures; summary."""
     from sim.batch import MAX_WORKERS, BatchInterrupted, limits, run_batch
     from sim.folder import default_out, resume_command
+    from sim.manifest import scenario_entries
     from sim.plan import attach_posterior, column_type, parse_sweep, plan_points
     from sim.posterior import load_posterior
     from sim.scenario import load_scenario, parse_override
@@ -72,8 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     reps = args.replications if args.replications is not None else first.replications
     out = Path(args.out) if args.out else default_out(first.name + (f"+{len(loaded) - 1}" if len(loaded) > 1 else ""))
     describe = {
-        "scenarios": [{"name": s.name, "file": str(f), "scenario_hash": s.digest(), "resolved_scenario": s.resolved()}
-                      for (s, _), f in zip(loaded, args.scenarios, strict=True)],
+        "scenarios": scenario_entries(loaded, args.scenarios),
         "overrides": list(args.set or ()),
         "sweeps": [{"path": p, "values": v, "column_type": column_type([pt.columns[p] for pt in points])}
                    for p, v in sweeps],

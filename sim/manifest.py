@@ -67,6 +67,12 @@ def plan(points: Sequence[Point], replications: int, seed: int) -> dict[str, Any
     return data
 
 
+def scenario_entries(loaded: Sequence[tuple[Any, Any]], files: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """The manifest's ``scenarios``: each scenario's name, file, hash and resolved data (what analysis reads)."""
+    return [{"name": s.name, "file": str(f), "scenario_hash": s.digest(), "resolved_scenario": s.resolved()}
+            for (s, _), f in zip(loaded, files, strict=True)]
+
+
 def plan_hash(data: dict[str, Any]) -> str:
     """A short hash of a plan: two batches with the same hash write the same files."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -58,6 +58,44 @@ def bootstrap_ci(x: np.ndarray, stat=np.mean, resamples: int = BOOTSTRAP,
     return (float(np.quantile(stats, 0.025)), float(np.quantile(stats, 0.975)))
 
 
+_COUNTS: dict[tuple[int, int, int], np.ndarray] = {}  # (n, resamples, seed) -> resample counts, the last few
+
+
+def _resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n) how often each value is drawn in each resample of :func:`bootstrap_ci` (float32: exact)."""
+    key = (n, resamples, seed)
+    if key not in _COUNTS:
+        rng = np.random.default_rng(seed)
+        block = max(1, min(resamples, 4_000_000 // n))  # the same blocks, so the same draws, as bootstrap_ci
+        parts = []
+        for k in range(0, resamples, block):
+            idx = rng.integers(0, n, size=(min(block, resamples - k), n))
+            flat = (idx + np.arange(idx.shape[0])[:, None] * n).ravel()
+            parts.append(np.bincount(flat, minlength=idx.size).reshape(idx.shape).astype(np.float32))
+        counts = np.concatenate(parts)
+        if len(_COUNTS) >= 4:
+            _COUNTS.pop(next(iter(_COUNTS)))
+        _COUNTS[key] = counts
+    return _COUNTS[key]
+
+
+def bootstrap_mean_cis(x: np.ndarray, resamples: int = BOOTSTRAP, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """:func:`bootstrap_ci` of the mean of each column of ``x`` (n, k), at once: a (k, 2) array.
+
+    The resamples are :func:`bootstrap_ci`'s (same seed, same draws); each resample's means
+    are one row of a matrix product of how often each value was drawn with ``x``, which an
+    interactive page can afford for 10,000 pairs where drawing 2,000 x 10,000 indices per
+    column cannot. The product is in single precision: bounds agree with :func:`bootstrap_ci`'s
+    to about 1e-6 of the values' spread.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.shape[0] < 2:
+        return np.full((x.shape[1] if x.ndim == 2 else 1, 2), math.nan)
+    centre = x.mean(axis=0)
+    means = _resample_counts(x.shape[0], resamples, seed) @ (x - centre).astype(np.float32) / x.shape[0] + centre
+    return np.quantile(means, [0.025, 0.975], axis=0).T
+
+
 def a12(x: np.ndarray, y: np.ndarray) -> float:
     """Vargha-Delaney A12: the probability that a draw from x exceeds one from y (ties count half).
 

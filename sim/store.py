@@ -79,7 +79,7 @@ _PART = re.compile(r"^part-(.*)-p(\d+)-r(\d+)-(\d+)\.parquet$")  # part-<scenari
 
 
 def part_files(out: Path, table: str, scenario: str | None = None, point: int | None = None,
-               below_replication: int | None = None) -> list[Path]:
+               below_replication: int | None = None, replication: int | None = None) -> list[Path]:
     """The Parquet parts of a table, in chunk order (scenario, point, first replication).
 
     Args:
@@ -88,6 +88,7 @@ def part_files(out: Path, table: str, scenario: str | None = None, point: int | 
         scenario: only the parts of this scenario.
         point: only the parts of this sweep point.
         below_replication: only parts holding some replication below this number.
+        replication: only the part holding this replication.
 
     Part names say what they hold, so a selection opens no file it does not need.
     """
@@ -98,9 +99,10 @@ def part_files(out: Path, table: str, scenario: str | None = None, point: int | 
             m = _PART.match(f.name)
             if not m:
                 continue
-            scen, pt, first = m.group(1), int(m.group(2)), int(m.group(3))
+            scen, pt, first, last = m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4))
             if (scenario is None or scen == scenario) and (point is None or pt == point) \
-                    and (below_replication is None or first < below_replication):
+                    and (below_replication is None or first < below_replication) \
+                    and (replication is None or first <= replication <= last):
                 found.append(((scen, pt, first), f))
     return [f for _, f in sorted(found, key=lambda x: x[0])]
 

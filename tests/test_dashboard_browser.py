@@ -16,10 +16,12 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
 from tests.test_dashboard import _batch
+from tests.test_dashboard_live import _tables
 
 SHOTS = ROOT / "tests" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -55,7 +57,7 @@ def server(tmp_path_factory):
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.3)
-    yield url, port
+    yield url, port, root
     os.killpg(proc.pid, signal.SIGINT)
     try:
         proc.wait(timeout=20)
@@ -89,7 +91,7 @@ def _fills(page) -> list[str]:
 
 
 def test_served_on_localhost_only(server):
-    _url, port = server
+    _url, port, _root = server
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))  # any other address of this machine
     addresses = {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)} - {"127.0.0.1"}
@@ -100,14 +102,14 @@ def test_served_on_localhost_only(server):
 
 
 def test_load_move_the_slider_and_see_the_map_change(server, chrome):
-    url, _ = server
+    url, _port, _root = server
     SHOTS.mkdir(parents=True, exist_ok=True)
     page, outside = _page(chrome, url)
     assert page.locator("svg.province-map").get_attribute("data-month") == "24"
     page.screenshot(path=str(SHOTS / "explorer.png"), full_page=True)
     # the resistance's change since the start, then back to month 0 with the keyboard
-    page.locator(".v-select", has_text=re.compile("^show")).locator(".v-field").click()
-    page.locator(".v-overlay-container .v-list-item", has_text="change since the start").click()
+    page.locator(".v-select", has_text=re.compile("^show")).locator(".v-input__slot").click()
+    page.locator(".menuable__content__active .v-list-item", has_text="change since the start").click()
     page.wait_for_selector("svg.province-map[data-mode='change']")
     before = _fills(page)
     page.get_by_role("slider").first.focus()
@@ -124,12 +126,12 @@ def test_load_move_the_slider_and_see_the_map_change(server, chrome):
 
 
 def test_two_scenarios_show_the_difference_panel(server, chrome):
-    url, _ = server
+    url, _port, _root = server
     page, _ = _page(chrome, url)
     diff = page.locator(".diff")
     groups = page.locator(".controls .v-select", has_text=re.compile("^groups"))
-    groups.locator(".v-field").click()
-    option = page.locator(".v-overlay-container .v-list-item", has_text="united_front")
+    groups.locator(".v-input__slot").click()
+    option = page.locator(".menuable__content__active .v-list-item", has_text=re.compile("^united_front$"))
     option.click()  # one group left: nothing to compare
     page.wait_for_function("!document.querySelector('.diff table.differences')")
     assert "Pick a second group" in diff.inner_text()
@@ -140,4 +142,55 @@ def test_two_scenarios_show_the_difference_panel(server, chrome):
     rows = page.locator(".diff table.differences tr")
     assert rows.count() == 5  # a header and the four compared outcomes
     page.locator(".diff").screenshot(path=str(SHOTS / "differences.png"))
+    page.close()
+
+
+def _choose(page, scope: str, label: str, option: str) -> None:
+    """Pick ``option`` in the select labelled ``label`` inside ``scope``."""
+    page.locator(f"{scope} .v-select", has_text=re.compile(f"^{label}")).locator(".v-input__slot").click()
+    page.locator(".menuable__content__active .v-list-item", has_text=re.compile(f"^{re.escape(option)}$")).click()
+
+
+def test_live_model_moves_export_and_replay(server, chrome, tmp_path):
+    url, _port, root = server
+    page = chrome.new_page(viewport={"width": 1500, "height": 1300}, accept_downloads=True)
+    page.goto(url)
+    page.wait_for_selector("svg.province-map", timeout=90_000)
+    page.get_by_role("button", name="live model").click()
+    page.get_by_label("replications").fill("5")
+    page.get_by_label("seed").fill("3")
+    page.get_by_label("months").fill("24")
+    page.get_by_role("button", name="start").click()
+    page.wait_for_selector(".live-map svg[data-month='0']", timeout=60_000)
+    page.get_by_role("button", name="step 12 months").click()  # 12 months live
+    page.wait_for_selector(".live-map svg[data-month='12']", timeout=60_000)
+    assert "month 12" in page.locator(".live-status").inner_text()
+    _choose(page, ".move-form", "actor", "United States (state)")
+    _choose(page, ".move-form", "action", "arms")
+    page.locator(".move-form").get_by_label(re.compile("^value")).fill("1")
+    page.locator(".move-form").get_by_label("reason").fill("arm the resistance")
+    page.get_by_role("button", name="make the move").click()
+    page.wait_for_selector(".moves-log table.moves")
+    assert "arm the resistance" in page.locator(".moves-log").inner_text()
+    page.get_by_role("button", name="step 12 months").click()
+    page.wait_for_selector(".live-map svg[data-month='24']", timeout=60_000)
+    status = page.locator(".live-status").inner_text()
+    assert re.search(r"runs changed by the moves: [1-5] of 5", status), status
+    page.screenshot(path=str(SHOTS / "live.png"), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="export the moves as a scenario file").click()
+    exported = tmp_path / "played.yaml"
+    download.value.save_as(exported)
+    page.get_by_role("button", name="save the played runs").click()
+    page.wait_for_selector("text=/saved .* and its runs in/", timeout=120_000)
+    saved = [d for d in (root / "live").iterdir() if d.is_dir()]
+    assert len(saved) == 1
+    assert "--seed 3 -n 5" in exported.read_text(encoding="utf-8")
+    replay = tmp_path / "replay"
+    subprocess.run([sys.executable, str(ROOT / "run.py"), "run", str(exported), "--seed", "3", "-n", "5",
+                    "--figures", "none", "--out", str(replay)], cwd=ROOT, check=True, capture_output=True,
+                   timeout=600)
+    a, b = _tables(saved[0]), _tables(replay)
+    for table in a:
+        pd.testing.assert_frame_equal(a[table], b[table], check_categorical=False, obj=table)
     page.close()

@@ -15,17 +15,21 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import solara
 
 from sim.dashboard.folders import Roots, map_of
+from sim.dashboard.livepage import LivePage
 from sim.dashboard.summary import Summary, summarise
 from sim.dashboard.svgmap import MODES, map_svg, outline
 from sim.dashboard.views import Pick, bloc_names, differences, event_log, fan_figure, lever_figure, map_values
 from sim.outcomes import outcome
+from sim.statistics import bootstrap_mean_cis
 
 __all__ = ["ROOTS_ENV", "Explorer", "Page", "open_summary"]
 
 ROOTS_ENV = "SIM_DASHBOARD_ROOTS"  # JSON list of the folders given on the command line
+VIEWS = ("results", "live model")  # the page's two views
 _OPEN: dict[Path, tuple[str, Summary]] = {}  # folder -> (fingerprint, summary): one read per process
 
 
@@ -39,6 +43,8 @@ def open_summary(folder: Path) -> Summary:
     m = map_of(json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
     provinces = list(m.names) if m is not None else _provinces_without_map(folder)
     s = summarise(folder, provinces)
+    for n in {g.replications for g in s.groups}:  # the paired intervals' resamples, drawn once per size
+        bootstrap_mean_cis(np.zeros((n, 1)))
     _OPEN[folder] = (key, s)
     return s
 
@@ -126,9 +132,9 @@ def FanPanel(picks: dict[str, Pick]):
         solara.SelectMultiple("actors", values=shown, all_values=list(labels), on_value=set_shown)
         solara.ToggleButtonsSingle(value=layout, values=["overlaid", "small multiples"], on_value=set_layout)
         keys = [labels[s] for s in shown if s in labels]
-        fig = solara.use_memo(lambda: fan_figure(list(picks.values()), keys, layout == "overlaid"),
-                              [tuple(picks), tuple(keys), layout])
-        solara.FigureMatplotlib(fig, format="png", dpi=90)
+        deps = [tuple(picks), tuple(keys), layout]
+        fig = solara.use_memo(lambda: fan_figure(list(picks.values()), keys, layout == "overlaid"), deps)
+        solara.FigureMatplotlib(fig, dependencies=deps, format="png", dpi=90)
 
 
 @solara.component
@@ -154,7 +160,7 @@ def LeverPanel(s: Summary, month: int):
         return
     with solara.Card(f"Levers: {s.folder.name}"):
         solara.Select("lever", value=path, values=swept, on_value=set_path)
-        solara.FigureMatplotlib(fig, format="png", dpi=90)
+        solara.FigureMatplotlib(fig, dependencies=[path, month, id(s)], format="png", dpi=90)
 
 
 @solara.component
@@ -169,7 +175,7 @@ def EventPanel(picks: dict[str, Pick]):
             solara.Select("group", value=which if which in picks else names[0], values=names, on_value=set_which)
             solara.InputInt("replication", value=rep, on_value=lambda v: set_rep(min(max(v, 0),
                                                                                       p.group.replications - 1)))
-        lines = event_log(p, rep)
+        lines = solara.use_memo(lambda: event_log(p, rep), [which, rep, id(p.summary)])
         text = "\n".join(html.escape(x) for x in lines) or "(no events recorded in this run)"
         solara.HTML(tag="pre", unsafe_innerHTML=text, classes=["events"], style="max-height: 24em; overflow: auto")
 
@@ -184,7 +190,7 @@ def Explorer(roots: Roots):
     every = _picks(open_, [])
     picked, set_picked = solara.use_state(list(every)[:2])
     picked = [n for n in picked if n in every] or list(every)[:1]
-    picks = _picks(open_, picked)
+    picks = solara.use_memo(lambda: _picks(open_, picked), [tuple(id(s) for s in open_), tuple(picked)])
     horizon = max((p.group.steps - 1) * p.group.months_per_step for p in picks.values()) if picks else 0
     month, set_month = solara.use_state(int(min(36, horizon)))
     if not folders:
@@ -220,4 +226,9 @@ def _panels(open_: list[Summary], picks: dict[str, Pick], month: int) -> None:
 def Page():
     """The page ``solara run sim.dashboard.app`` serves, over the folders of :data:`ROOTS_ENV`."""
     roots = solara.use_memo(lambda: Roots(json.loads(os.environ.get(ROOTS_ENV, "[]"))), [])
-    Explorer(roots)
+    view, set_view = solara.use_state(VIEWS[0])
+    solara.ToggleButtonsSingle(value=view, values=list(VIEWS), on_value=set_view, classes=["views"])
+    if view == VIEWS[0]:
+        Explorer(roots)
+    else:
+        LivePage(roots.roots)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,13 @@ class Summary:
     fans: pd.DataFrame
     outcomes: pd.DataFrame
     cached: bool = False
+    _rows: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def rows(self, label: str, step: int) -> pd.DataFrame:
+        """The outcome rows of a group at a step, in replication order (indexed once, then a lookup)."""
+        if not self._rows:
+            self._rows.update(self.outcomes.groupby(["group", "step"], observed=True, sort=False).indices)
+        return self.outcomes.iloc[self._rows.get((label, step), np.array([], dtype=np.int64))]
 
     def group(self, label: str) -> Group:
         """The group of this label.

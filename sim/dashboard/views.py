@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.analysis import lever_table, paired_differences
+from sim.analysis import lever_table
 from sim.dashboard.summary import Group, Summary
 from sim.maps import blocs_of
+from sim.outcomes import COMPARED
+from sim.statistics import a12, a12_magnitude, bootstrap_mean_cis
 from sim.store import part_files
 
 if TYPE_CHECKING:
@@ -71,35 +73,40 @@ def map_values(p: Pick, month: float, mode: str, bloc: str) -> np.ndarray:
     return now - table[0][:, idx].sum(axis=1) if mode == "change" else now
 
 
-def _rows_at(p: Pick, month: float) -> pd.DataFrame:
-    """The group's outcome rows at the step of ``month``."""
-    out = p.summary.outcomes
-    return out[(out["group"] == p.label) & (out["step"] == p.step_at(month))]
-
-
 def differences(base: Pick, others: list[Pick], month: float, several: bool) -> tuple[pd.DataFrame, list[str]]:
     """Paired differences (group minus baseline, by replication) of the compared outcomes at a month.
 
+    The rows of :func:`sim.analysis.paired_differences` (group, baseline, month, outcome, pairs,
+    mean_difference, ci_low, ci_high, ci_excludes_zero, a12, effect), computed for a slider:
+    the groups' rows are looked up, not filtered, and the bootstrap intervals of every outcome
+    come from one matrix product (:func:`sim.statistics.bootstrap_mean_cis`, the same resamples).
     Runs pair only when they share seeds: replication i of both groups had the same seed
     (common random numbers). A group whose seeds differ (a batch with another ``--seed``) is
     left out, and named in the notes.
 
     Returns:
-        The rows of :func:`sim.analysis.paired_differences` (group, outcome, mean_difference,
-        ci_low, ci_high, a12, ...), and notes for the groups left out.
+        The rows, and notes for the groups left out.
     """
-    notes, frames = [], []
-    b = _rows_at(base, month).assign(group=base.name(several))
+    names = [o.name for o in COMPARED]
+    b = base.summary.rows(base.label, base.step_at(month)).set_index("replication")
+    notes, rows = [], []
     for o in others:
         n = min(base.group.replications, o.group.replications)
         if base.group.seeds[:n] != o.group.seeds[:n]:
             notes.append(f"{o.name(several)}: not paired with {base.name(several)} (other seeds); left out")
             continue
-        frames.append(_rows_at(o, month).assign(group=o.name(several)))
-    if not frames:
-        return pd.DataFrame(), notes
-    rows = pd.concat([b, *frames], ignore_index=True).assign(month=float(month))
-    return paired_differences(rows, base.name(several), [float(month)]), notes
+        x = o.summary.rows(o.label, o.step_at(month)).set_index("replication")
+        common = x.index.intersection(b.index)
+        xv, yv = x.loc[common, names].to_numpy(float), b.loc[common, names].to_numpy(float)
+        cis = bootstrap_mean_cis(xv - yv)
+        for k, name in enumerate(names):
+            lo, hi = (float(v) for v in cis[k])
+            a = a12(xv[:, k], yv[:, k])
+            rows.append({"group": o.name(several), "baseline": base.name(several), "month": float(month),
+                         "outcome": name, "pairs": len(common), "mean_difference": float((xv - yv)[:, k].mean()),
+                         "ci_low": lo, "ci_high": hi, "ci_excludes_zero": bool(lo > 0 or hi < 0),
+                         "a12": a, "effect": a12_magnitude(a) if np.isfinite(a) else ""})
+    return pd.DataFrame(rows), notes
 
 
 def _plt():
@@ -190,7 +197,7 @@ def event_log(p: Pick, replication: int) -> list[str]:
 
     g = p.group
     lines = []
-    for f in part_files(Path(p.summary.folder), "events", g.scenario, g.point):
+    for f in part_files(Path(p.summary.folder), "events", g.scenario, g.point, replication=replication):
         t = pq.ParquetFile(f).read(columns=["replication", "step", "date", "text"], use_threads=False).to_pandas()
         t = t[t["replication"] == replication].sort_values("step", kind="stable")
         lines += [f"{str(d)[:10]}  {text}" for d, text in zip(t["date"], t["text"], strict=True)]
