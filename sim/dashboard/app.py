@@ -42,7 +42,7 @@ def open_summary(folder: Path) -> Summary:
         return _OPEN[folder][1]
     m = map_of(json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
     provinces = list(m.names) if m is not None else _provinces_without_map(folder)
-    s = summarise(folder, provinces)
+    s = summarise(folder, provinces, key)
     for n in {g.replications for g in s.groups}:  # the paired intervals' resamples, drawn once per size
         bootstrap_mean_cis(np.zeros((n, 1)))
     _OPEN[folder] = (key, s)

@@ -74,10 +74,6 @@ class Group:
         """Steps recorded, the start included."""
         return len(self.dates)
 
-    def month(self, step: int) -> float:
-        """The month of a step."""
-        return step * self.months_per_step
-
 
 @dataclass
 class Summary:
@@ -202,10 +198,10 @@ def _group_trajectories(folder: Path, scenario: str, point: int) -> pd.DataFrame
     return t
 
 
-def _groups_and_fans(folder: Path, man: dict[str, Any]) -> tuple[list[Group], pd.DataFrame]:
-    """The folder's groups (with their dates and seeds) and their fans."""
+def _groups_and_fans(folder: Path, man: dict[str, Any]) -> tuple[list[Group], pd.DataFrame, dict[str, np.ndarray]]:
+    """The folder's groups (with their dates and seeds), their fans, and how many runs recorded each step."""
     mps = {sc["name"]: STEP_MONTHS[sc["resolved_scenario"].get("time_step", "month")] for sc in man["scenarios"]}
-    groups, fans = [], []
+    groups, fans, runs = [], [], {}
     for p in man["points"]:
         t = _group_trajectories(folder, p["scenario"], p["point"])
         if not len(t):
@@ -216,7 +212,10 @@ def _groups_and_fans(folder: Path, man: dict[str, Any]) -> tuple[list[Group], pd
                   mps[p["scenario"]], dates, len(seeds), tuple(int(s) for s in seeds))
         groups.append(g)
         fans.append(_fans(t, g))
-    return groups, pd.concat(fans, ignore_index=True) if fans else pd.DataFrame()
+        # a failed run may stop early: each step is averaged over the runs that recorded it
+        steps = t.drop_duplicates(["replication", "step"])["step"].to_numpy(int)
+        runs[g.label] = np.bincount(steps, minlength=g.steps)[: g.steps]
+    return groups, pd.concat(fans, ignore_index=True) if fans else pd.DataFrame(), runs
 
 
 def _compute(folder: Path, provinces: list[str]) -> Summary:
@@ -224,26 +223,17 @@ def _compute(folder: Path, provinces: list[str]) -> Summary:
     man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     actors = actors_of(folder)
     keys = list(actors)
-    groups, fans = _groups_and_fans(folder, man)
+    groups, fans, recorded = _groups_and_fans(folder, man)
     control, capitals = {}, {}
     for g in groups:
         shape = (g.steps, len(provinces), len(keys))
-        runs = np.maximum(_runs_per_step(folder, g), 1)[:, None, None]
+        runs = np.maximum(recorded[g.label], 1)[:, None, None]
         control[g.label] = (_accumulate(part_files(folder, "provinces", g.scenario, g.point), "control", shape,
                                         provinces, keys) / runs).astype(np.float32)
         capitals[g.label] = (_accumulate(part_files(folder, "capitals", g.scenario, g.point), "capitals", shape,
                                          provinces, keys) / runs).astype(np.float32)
     out, _ = load_outcomes(folder)
     return Summary(folder, man, groups, actors, keys, provinces, control, capitals, fans, out)
-
-
-def _runs_per_step(folder: Path, g: Group) -> np.ndarray:
-    """How many of the group's runs recorded each step (a failed run may stop early)."""
-    count = np.zeros(g.steps)
-    for f in part_files(folder, "trajectories", g.scenario, g.point):
-        t = _read(f, ["replication", "step"]).to_pandas().drop_duplicates()
-        count += np.bincount(t["step"].to_numpy(), minlength=g.steps)[: g.steps]
-    return count
 
 
 def _frame_bytes(df: pd.DataFrame) -> bytes:
@@ -287,12 +277,13 @@ def _cached(folder: Path, key: str) -> Summary | None:
                    pick("capitals"), fans, out, cached=True)
 
 
-def summarise(folder: str | Path, provinces: list[str]) -> Summary:
+def summarise(folder: str | Path, provinces: list[str], key: str | None = None) -> Summary:
     """The dashboard's summary of a results folder: from its cache if current, else computed and cached.
 
     Args:
         folder: a results folder (it holds ``manifest.json``).
         provinces: the map's province names, in the map's order.
+        key: the folder's :func:`fingerprint`, when the caller has just taken it (None: taken here).
 
     Raises:
         FileNotFoundError: the folder has no manifest.
@@ -300,7 +291,7 @@ def summarise(folder: str | Path, provinces: list[str]) -> Summary:
     folder = Path(folder)
     if not (folder / "manifest.json").is_file():
         raise FileNotFoundError(f"{folder}: not a results folder (no manifest.json)")
-    key = fingerprint(folder)
+    key = fingerprint(folder) if key is None else key
     found = _cached(folder, key)
     if found is not None and found.provinces == list(provinces):
         return found
