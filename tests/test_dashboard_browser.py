@@ -43,6 +43,7 @@ def server(tmp_path_factory):
     """``run.py dashboard`` over a folder holding one real batch; yields its address."""
     root = tmp_path_factory.mktemp("served")
     _batch(root / "two")
+    _batch(root / "us_arms_sweep", "--sweep", "donors.us.arms_willingness=0,0.6")
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "dashboard", str(root), "--port", str(port)],
@@ -106,6 +107,7 @@ def test_load_move_the_slider_and_see_the_map_change(server, chrome):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page, outside = _page(chrome, url)
     assert page.locator("svg.province-map").get_attribute("data-month") == "24"
+    page.wait_for_selector("img.fans", timeout=60_000)  # drawn in a thread, after the map
     page.screenshot(path=str(SHOTS / "explorer.png"), full_page=True)
     # the resistance's change since the start, then back to month 0 with the keyboard
     page.locator(".v-select", has_text=re.compile("^show")).locator(".v-input__slot").click()
@@ -142,6 +144,26 @@ def test_two_scenarios_show_the_difference_panel(server, chrome):
     rows = page.locator(".diff table.differences tr")
     assert rows.count() == 5  # a header and the four compared outcomes
     page.locator(".diff").screenshot(path=str(SHOTS / "differences.png"))
+    page.close()
+
+
+def test_a_sweep_shows_its_lever_plot_and_follows_the_slider(server, chrome):
+    url, _port, _root = server
+    page, _ = _page(chrome, url)
+    folders = page.locator(".controls .v-select", has_text=re.compile("^results folders"))
+    folders.locator(".v-input__slot").click()
+    page.locator(".menuable__content__active .v-list-item", has_text=re.compile("sweep$")).click()
+    page.keyboard.press("Escape")
+    card = page.locator(".v-card", has_text=re.compile("^Levers: us_arms_sweep"))
+    card.locator("img.levers").wait_for(timeout=60_000)
+    assert "donors.us.arms_willingness" in card.inner_text()
+    before = card.locator("img.levers").get_attribute("src")
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("Home")  # month 0: every point starts from the same ground
+    page.wait_for_selector("svg.province-map[data-month='0']", timeout=10_000)
+    page.wait_for_function("b => { const i = document.querySelector('img.levers'); return i && i.src !== b; }",
+                           arg=before, timeout=60_000)
+    card.screenshot(path=str(SHOTS / "levers.png"))
     page.close()
 
 

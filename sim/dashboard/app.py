@@ -5,15 +5,20 @@ SolaraViz pages are; the folders it may read come from the environment variable
 :data:`ROOTS_ENV`, which the command sets. Each panel's numbers come from
 :mod:`sim.dashboard.views`; this module only lays out widgets. Moving the month slider
 redraws only the map and the difference table (SVG and HTML from cached arrays); the fan
-charts are redrawn when the groups or actors change.
+charts are drawn in a thread when the groups or actors change, so the map never waits for
+them. A folder is opened (its fingerprint checked) when it is chosen or on "reload", not at
+each move.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import solara
@@ -22,30 +27,70 @@ from sim.dashboard.folders import Roots, map_of
 from sim.dashboard.livepage import LivePage
 from sim.dashboard.summary import Summary, summarise
 from sim.dashboard.svgmap import MODES, map_svg, outline
-from sim.dashboard.views import Pick, bloc_names, differences, event_log, fan_figure, lever_figure, map_values
+from sim.dashboard.views import (
+    Pick,
+    bloc_names,
+    differences,
+    event_log,
+    fan_figure,
+    figure_png,
+    lever_figure,
+    map_values,
+)
 from sim.outcomes import outcome
 from sim.statistics import bootstrap_mean_cis
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["ROOTS_ENV", "Explorer", "Page", "open_summary"]
 
 ROOTS_ENV = "SIM_DASHBOARD_ROOTS"  # JSON list of the folders given on the command line
 VIEWS = ("results", "live model")  # the page's two views
-_OPEN: dict[Path, tuple[str, Summary]] = {}  # folder -> (fingerprint, summary): one read per process
+_OPEN: dict[Path, tuple[str, str, Summary]] = {}  # folder -> (glance, fingerprint, summary), per process
 
 
-def open_summary(folder: Path) -> Summary:
-    """A folder's summary, kept in memory while its fingerprint holds (the cache on disk behind it)."""
+def _glance(folder: Path) -> str:
+    """A cheap sign of change: the manifest, the run ledger's size and time, the part folders' times.
+
+    Parts are written under a temporary name and renamed, and each chunk appends to the
+    ledger, so new or rewritten results change it. A folder of 20,000 runs holds some 16,000
+    parts: :func:`~sim.dashboard.summary.fingerprint` stats each (a quarter of a second), this
+    a handful of files.
+    """
+    from sim.dashboard.summary import SOURCES
+
+    h = hashlib.sha256((folder / "manifest.json").read_bytes())
+    for p in (folder / "runs.jsonl", *(folder / f"{t}.parquet" for t in SOURCES)):
+        st = p.stat() if p.exists() else None
+        h.update(f"{p.name}:{st and st.st_size}:{st and st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def open_summary(folder: Path, check: bool = False) -> Summary:
+    """A folder's summary, kept in memory while it holds (the cache on disk behind it).
+
+    Args:
+        folder: a results folder.
+        check: take the full fingerprint even when the glance shows no change ("reload").
+    """
     from sim.dashboard.summary import fingerprint
 
+    glance = _glance(folder)
+    if folder in _OPEN and _OPEN[folder][0] == glance and not check:
+        return _OPEN[folder][2]
     key = fingerprint(folder)
-    if folder in _OPEN and _OPEN[folder][0] == key:
-        return _OPEN[folder][1]
+    if folder in _OPEN and _OPEN[folder][1] == key:
+        _OPEN[folder] = (glance, key, _OPEN[folder][2])
+        return _OPEN[folder][2]
     m = map_of(json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
     provinces = list(m.names) if m is not None else _provinces_without_map(folder)
     s = summarise(folder, provinces, key)
     for n in {g.replications for g in s.groups}:  # the paired intervals' resamples, drawn once per size
         bootstrap_mean_cis(np.zeros((n, 1)))
-    _OPEN[folder] = (key, s)
+    if s.groups:
+        s.rows(s.groups[0].label, 0)  # index the outcome rows once, here, rather than at the first slider move
+    _OPEN[folder] = (glance, key, s)
     return s
 
 
@@ -121,6 +166,22 @@ def MapPanel(picks: dict[str, Pick], month: int):
 
 
 @solara.component
+def Drawn(draw: Callable[[], Figure], dependencies: list, name: str):
+    """A matplotlib figure drawn to PNG in a thread when its dependencies change.
+
+    The map and the differences reach the page without waiting for it, and a slider move is
+    not held up by a figure that depends on the month (the lever plots).
+    """
+    png = solara.use_thread(lambda: figure_png(draw()), dependencies=dependencies, intrusive_cancel=False)
+    if png.state == solara.ResultState.FINISHED and png.value is not None:
+        solara.Image(png.value, format="png", classes=[name])
+    elif png.state == solara.ResultState.ERROR:
+        solara.Error(f"The {name} figure could not be drawn: {png.error}")
+    else:
+        solara.Text(f"drawing the {name}...", classes=[f"{name}-pending"])
+
+
+@solara.component
 def FanPanel(picks: dict[str, Pick]):
     """Fan charts of the picked groups, per actor, overlaid or as small multiples."""
     first = next(iter(picks.values())).summary
@@ -132,9 +193,8 @@ def FanPanel(picks: dict[str, Pick]):
         solara.SelectMultiple("actors", values=shown, all_values=list(labels), on_value=set_shown)
         solara.ToggleButtonsSingle(value=layout, values=["overlaid", "small multiples"], on_value=set_layout)
         keys = [labels[s] for s in shown if s in labels]
-        deps = [tuple(picks), tuple(keys), layout]
-        fig = solara.use_memo(lambda: fan_figure(list(picks.values()), keys, layout == "overlaid"), deps)
-        solara.FigureMatplotlib(fig, dependencies=deps, format="png", dpi=90)
+        Drawn(lambda: fan_figure(list(picks.values()), keys, layout == "overlaid"), [tuple(picks), tuple(keys), layout],
+              "fans")
 
 
 @solara.component
@@ -155,12 +215,11 @@ def LeverPanel(s: Summary, month: int):
     """Resistance territory against each swept lever of a folder."""
     swept = [sw["path"] for sw in s.manifest.get("sweeps", [])]
     path, set_path = solara.use_state(swept[0] if swept else "")
-    fig = solara.use_memo(lambda: lever_figure(s, path, month) if path else None, [path, month, id(s)])
     if not swept:
         return
     with solara.Card(f"Levers: {s.folder.name}"):
         solara.Select("lever", value=path, values=swept, on_value=set_path)
-        solara.FigureMatplotlib(fig, dependencies=[path, month, id(s)], format="png", dpi=90)
+        Drawn(lambda: lever_figure(s, path, month), [path, month, id(s)], "levers")
 
 
 @solara.component
@@ -186,7 +245,10 @@ def Explorer(roots: Roots):
     folders = roots.results()
     names = [roots.name(f) for f in folders]
     chosen, set_chosen = solara.use_state(names[:1])
-    open_ = [open_summary(f) for f, n in zip(folders, names, strict=True) if n in chosen]
+    reloads, set_reloads = solara.use_state(0)
+    # opened (the fingerprint taken) when the choice changes or on "reload", not at each slider move
+    open_ = solara.use_memo(lambda: [open_summary(f, check=reloads > 0) for f, n in zip(folders, names, strict=True)
+                                     if n in chosen], [tuple(chosen), reloads])
     every = _picks(open_, [])
     picked, set_picked = solara.use_state(list(every)[:2])
     picked = [n for n in picked if n in every] or list(every)[:1]
@@ -204,6 +266,8 @@ def Explorer(roots: Roots):
             solara.SliderInt("month", value=min(month, int(horizon)), min=0, max=int(horizon), on_value=set_month)
             solara.Text(f"month {min(month, int(horizon))} of {int(horizon)}; "
                         f"{sum(g.replications for s in open_ for g in s.groups)} runs open")
+            solara.Button("reload", on_click=lambda: set_reloads(reloads + 1), text=True,
+                          icon_name="mdi-refresh", classes=["reload"])
         with solara.Column():
             _panels(open_, picks, min(month, int(horizon)))
 

@@ -14,8 +14,13 @@ import sys
 import time
 from collections.abc import Sequence
 
+import numpy as np
+
 from sim.dashboard.app import ROOTS_ENV, open_summary
-from sim.dashboard.folders import Outside, Roots
+from sim.dashboard.folders import Outside, Roots, map_of
+from sim.dashboard.summary import Summary
+from sim.dashboard.svgmap import MODES, map_svg, outline
+from sim.dashboard.views import Pick, fan_figure, figure_png
 from sim.scenario import ScenarioError
 
 __all__ = ["DashboardError", "serve"]
@@ -47,7 +52,19 @@ def prepare(given: Sequence[str]) -> Roots:
         how = "read from its cache" if s.cached else f"summarised into {folder.name}/dashboard/"
         print(f"{roots.name(folder)}: {len(s.groups)} group(s), {runs} runs, {how} in {time.perf_counter() - t:.1f} s",
               flush=True)
+        _warm(s)
     return roots
+
+
+def _warm(s: Summary) -> None:
+    """Pay at start what the first page would: matplotlib's import, fonts and palettes, the map's outlines."""
+    m = map_of(s.manifest)
+    o = outline(m) if m is not None else None
+    if o is not None:
+        for mode in MODES:
+            map_svg(o, np.zeros(len(o.names)), mode, "")
+    if s.groups:
+        figure_png(fan_figure([Pick(s, s.groups[0].label)], s.keys[:1], True))
 
 
 def serve(given: Sequence[str], host: str, port: int) -> int:

@@ -24,7 +24,8 @@ from sim.store import part_files
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Pick", "bloc_names", "differences", "event_log", "fan_figure", "lever_figure", "map_values"]
+__all__ = ["Pick", "bloc_names", "differences", "event_log", "fan_figure", "figure_png", "lever_figure",
+           "map_values"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,15 @@ def _plt():
     from matplotlib.figure import Figure
 
     return Figure
+
+
+def figure_png(fig: Figure) -> bytes:
+    """A figure as PNG bytes, at the resolution the page shows (90 dpi)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    return buf.getvalue()
 
 
 def _dates(g: Group) -> np.ndarray:
