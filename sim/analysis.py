@@ -123,17 +123,32 @@ def group_label(scenario: str, point: int, values: dict[str, Any] | None) -> str
 
 
 _KEYS = ["scenario", "point", "replication", "seed", "step", "date"]
+REDUCE_ROWS = 1_000_000  # trajectory rows read before they are reduced to outcomes (bounds memory)
 _OUTCOME_INPUTS = [*_KEYS, "actor", *dict.fromkeys(o.measure.column for o in OUTCOMES)]
+
+
+def _row_masks(t: pd.DataFrame, kinds: dict[tuple[str, str], str], splits: dict[str, str]) -> dict[str, np.ndarray]:
+    """Which trajectory rows are the resistance's, the government's and the breakaway's.
+
+    Looked up in a small table of (scenario, actor) pairs by the columns' category codes, not
+    row by row: a part of a large batch holds hundreds of thousands of rows.
+    """
+    scen, actor = t["scenario"].astype("category"), t["actor"].astype("category")
+    scens, actors = [str(v) for v in scen.cat.categories], [str(v) for v in actor.cat.categories]
+    pair_side = np.full((len(scens), len(actors)), "", dtype=object)
+    split = np.zeros((len(scens), len(actors)), dtype=bool)
+    for i, sc in enumerate(scens):
+        for j, a in enumerate(actors):
+            pair_side[i, j] = side(kinds[(sc, a)]) if (sc, a) in kinds else ""
+            split[i, j] = splits.get(sc) == a
+    si, ai = scen.cat.codes.to_numpy(), actor.cat.codes.to_numpy()
+    sides = pair_side[si, ai]
+    return {"resistance": sides == "resistance", "government": sides == "government", "breakaway": split[si, ai]}
 
 
 def _outcome_rows(t: pd.DataFrame, kinds: dict[tuple[str, str], str], splits: dict[str, str]) -> pd.DataFrame:
     """Trajectory rows (any subset of whole runs) -> one row per run and step, the columns of OUTCOMES."""
-    scen = t["scenario"].astype(str).to_numpy()
-    actor = t["actor"].astype(str).to_numpy()
-    pair_side = {k: side(v) for k, v in kinds.items()}  # once per (scenario, actor), not per row
-    sides = np.array([pair_side.get(k, "") for k in zip(scen, actor, strict=True)], dtype=object)
-    rows = {"resistance": sides == "resistance", "government": sides == "government",
-            "breakaway": np.array([splits.get(s) == a for s, a in zip(scen, actor, strict=True)], dtype=bool)}
+    rows = _row_masks(t, kinds, splits)
     sums: dict[str, pd.DataFrame] = {}
     for who in dict.fromkeys(o.actors for o in OUTCOMES if o.how == "sum"):
         cols = list(dict.fromkeys(o.measure.column for o in OUTCOMES if o.how == "sum" and o.actors == who))
@@ -183,10 +198,19 @@ def load_outcomes(*folders: str | Path) -> tuple[pd.DataFrame, Results]:
     from sim.store import part_files, read_part
 
     res = _read_meta(folders)
-    parts = []
+    parts, pending = [], []
+
+    def reduce() -> None:
+        parts.append(_outcome_rows(pd.concat(pending, ignore_index=True), res.kinds, res.splits))
+        pending.clear()
+
     for folder in map(Path, folders):
         for f in part_files(folder, "trajectories"):
-            parts.append(_outcome_rows(read_part(f, _OUTCOME_INPUTS), res.kinds, res.splits))
+            pending.append(read_part(f, _OUTCOME_INPUTS))
+            if sum(map(len, pending)) >= REDUCE_ROWS:  # reduced together: pandas' cost per call paid less often
+                reduce()
+    if pending:
+        reduce()
     out = pd.concat(parts, ignore_index=True).sort_values(["scenario", "point", "replication", "step"],
                                                          kind="stable", ignore_index=True)
     return _finish_outcomes(out, res), res

@@ -71,6 +71,25 @@ def test_cache_is_read_back_and_rebuilt_when_the_folder_changes(results, summary
     assert summarise(results, names).cached
 
 
+def test_an_open_folder_is_reread_when_its_parts_change(results, tmp_path):
+    import shutil
+
+    from sim.dashboard.app import open_summary
+
+    folder = shutil.copytree(results, tmp_path / "copy")
+    first = open_summary(folder)
+    assert open_summary(folder) is first and open_summary(folder, check=True) is first  # nothing changed
+    part = next(f for f in sorted((folder / "provinces.parquet").iterdir()) if "baseline" in f.name)
+    part.rename(part.with_name(".hidden"))  # a part gone (as a rename into the folder would add one)
+    changed = open_summary(folder)
+    assert changed is not first and not changed.cached
+    assert changed.control["baseline"].sum() < first.control["baseline"].sum()
+    hand = sorted((folder / "trajectories.parquet").iterdir())[0]  # a part touched in place: only a check sees it
+    os.utime(hand, ns=(hand.stat().st_atime_ns, hand.stat().st_mtime_ns + 1_000_000))
+    assert open_summary(folder) is changed
+    assert open_summary(folder, check=True) is not changed
+
+
 def test_overwrite_removes_the_cache(tmp_path):
     out = _batch(tmp_path / "b")
     summarise(out, list(map_of(json.loads((out / "manifest.json").read_text())).names))
