@@ -47,11 +47,12 @@ def prepare(given: Sequence[str]) -> Roots:
         raise DashboardError(f"dashboard: no results folder (no manifest.json) in {', '.join(given or ['results'])}")
     for folder in found:
         t = time.perf_counter()
+        # a new or changed folder is summarised now, a minute or so for 20,000 runs: say so first
+        print(f"{roots.name(folder)}: opening...", end=" ", flush=True)
         s = open_summary(folder)
         runs = sum(g.replications for g in s.groups)
         how = "read from its cache" if s.cached else f"summarised into {folder.name}/dashboard/"
-        print(f"{roots.name(folder)}: {len(s.groups)} group(s), {runs} runs, {how} in {time.perf_counter() - t:.1f} s",
-              flush=True)
+        print(f"{len(s.groups)} group(s), {runs} runs, {how} in {time.perf_counter() - t:.1f} s", flush=True)
         _warm(s)
     return roots
 
