@@ -238,11 +238,13 @@ def fire_into(c: Fire, p: Pars, deployed: np.ndarray, intel: np.ndarray, protect
     aimed = p.aimed_fire * c.dt
     area = p.area_fire * c.dt
     present = np.empty(F, dtype=np.int64)
+    shots = np.empty(F)  # each present faction's fire, computed once per province, not once per target
     for i in range(P):
         n = 0
         for f in range(F):
             if deployed[i, f] > 0.0:
                 present[n] = f
+                shots[n] = deployed[i, f] * c.effectiveness[f]
                 n += 1
         if n < 2:
             continue
@@ -258,7 +260,7 @@ def fire_into(c: Fire, p: Pars, deployed: np.ndarray, intel: np.ndarray, protect
                 g = present[b]
                 if c.hostility[f, g] <= 0.0:
                     continue
-                fire = deployed[i, g] * c.effectiveness[g]
+                fire = shots[b]
                 if hidden:
                     loss += exposed * fire * intel[i, g]
                     harm[i, g] += blind * fire * (1.0 - intel[i, g])
@@ -363,7 +365,9 @@ def fight(c: Arena, p: Pars, s: Forces, luck: np.ndarray, luck_month: np.ndarray
         rate[i] = c.terrain_rate[i] * c.dt
     intel = product(s.control, support)
     lost = np.zeros(F)
-    s.harm[:, :] = 0.0
+    for i in range(P):  # a loop: numba's slice assignment costs twice as much
+        for f in range(F):
+            s.harm[i, f] = 0.0
     fire_into(Fire(c.dt, c.hostility, c.effectiveness, c.guerrilla, c.stealth, c.area_ratio, c.ruggedness), p,
               deployed, intel, s.protection, np.zeros((P, F)), s.harm, lost)
     shift_in_place(s.control, target, rate, s.offensive, s.protection)

@@ -230,28 +230,37 @@ def attack(p: Pars, r: np.ndarray, holder: np.ndarray, f: int, mobile: float, ou
     k = int(p.offensive_objectives)
     n = 0
     for city in (True, False):  # capitals first, then valleys
-        while n < k:  # the k largest by repeated selection: k is small, P is 34
-            best, best_r = -1, 0.0
-            for i in range(r.shape[0]):
-                if (holder[i] != f) == city and r[i] >= p.offensive_threshold and r[i] > best_r \
-                        and not _taken(picked, n, i):
-                    best, best_r = i, r[i]
-            if best < 0:
-                break
-            picked[n] = best
-            n += 1
+        n = best_stakes(r, holder, f, city, p.offensive_threshold, picked, n, k)
     for j in range(n):
         out[picked[j]] += mobile / n
     return n > 0
 
 
 @jit
-def _taken(picked: np.ndarray, n: int, i: int) -> bool:
-    """Whether province ``i`` is among the first ``n`` picked."""
-    for j in range(n):
-        if picked[j] == i:
-            return True
-    return False
+def best_stakes(r: np.ndarray, holder: np.ndarray, f: int, city: bool, threshold: float, picked: np.ndarray,
+                n: int, k: int) -> int:
+    """Append to ``picked[:n]`` the stakes of one kind (capitals or valleys) of largest ``r``, up to ``k`` in all.
+
+    One pass keeping the best so far in order (largest ``r`` first; of equal ones the lower
+    province first): the provinces repeated selection of the largest would pick, without a
+    pass over all provinces for each. Returns the new count.
+    """
+    m = n
+    if n >= k:
+        return n
+    for i in range(r.shape[0]):
+        v = r[i]
+        if (holder[i] != f) != city or not (v >= threshold and v > 0.0):
+            continue
+        if m == k and not v > r[picked[m - 1]]:
+            continue  # not better than the worst kept (ties go to the lower province, kept first)
+        j = m if m < k else m - 1  # the slot freed at the end, then moved up past the smaller ones
+        while j > n and v > r[picked[j - 1]]:
+            picked[j] = picked[j - 1]
+            j -= 1
+        picked[j] = i
+        m = min(m + 1, k)
+    return m
 
 
 @jit

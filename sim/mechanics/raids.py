@@ -225,7 +225,9 @@ def raid_on(c: Raiders, p: Pars, s: Raided, u: np.ndarray) -> None:
     g, dt, F = c.gov, c.dt, raids.shape[1]
     rate, arms_half, funds_half, floor = p.raid_rate, p.raid_arms_half, p.raid_funds_half, p.raid_floor
     gain, per_attack, keep = p.raid_sanctuary, p.raid_harm, (1.0 - p.raid_memory) ** dt
-    raids[:, :] = 0
+    for i in range(raids.shape[0]):  # a loop: numba's slice assignment costs twice as much
+        for f in range(F):
+            raids[i, f] = 0
     total = 0
     for f in range(F):
         n = 0

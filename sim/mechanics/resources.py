@@ -64,12 +64,18 @@ def offensive_capacity(materiel: np.ndarray, strength: np.ndarray, threshold: fl
     ammunition can hold ground but not take it (the Catch-22: without arms no victories);
     even slight outside support in arms lifts it toward the bar.
     """
-    F = materiel.shape[0]
-    out = np.zeros(F)
-    for f in range(F):
+    out = np.empty(materiel.shape[0])
+    capacity_into(materiel, strength, threshold, out)
+    return out
+
+
+@jit
+def capacity_into(materiel: np.ndarray, strength: np.ndarray, threshold: float, out: np.ndarray) -> None:
+    """:func:`offensive_capacity` written over ``out`` (the state's array: no new array each step)."""
+    for f in range(materiel.shape[0]):
+        out[f] = 0.0
         if strength[f] > 0.0:
             out[f] = 1.0 if threshold <= 0.0 else min(1.0, materiel[f] / (strength[f] * 1e-3) / threshold)
-    return out
 
 
 @jit
@@ -241,4 +247,4 @@ def pay(c: Economy, p: Pars, s: Purse) -> None:
         s.funds[f] = cash - buy
         s.materiel[f] = s.materiel[f] * (1.0 - p.materiel_decay * dt) + buy
     s.security_pool[0] = (pool - taken_pool) * (1.0 - p.former_security_attrition * dt)
-    s.offensive[:] = offensive_capacity(s.materiel, s.strength, p.supply_threshold)
+    capacity_into(s.materiel, s.strength, p.supply_threshold, s.offensive)

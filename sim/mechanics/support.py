@@ -205,7 +205,9 @@ def decide(c: Donors, p: Pars, s: Diplomacy, success: np.ndarray, eligible: np.n
             if eligible[f] > 0.0 and c.arms_willingness[d] > 0.0:
                 reputation = 1.0
                 for q in range(D):
-                    reputation -= c.backlash[d, q] * s.patron_share[f, q]
+                    # most pairs have no backlash: subtracting 0 * share (a finite share) changes no bit
+                    if c.backlash[d, q] != 0.0:
+                        reputation -= c.backlash[d, q] * s.patron_share[f, q]
                 # success amplifies an inclination to back a group; it creates none by itself
                 inclination = c.affinity[d, f] + hostility[d] + pull
                 v = c.arms_willingness[d] * inclination * (1.0 + c.success_weight[d] * success[f]) * reputation
@@ -328,23 +330,28 @@ def donate(c: Donors, p: Pars, s: Diplomacy, recognitions: np.ndarray, t: int) -
             s.materiel[f] += s.arms[q, f]
     for q in range(D):
         s.funds[c.gov] += s.trade[q]
-    s.patron_share[:, :] = patron_shares(s.money, s.arms)
-    s.protection[:, :] = sanctuary_protection(c.donor_border, s.sanctuary, p.sanctuary_protection)
+    patron_shares_into(s.money, s.arms, s.patron_share)
+    protection_into(c.donor_border, s.sanctuary, p.sanctuary_protection, s.protection)
 
 
 @jit
 def patron_shares(money: np.ndarray, arms: np.ndarray) -> np.ndarray:
     """Share of each faction's outside support coming from each donor (factions x donors)."""
+    out = np.zeros((money.shape[1], money.shape[0]))
+    patron_shares_into(money, arms, out)
+    return out
+
+
+@jit
+def patron_shares_into(money: np.ndarray, arms: np.ndarray, out: np.ndarray) -> None:
+    """:func:`patron_shares` written over ``out`` (the state's array: no new array each step)."""
     D, F = money.shape
-    out = np.zeros((F, D))
     for f in range(F):
         total = 0.0
         for q in range(D):
             total += money[q, f] + arms[q, f]
-        if total > 0.0:
-            for q in range(D):
-                out[f, q] = (money[q, f] + arms[q, f]) / total
-    return out
+        for q in range(D):
+            out[f, q] = (money[q, f] + arms[q, f]) / total if total > 0.0 else 0.0
 
 
 @jit
@@ -354,9 +361,19 @@ def sanctuary_protection(donor_border: np.ndarray, sanctuary: np.ndarray, protec
     ``protection * min(1, sum_d border[d,i] * sanctuary[d,f])``: sanctuary only reaches
     provinces on the giver's border (Salehyan 2007).
     """
+    out = np.empty((donor_border.shape[1], sanctuary.shape[1]))
+    protection_into(donor_border, sanctuary, protection, out)
+    return out
+
+
+@jit
+def protection_into(donor_border: np.ndarray, sanctuary: np.ndarray, protection: float, out: np.ndarray) -> None:
+    """:func:`sanctuary_protection` written over ``out`` (the state's array: no new array each step)."""
     D, P = donor_border.shape
     F = sanctuary.shape[1]
-    out = np.zeros((P, F))
+    for i in range(P):
+        for f in range(F):
+            out[i, f] = 0.0
     for q in range(D):
         for f in range(F):
             g = sanctuary[q, f]
@@ -366,4 +383,3 @@ def sanctuary_protection(donor_border: np.ndarray, sanctuary: np.ndarray, protec
     for i in range(P):
         for f in range(F):
             out[i, f] = protection * min(out[i, f], 1.0)
-    return out
