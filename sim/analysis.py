@@ -333,17 +333,25 @@ def paired_differences(out: pd.DataFrame, baseline: str, months: Sequence[float]
         for name in names:
             x = d.loc[common, name].to_numpy(float)
             y = b.loc[common, name].to_numpy(float)
-            diff = x - y
-            lo, hi = bootstrap_ci(diff)
-            a = a12(x, y)
-            sd = float(diff.std(ddof=1)) if diff.size > 1 else math.nan
-            rows.append({"group": g, "baseline": baseline, "month": m, "outcome": name, "pairs": diff.size,
-                         "mean_difference": float(diff.mean()) if diff.size else math.nan,
-                         "ci_low": lo, "ci_high": hi,
-                         "ci_excludes_zero": bool(lo > 0 or hi < 0) if np.isfinite(lo) else False,
-                         "a12": a, "effect": a12_magnitude(a) if np.isfinite(a) else "",
-                         "sd_of_difference": sd})
+            rows.append(paired_row({"group": g, "baseline": baseline, "month": m}, name, x, y, bootstrap_ci(x - y)))
     return pd.DataFrame(rows)
+
+
+def paired_row(pair: dict[str, Any], outcome: str, x: np.ndarray, y: np.ndarray,
+               ci: tuple[float, float]) -> dict[str, Any]:
+    """One row of :func:`paired_differences`: ``x - y``, paired by replication, with its 95% interval ``ci``.
+
+    ``pair`` names the group, the baseline and the month. The dashboard builds its rows
+    with this too, with the intervals of every outcome bootstrapped at once.
+    """
+    diff = x - y
+    lo, hi = ci
+    a = a12(x, y)
+    return {**pair, "outcome": outcome, "pairs": diff.size,
+            "mean_difference": float(diff.mean()) if diff.size else math.nan,
+            "ci_low": lo, "ci_high": hi, "ci_excludes_zero": bool(lo > 0 or hi < 0) if np.isfinite(lo) else False,
+            "a12": a, "effect": a12_magnitude(a) if np.isfinite(a) else "",
+            "sd_of_difference": float(diff.std(ddof=1)) if diff.size > 1 else math.nan}
 
 
 def adequacy(out: pd.DataFrame, month: float, paired: pd.DataFrame | None = None,

@@ -17,6 +17,7 @@ from sim.dashboard.folders import Outside, Roots, map_of
 from sim.dashboard.summary import CACHE, summarise
 from sim.dashboard.svgmap import map_svg, outline
 from sim.dashboard.views import Pick, bloc_names, differences, event_log, fan_figure, lever_figure, map_values
+from sim.statistics import bootstrap_ci
 from tests.conftest import ROOT
 
 RUN = [sys.executable, str(ROOT / "run.py")]
@@ -143,6 +144,9 @@ def test_differences_pair_by_seed_and_refuse_other_seeds(summary, tmp_path):
     got = rows.set_index("outcome").loc["resistance_territory"]
     assert got["mean_difference"] == pytest.approx(float((a.to_numpy() - b.to_numpy()).mean()))
     assert got["ci_low"] <= got["mean_difference"] <= got["ci_high"] and got["pairs"] == 6
+    diff = a.to_numpy() - b.to_numpy()  # the same interval as compare's (one matrix product: single precision)
+    assert (got["ci_low"], got["ci_high"]) == pytest.approx(bootstrap_ci(diff), abs=1e-6)
+    assert got["sd_of_difference"] == pytest.approx(float(diff.std(ddof=1)))
     other = _batch(tmp_path / "other", "--seed", "6")
     s2 = summarise(other, summary.provinces)
     rows, notes = differences(base, [Pick(s2, "united_front")], 24, True)

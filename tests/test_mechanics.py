@@ -109,7 +109,8 @@ def test_sanctions_cut_revenue():
 def test_sanctuary_reaches_only_border_provinces():
     border = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])  # donor 0 borders province 0 only
     sanct = np.array([[0.0, 0.8], [0.0, 0.9]])  # donor 1 (no border) offers sanctuary in vain
-    prot = support.sanctuary_protection(border, sanct, 0.5)
+    prot = np.full((3, 2), np.nan)  # written over, whatever it held
+    support.protection(border, sanct, 0.5, prot)
     assert prot[0, 1] == pytest.approx(0.4)
     assert prot[1:, :].sum() == 0.0, "no protection away from the giver's border"
 
@@ -147,7 +148,8 @@ def test_grievance_rises_with_sentiment_and_falls_with_repression():
 
 def test_offensive_capacity_is_monotone_in_arms():
     s = np.full(4, 1000.0)
-    o = resources.offensive_capacity(np.array([0.0, 0.5, 1.0, 5.0]), s, 2.0)
+    o = np.full(4, np.nan)
+    resources.offensive_capacity(np.array([0.0, 0.5, 1.0, 5.0]), s, 2.0, o)
     assert list(o) == [0.0, 0.25, 0.5, 1.0], "no arms, no gains; the bar caps at 1"
 
 

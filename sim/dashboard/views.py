@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.analysis import lever_table
+from sim.analysis import lever_table, paired_row
 from sim.dashboard.summary import Group, Summary
 from sim.maps import blocs_of
 from sim.outcomes import COMPARED
-from sim.statistics import a12, a12_magnitude, bootstrap_mean_cis
+from sim.statistics import bootstrap_mean_cis
 from sim.store import part_files
 
 if TYPE_CHECKING:
@@ -77,8 +77,8 @@ def map_values(p: Pick, month: float, mode: str, bloc: str) -> np.ndarray:
 def differences(base: Pick, others: list[Pick], month: float, several: bool) -> tuple[pd.DataFrame, list[str]]:
     """Paired differences (group minus baseline, by replication) of the compared outcomes at a month.
 
-    The rows of :func:`sim.analysis.paired_differences` (group, baseline, month, outcome, pairs,
-    mean_difference, ci_low, ci_high, ci_excludes_zero, a12, effect), computed for a slider:
+    The rows of :func:`sim.analysis.paired_differences` (built by :func:`sim.analysis.paired_row`),
+    computed for a slider:
     the groups' rows are looked up, not filtered, and the bootstrap intervals of every outcome
     come from one matrix product (:func:`sim.statistics.bootstrap_mean_cis`, the same resamples).
     Runs pair only when they share seeds: replication i of both groups had the same seed
@@ -100,13 +100,9 @@ def differences(base: Pick, others: list[Pick], month: float, several: bool) -> 
         common = x.index.intersection(b.index)
         xv, yv = x.loc[common, names].to_numpy(float), b.loc[common, names].to_numpy(float)
         cis = bootstrap_mean_cis(xv - yv)
-        for k, name in enumerate(names):
-            lo, hi = (float(v) for v in cis[k])
-            a = a12(xv[:, k], yv[:, k])
-            rows.append({"group": o.name(several), "baseline": base.name(several), "month": float(month),
-                         "outcome": name, "pairs": len(common), "mean_difference": float((xv - yv)[:, k].mean()),
-                         "ci_low": lo, "ci_high": hi, "ci_excludes_zero": bool(lo > 0 or hi < 0),
-                         "a12": a, "effect": a12_magnitude(a) if np.isfinite(a) else ""})
+        pair = {"group": o.name(several), "baseline": base.name(several), "month": float(month)}
+        rows += [paired_row(pair, name, xv[:, k], yv[:, k], (float(cis[k, 0]), float(cis[k, 1])))
+                 for k, name in enumerate(names)]
     return pd.DataFrame(rows), notes
 
 

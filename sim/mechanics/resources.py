@@ -57,21 +57,14 @@ def active_share(p: Pars, sentiment: np.ndarray, gov_control: np.ndarray, opp_co
 
 
 @jit
-def offensive_capacity(materiel: np.ndarray, strength: np.ndarray, threshold: float) -> np.ndarray:
-    """Share of its potential gains a faction can take, by arms per fighter (mechanism 3).
+def offensive_capacity(materiel: np.ndarray, strength: np.ndarray, threshold: float, out: np.ndarray) -> None:
+    """Share of its potential gains each faction can take, by arms per fighter (mechanism 3), written over ``out``.
 
     ``o_f = min(1, materiel_f / (S_f / 1000) / threshold)``: a group without arms and
     ammunition can hold ground but not take it (the Catch-22: without arms no victories);
-    even slight outside support in arms lifts it toward the bar.
+    even slight outside support in arms lifts it toward the bar. ``out`` is the state's
+    array: no new array each step.
     """
-    out = np.empty(materiel.shape[0])
-    capacity_into(materiel, strength, threshold, out)
-    return out
-
-
-@jit
-def capacity_into(materiel: np.ndarray, strength: np.ndarray, threshold: float, out: np.ndarray) -> None:
-    """:func:`offensive_capacity` written over ``out`` (the state's array: no new array each step)."""
     for f in range(materiel.shape[0]):
         out[f] = 0.0
         if strength[f] > 0.0:
@@ -247,4 +240,4 @@ def pay(c: Economy, p: Pars, s: Purse) -> None:
         s.funds[f] = cash - buy
         s.materiel[f] = s.materiel[f] * (1.0 - p.materiel_decay * dt) + buy
     s.security_pool[0] = (pool - taken_pool) * (1.0 - p.former_security_attrition * dt)
-    capacity_into(s.materiel, s.strength, p.supply_threshold, s.offensive)
+    offensive_capacity(s.materiel, s.strength, p.supply_threshold, s.offensive)

@@ -330,21 +330,16 @@ def donate(c: Donors, p: Pars, s: Diplomacy, recognitions: np.ndarray, t: int) -
             s.materiel[f] += s.arms[q, f]
     for q in range(D):
         s.funds[c.gov] += s.trade[q]
-    patron_shares_into(s.money, s.arms, s.patron_share)
-    protection_into(c.donor_border, s.sanctuary, p.sanctuary_protection, s.protection)
+    patron_shares(s.money, s.arms, s.patron_share)
+    protection(c.donor_border, s.sanctuary, p.sanctuary_protection, s.protection)
 
 
 @jit
-def patron_shares(money: np.ndarray, arms: np.ndarray) -> np.ndarray:
-    """Share of each faction's outside support coming from each donor (factions x donors)."""
-    out = np.zeros((money.shape[1], money.shape[0]))
-    patron_shares_into(money, arms, out)
-    return out
+def patron_shares(money: np.ndarray, arms: np.ndarray, out: np.ndarray) -> None:
+    """Share of each faction's outside support coming from each donor, written over ``out`` (factions x donors).
 
-
-@jit
-def patron_shares_into(money: np.ndarray, arms: np.ndarray, out: np.ndarray) -> None:
-    """:func:`patron_shares` written over ``out`` (the state's array: no new array each step)."""
+    ``out`` is the state's array: no new array each step.
+    """
     D, F = money.shape
     for f in range(F):
         total = 0.0
@@ -355,20 +350,13 @@ def patron_shares_into(money: np.ndarray, arms: np.ndarray, out: np.ndarray) -> 
 
 
 @jit
-def sanctuary_protection(donor_border: np.ndarray, sanctuary: np.ndarray, protection: float) -> np.ndarray:
-    """Protection of each faction in each province from sanctuary across a border (provinces x factions).
+def protection(donor_border: np.ndarray, sanctuary: np.ndarray, share: float, out: np.ndarray) -> None:
+    """Protection of each faction in each province from sanctuary across a border, written over ``out``.
 
-    ``protection * min(1, sum_d border[d,i] * sanctuary[d,f])``: sanctuary only reaches
-    provinces on the giver's border (Salehyan 2007).
+    ``out[i, f] = share * min(1, sum_d border[d,i] * sanctuary[d,f])`` (provinces x factions),
+    with ``share`` the parameter ``sanctuary_protection``: sanctuary only reaches provinces on
+    the giver's border (Salehyan 2007). ``out`` is the state's array: no new array each step.
     """
-    out = np.empty((donor_border.shape[1], sanctuary.shape[1]))
-    protection_into(donor_border, sanctuary, protection, out)
-    return out
-
-
-@jit
-def protection_into(donor_border: np.ndarray, sanctuary: np.ndarray, protection: float, out: np.ndarray) -> None:
-    """:func:`sanctuary_protection` written over ``out`` (the state's array: no new array each step)."""
     D, P = donor_border.shape
     F = sanctuary.shape[1]
     for i in range(P):
@@ -382,4 +370,4 @@ def protection_into(donor_border: np.ndarray, sanctuary: np.ndarray, protection:
                     out[i, f] += donor_border[q, i] * g
     for i in range(P):
         for f in range(F):
-            out[i, f] = protection * min(out[i, f], 1.0)
+            out[i, f] = share * min(out[i, f], 1.0)
