@@ -8,6 +8,7 @@ import pytest
 
 from sim.bundles import blank_const, blank_state, pars_bundle
 from sim.mechanics.capitals import dissolve, garrisons
+from sim.mechanics.combat import deploy
 from sim.mechanics.offensives import concentrate, near
 from sim.model import ConflictModel
 from sim.random import replication_seed
@@ -51,6 +52,31 @@ def test_a_government_keeps_its_seat_guard_at_its_capital_and_defends_with_the_r
     s.holder[4] = 1  # a seat lost is guarded no more: the whole mobile force defends what is left
     defence = concentrate(c, p, s, d0, np.ones((P, F)))[:, 0] - d0[:, 0]
     assert defence == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
+
+
+def test_a_defender_sends_what_a_threatened_capital_needs_and_attacks_with_the_rest():
+    c, s, d0 = _world()
+    d0[2, 1] = 150.0  # the threat at province 2 is now 150 against a garrison of 100
+    p = pars_bundle(mobile_share=0.3, offensive_objectives=1, offensive_threshold=3.0, defence_margin=1.5)
+    defence = concentrate(c, p, s, d0, np.ones((P, F)))[:, 0] - d0[:, 0]
+    # province 2 needs 1.5 x 150 - 100 = 125; the other 175 go to the best valley, province 0:
+    # (300 + 175) / 100 = 4.75 against 3.75 at province 1 and (100 + 175) / 150 at province 2
+    assert defence == pytest.approx([175.0, 0.0, 125.0, 0.0, 0.0])
+    p = p._replace(defence_margin=4.0)  # needs of 500 exceed the 300: all of it defends
+    defence = concentrate(c, p, s, d0, np.ones((P, F)))[:, 0] - d0[:, 0]
+    assert defence == pytest.approx([0.0, 0.0, 300.0, 0.0, 0.0])
+
+
+def test_armies_are_drawn_to_the_front():
+    c, s, _ = _world()
+    spread = np.array([1000.0, 1000.0])
+    calm = deploy(c.nb_ptr, c.nb_idx, c.territorial, c.home, pars_bundle(front_pull=0.0), s.control, spread,
+                  c.hostility)
+    front = deploy(c.nb_ptr, c.nb_idx, c.territorial, c.home, pars_bundle(front_pull=10.0), s.control, spread,
+                   c.hostility)
+    assert front.sum(axis=0) == pytest.approx(calm.sum(axis=0)), "the same fighters, placed elsewhere"
+    # the government's quiet rear (province 4, no enemy there) loses fighters to the contested ones
+    assert front[4, 0] < calm[4, 0] and front[2, 0] > calm[2, 0]
 
 
 def test_an_attacker_sees_the_seat_guard():
@@ -140,6 +166,24 @@ def test_each_fall_costs_the_government_cohesion():
     p = pars_bundle()
     garrisons(c, p, s, e, np.full((P, F), 200.0), np.zeros(P))
     assert s.holder[2] == 1 and s.cohesion[0] == pytest.approx(0.8 - p.cohesion_capitals / P)
+
+
+def test_each_capital_taken_steadies_the_government():
+    c = blank_const(P, F, 1, hostility=HOSTILE)
+    s = blank_state(P, F, 1)
+    s.control[:] = 0.5
+    s.strength[:] = 1000.0
+    s.materiel[:] = 10.0
+    s.funds[:] = 10.0
+    s.cohesion[0] = 0.5
+    s.holder[:] = 0
+    s.holder[2] = 1  # the enemy holds province 2; the government has fifty times its power there
+    e = np.ones((P, F))
+    e[2, 0] = 50.0
+    draws = np.ones(P)
+    draws[2] = 0.0  # only province 2's garrison may give up this step
+    garrisons(c, pars_bundle(cohesion_victory=1.0), s, e, np.full((P, F), 200.0), draws)
+    assert s.holder[2] == 0 and s.cohesion[0] == pytest.approx(0.5 + 1.0 / P)
 
 
 def test_a_dissolving_government_hands_its_ground_and_capitals_to_whoever_is_there():

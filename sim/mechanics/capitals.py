@@ -15,7 +15,9 @@ bandwagoning) multiplies the superiority the garrison feels: neighbouring capita
 already lost (encirclement), the share of its capitals the government has lost
 nationally, the government's lost cohesion, wages its holder cannot pay, and the fall of
 the holder's own capital; so a demoralised garrison negotiates its surrender even to a
-weaker besieger, as many did in August 2021 without a battle. Beyond the felt threshold
+weaker besieger, as many did in August 2021 without a battle. Victories steady a government as
+falls shake it: each capital it takes restores ``cohesion_victory / P`` of its cohesion (a
+movement holds together while it wins; the Taliban of 1996-2001 did not split). Beyond the felt threshold
 the garrison surrenders with a hazard that grows with the margin. The whole garrison is
 lost: a share of its fighters and of their arms passes to the victor, the rest go home,
 and the city's share of the province passes with the holder; a friend of the holder that is
@@ -37,7 +39,8 @@ Equations (province i held by h, attacker a = the hostile faction with most powe
   h has lost its own capital;
 * felt superiority ``phi = R M / capture_superiority``; if ``phi > 1`` the garrison surrenders
   with probability ``1 - exp(-surrender_rate dt (phi - 1))`` (this step's uniform draw); a
-  government garrison's fall costs the government ``cohesion_capitals / P`` of its cohesion;
+  government garrison's fall costs the government ``cohesion_capitals / P`` of its cohesion,
+  a capital the government takes gives it ``cohesion_victory / P``;
 * surrender: of the garrison ``G = min(D_ih, S_h)``, ``x = surrender_transfer G`` fighters and
   ``x / S_h`` of h's arms pass to a, ``G - x`` go home (the former-security pool); the holder
   becomes a (or the friend of h, at war with a, with more power than a there, who then
@@ -263,7 +266,10 @@ def garrisons(c: Const, p: Pars, s: State, e: np.ndarray, deployed: np.ndarray, 
             continue  # not even full encirclement would make this garrison give up
         felt *= 1.0 + p.cascade_neighbours * lost_neighbours(c.nb_ptr, c.nb_idx, before, i, h)
         if felt > 1.0 and draws[i] < 1.0 - np.exp(-p.surrender_rate * c.dt * (felt - 1.0)):
-            surrender(s, deployed, p.surrender_transfer, i, h, successor(c.hostility, e, i, h, a))
+            victor = successor(c.hostility, e, i, h, a)
+            surrender(s, deployed, p.surrender_transfer, i, h, victor)
             if h == c.gov:  # each fall shakes every garrison of the government (the cascade)
                 s.cohesion[0] = max(s.cohesion[0] - p.cohesion_capitals / P, 0.0)
+            elif victor == c.gov:  # and each victory steadies them (a movement holds together while it wins)
+                s.cohesion[0] = min(s.cohesion[0] + p.cohesion_victory / P, 1.0)
     hold_capitals(s.control, s.holder, p.capital_share)

@@ -1,7 +1,9 @@
 """Combat: deployment, contest for control, and attrition (ODD 7.4).
 
 Summary of rule: each territorial faction spreads its fighters over the provinces it
-holds, their neighbours and its home, concentrating on contested provinces. In every
+holds, their neighbours and its home, concentrating on contested provinces and drawn to
+the front, where enemies hold ground next to its own (armies mass at the front, not in
+quiet rear provinces: the Taliban's lines north of Kabul and at Kunduz, 1997-2001). In every
 province the factions' fighting power decides a contest (Hirshleifer's contest
 success function) whose outcome the control shares move toward, slowly in rugged
 terrain. Fighters die by Lanchester attrition in Deitchman's asymmetric form: a
@@ -14,7 +16,8 @@ civilians, which turns sentiment against the shooter (Bennett 2008).
 Equations (i province, f and g factions):
 
 * deployment ``D_if = S_f W_if / sum_j W_jf``, with
-  ``W = (C + spillover * (neighbour mean of C) + home_weight * Home) (1 + focus * (1 - sum_f C_if^2))``;
+  ``W = (C + spillover * (neighbour mean of C) + home_weight * Home) (1 + focus * (1 - sum_f C_if^2))
+  + front_pull * (C_if + neighbour mean of C_f) * sum_{g hostile to f} C_ig``;
 * power ``E_if = D_if * q_f * arms_f * proj_if * (1 - w + 2 w support_if) * noise_if``
   where ``support_if = 0.5 + alignment_f (sigma_i - 0.5)`` and noise is lognormal
   with mean 1;
@@ -45,7 +48,7 @@ from sim.mechanics.space import neighbour_mean
 
 @jit
 def deploy(nb_ptr: np.ndarray, nb_idx: np.ndarray, territorial: np.ndarray, home: np.ndarray, p: Pars,
-           control: np.ndarray, strength: np.ndarray) -> np.ndarray:
+           control: np.ndarray, strength: np.ndarray, hostility: np.ndarray) -> np.ndarray:
     """Fighters per province and faction (provinces x factions), from the arrays it reads."""
     P, F = control.shape
     nb_control = neighbour_mean(control, nb_ptr, nb_idx)
@@ -59,6 +62,12 @@ def deploy(nb_ptr: np.ndarray, nb_idx: np.ndarray, territorial: np.ndarray, home
         for f in range(F):
             if territorial[f] > 0.0:
                 w[i, f] = (control[i, f] + p.spillover * nb_control[i, f] + p.home_weight * home[i, f]) * boost
+                if p.front_pull > 0.0:
+                    enemy = 0.0
+                    for g in range(F):
+                        if hostility[f, g] > 0.0:
+                            enemy += control[i, g]
+                    w[i, f] += p.front_pull * (control[i, f] + nb_control[i, f]) * enemy
                 total[f] += w[i, f]
     for f in range(F):
         scale = strength[f] / total[f] if total[f] > 0.0 else 0.0
@@ -357,7 +366,8 @@ def fight(c: Arena, p: Pars, s: Forces, luck: np.ndarray, luck_month: np.ndarray
     spread = np.empty(F)
     for f in range(F):
         spread[f] = s.strength[f] * (1.0 - p.mobile_share)
-    deployed = concentrate(c, p, s, deploy(c.nb_ptr, c.nb_idx, c.territorial, c.home, p, s.control, spread), u)
+    d0 = deploy(c.nb_ptr, c.nb_idx, c.territorial, c.home, p, s.control, spread, c.hostility)
+    deployed = concentrate(c, p, s, d0, u)
     e = product(deployed, u)
     target = contest_shares(e, s.control, s.front, p.front_synergy, p.contest_decisiveness)
     rate = np.empty(P)

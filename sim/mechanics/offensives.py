@@ -7,9 +7,10 @@ where their local superiority passes a threshold (Cederman 1997, 2003). A factio
 ``seat_guard`` of its mobile force at its own seat while it holds it (governments garrison
 their capital with their best units); the guard is a standing garrison that every faction
 sees, as it sees the spread force. With the rest, a faction whose own capitals are
-threatened defends first: its mobile force reinforces them in
-proportion to the enemy superiority each faces (the ANDSF's commandos were sent from
-city to city in July 2021, SIGAR 22-22-IP). Otherwise it attacks. Its objectives are the
+threatened defends first: it sends each the fighters that bring its garrison to
+``defence_margin`` times the strongest hostile force there (the ANDSF's commandos were
+sent from city to city in July 2021, SIGAR 22-22-IP; the Taliban held Kunduz from 1997
+while their offensives went on), and attacks with what is left. Its objectives are the
 capitals an enemy holds next to its ground, and the valleys an enemy holds inside a
 province whose capital it holds, ranked by the local superiority its mobile force would
 give it there; it attacks the ``offensive_objectives`` best of those where that
@@ -33,12 +34,14 @@ Equations (f faction, i province, D0 the spread deployment, u per-fighter power)
   f holds the capital and the hostile h with most control there has at least
   ``valley_share``;
 * prospective superiority ``r_if = (E0_if + M_f u_if) / (E0_ih (1 + rugged_defence rug_i))``;
-* defence first: threat ``z_i = max(0, max_g hostile E0_ig / E0_if - 1)`` at each capital
-  f holds; if any ``z_i > 0``, capital i receives ``M_f z_i / sum z``;
-* else objectives: the ``offensive_objectives`` stakes of largest ``r_if``, among those
-  with ``r_if >= offensive_threshold``, capitals first and valleys only to fill the count;
-  each gets ``M_f / n`` fighters;
-* else ``M_f D0_if / sum_i D0_if``.
+* defence first: capital i that f holds is threatened when ``T_i = max_g hostile E0_ig >
+  E0_if``; it needs ``n_i = (defence_margin T_i - E0_if) / u_if`` fighters; with
+  ``N = sum n``, capital i receives ``n_i min(1, M_f / N)`` and ``L_f = M_f - min(N, M_f)``
+  is left;
+* objectives, with ``L_f`` in place of ``M_f`` in ``r_if``: the ``offensive_objectives``
+  stakes of largest ``r_if``, among those with ``r_if >= offensive_threshold``, capitals
+  first and valleys only to fill the count; each gets ``L_f / n`` fighters;
+* without objectives, ``L_f D0_if / sum_i D0_if``.
 """
 
 from __future__ import annotations
@@ -264,28 +267,35 @@ def best_stakes(r: np.ndarray, holder: np.ndarray, f: int, city: bool, threshold
 
 
 @jit
-def defend(g: Ground, e0: np.ndarray, mobile: float, f: int, out: np.ndarray, z: np.ndarray) -> bool:
-    """Send the mobile force to ``f``'s threatened capitals; False (nothing sent) if none is threatened.
+def defend(g: Ground, p: Pars, e0: np.ndarray, u: np.ndarray, mobile: float, f: int, out: np.ndarray,
+           need: np.ndarray) -> float:
+    """Reinforce ``f``'s threatened capitals with what each needs; returns the mobile force left to attack.
 
-    ``z`` is scratch space, one per province.
+    A capital is threatened when a hostile's spread power there beats the garrison's; it
+    needs the fighters that bring the garrison to ``defence_margin`` times that power. With
+    less than the sum of needs, each gets the same share of its need and nothing is left.
+    ``need`` is scratch space, one per province.
     """
     P, F = e0.shape
     total = 0.0
     for i in range(P):
-        z[i] = 0.0
+        need[i] = 0.0
         if g.holder[i] != f:
             continue
         worst = 0.0
         for k in range(F):
             if g.hostility[f, k] > 0.0:
                 worst = max(worst, e0[i, k])
-        z[i] = max(worst / e0[i, f] - 1.0, 0.0) if e0[i, f] > 0.0 else (1.0 if worst > 0.0 else 0.0)
-        total += z[i]
+        gap = p.defence_margin * worst - e0[i, f]
+        if worst > e0[i, f]:
+            need[i] = gap / u[i, f] if u[i, f] > 0.0 else mobile
+            total += need[i]
     if total <= 0.0:
-        return False
+        return mobile
+    scale = min(mobile / total, 1.0)
     for i in range(P):
-        out[i] += mobile * z[i] / total
-    return True
+        out[i] += need[i] * scale
+    return mobile - total * scale
 
 
 @jit
@@ -303,8 +313,8 @@ def spread(d0: np.ndarray, mobile: float, out: np.ndarray) -> None:
 def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> np.ndarray:
     """The full deployment: the spread force ``d0`` plus every faction's mobile force (module docstring).
 
-    A faction first defends its threatened capitals, else attacks its best objectives, else
-    keeps its mobile force with the spread one.
+    A faction first reinforces its threatened capitals with what they need, then attacks its
+    best objectives with the rest, or keeps the rest with the spread force.
     """
     P, F = d0.shape
     held = d0.copy()  # the spread force and the seat guards: what every faction sees
@@ -322,11 +332,12 @@ def concentrate(c: Const, p: Pars, s: State, d0: np.ndarray, u: np.ndarray) -> n
     for f in range(F):
         if c.territorial[f] <= 0.0 or s.strength[f] <= 0.0:
             continue
-        if defend(g, e0, mobile[f], f, out[:, f], scratch):
+        left = defend(g, p, e0, u, mobile[f], f, out[:, f], scratch)
+        if left <= 0.0:
             continue
-        superiority(g, p, e0, u, mobile[f], f, scratch)
-        if not attack(p, scratch, s.holder, f, mobile[f], out[:, f], picked):
-            spread(d0[:, f], mobile[f], out[:, f])
+        superiority(g, p, e0, u, left, f, scratch)
+        if not attack(p, scratch, s.holder, f, left, out[:, f], picked):
+            spread(d0[:, f], left, out[:, f])
     return out
 
 
