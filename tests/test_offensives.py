@@ -153,33 +153,31 @@ def test_rugged_terrain_holds_a_garrison_that_would_fall_on_the_plain():
     assert falls(0.0) and not falls(0.95)
 
 
-def test_each_fall_costs_the_government_cohesion():
+def _siege(cohesion: float, attacker: int):
+    """The government (0) holds every capital but perhaps province 2's, where ``attacker`` has fifty times the power."""
     c = blank_const(P, F, 1, hostility=HOSTILE)
     s = blank_state(P, F, 1)
     s.control[:] = 0.5
     s.strength[:] = 1000.0
     s.materiel[:] = 10.0
     s.funds[:] = 10.0
-    s.cohesion[0] = 0.8
+    s.cohesion[0] = cohesion
+    s.holder[:] = 0
+    s.holder[2] = 1 - attacker
     e = np.ones((P, F))
-    e[2, 1] = 50.0
+    e[2, attacker] = 50.0
+    return c, s, e
+
+
+def test_each_fall_costs_the_government_cohesion():
+    c, s, e = _siege(0.8, attacker=1)
     p = pars_bundle()
     garrisons(c, p, s, e, np.full((P, F), 200.0), np.zeros(P))
     assert s.holder[2] == 1 and s.cohesion[0] == pytest.approx(0.8 - p.cohesion_capitals / P)
 
 
 def test_each_capital_taken_steadies_the_government():
-    c = blank_const(P, F, 1, hostility=HOSTILE)
-    s = blank_state(P, F, 1)
-    s.control[:] = 0.5
-    s.strength[:] = 1000.0
-    s.materiel[:] = 10.0
-    s.funds[:] = 10.0
-    s.cohesion[0] = 0.5
-    s.holder[:] = 0
-    s.holder[2] = 1  # the enemy holds province 2; the government has fifty times its power there
-    e = np.ones((P, F))
-    e[2, 0] = 50.0
+    c, s, e = _siege(0.5, attacker=0)  # the enemy holds province 2's capital
     draws = np.ones(P)
     draws[2] = 0.0  # only province 2's garrison may give up this step
     garrisons(c, pars_bundle(cohesion_victory=1.0), s, e, np.full((P, F), 200.0), draws)
