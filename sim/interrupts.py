@@ -87,4 +87,20 @@ def stop_processes(since: float) -> None:
         with contextlib.suppress(psutil.Error):
             p.kill()
     psutil.wait_procs(new, timeout=10)
+    release_semaphores()
     stop_helper_processes()
+
+
+def release_semaphores() -> None:
+    """Unlink the semaphores this process made for the stopped pool, before the resource tracker stops.
+
+    Otherwise the tracker, stopped with them still registered, warns of leaked semaphores and
+    unlinks them, and at exit this process's own finalizers fail to unlink them again: a dozen
+    lines of noise after the one-line message, depending on which got there first.
+    """
+    from multiprocessing import synchronize, util
+
+    for f in list(util._finalizer_registry.values()):
+        if getattr(f, "_callback", None) is synchronize.SemLock._cleanup:
+            with contextlib.suppress(OSError):
+                f()
